@@ -1,0 +1,73 @@
+/**
+ * Entry point: read the environment once, check it against the permissions this process was
+ * given, serve, and drain gracefully on SIGTERM/SIGINT.
+ */
+import { ConfigError, parseConfig } from "./src/config.ts";
+import { createGateway } from "./src/gateway.ts";
+import { permissionProblems } from "./src/permissions.ts";
+import { RegistryError } from "./src/registry/registry.ts";
+import { createLogger } from "./src/telemetry/log.ts";
+import { readEnvironment } from "./src/environment.ts";
+
+async function main(): Promise<number> {
+  const env = readEnvironment(Deno.args);
+  let config;
+  try {
+    config = parseConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`github-proxy: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+  const problems = permissionProblems(config);
+  if (problems.length > 0) {
+    console.error(
+      `github-proxy: configuration outside this build's permissions:\n${
+        problems.map((p) => `  - ${p}`).join("\n")
+      }`,
+    );
+    return 2;
+  }
+  const logger = createLogger(config.logLevel, config.logFormat);
+  let gateway;
+  try {
+    gateway = await createGateway(config, { env: (name) => env[name], logger });
+  } catch (error) {
+    if (error instanceof RegistryError) {
+      console.error(`github-proxy: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+  const stop = new AbortController();
+  gateway.registry.watch(logger, stop.signal);
+  const server = Deno.serve({
+    hostname: config.bind,
+    port: config.port,
+    onListen: ({ hostname, port }) => logger.info("listening", { address: `${hostname}:${port}` }),
+  }, gateway.app.fetch);
+
+  const signalled = new Promise<string>((resolve) => {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      Deno.addSignalListener(signal, () => resolve(signal));
+    }
+  });
+  const signal = await signalled;
+  logger.info("shutting down: draining in-flight requests", {
+    signal,
+    drainMs: config.drainTimeoutMs,
+  });
+  stop.abort();
+  const drained = await Promise.race([
+    server.shutdown().then(() => true),
+    new Promise<false>((resolve) => setTimeout(() => resolve(false), config.drainTimeoutMs)),
+  ]);
+  if (!drained) logger.warn("drain time exceeded; closing remaining connections");
+  await gateway.close();
+  logger.info("stopped");
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main());

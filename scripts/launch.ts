@@ -1,0 +1,136 @@
+/**
+ * Runs, watches or compiles the gateway with the least Deno permissions its configuration
+ * needs: the allowlist is computed from GITHUB_API_URL, CACHE_BACKEND_URL, BIND/PORT and
+ * CLIENT_REGISTRY_FILE_PATH, so pointing it at GitHub Enterprise or a loopback upstream needs
+ * no edit.
+ *
+ *   deno task start | dev | compile          (see deno.json)
+ *   deno run … scripts/launch.ts flags       prints the flags, one per line
+ */
+import { ConfigError, parseConfig } from "../src/config.ts";
+import { ENV_ARGUMENT } from "../src/environment.ts";
+import { credentialVariables, permissionFlags, requiredPermissions } from "../src/permissions.ts";
+
+export type Mode = "start" | "dev" | "compile" | "flags";
+
+const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+export const ENTRY_POINT = `${ROOT}/main.ts`;
+export const BINARY = `${ROOT}/github-proxy`;
+
+/** Defaults that make `deno task start` work with nothing set, and a compiled binary sit in FHS paths. */
+function withDefaults(mode: Mode, env: Record<string, string>): Record<string, string> {
+  const local = mode === "start" || mode === "dev";
+  const defaults: Record<string, string> = local
+    ? {
+      CLIENT_REGISTRY_FILE_PATH: `${ROOT}/registry.example.yaml`,
+      STATE_DIRECTORY: `${ROOT}/.state`,
+    }
+    : {
+      CLIENT_REGISTRY_FILE_PATH: "/etc/github-proxy/registry.yaml",
+      STATE_DIRECTORY: "/var/lib/github-proxy",
+    };
+  const merged = { ...defaults, ...env };
+  for (const name of ["CLIENT_REGISTRY_FILE_PATH", "STATE_DIRECTORY"]) {
+    if (merged[name] && !merged[name].startsWith("/")) {
+      merged[name] = `${Deno.cwd()}/${merged[name]}`;
+    }
+  }
+  return merged;
+}
+
+function templateVariables(registryPath: string): string[] {
+  try {
+    const text = Deno.readTextFileSync(registryPath);
+    return [...text.matchAll(/\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g)].map((m) => m[1]);
+  } catch {
+    return [];
+  }
+}
+
+export interface Command {
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/** The deno command line for `mode`; `compile` and `start` share flags and entry point. */
+export function command(mode: Mode, rawEnv: Record<string, string>): Command {
+  const env = withDefaults(mode, rawEnv);
+  const credentials = credentialVariables(env);
+  // A build needs the credentials' names only; their values are runtime secrets.
+  const config = parseConfig(
+    mode === "compile"
+      ? Object.fromEntries(Object.entries(env).filter(([name]) => !credentials.includes(name)))
+      : env,
+  );
+  const extra = [...new Set([...credentials, ...templateVariables(config.registryPath)])];
+  const flags = [
+    "--unstable-kv",
+    "--no-prompt",
+    ...permissionFlags(requiredPermissions(config, extra)),
+  ];
+  const entry = extra.length > 0
+    ? [ENTRY_POINT, `${ENV_ARGUMENT}${extra.join(",")}`]
+    : [ENTRY_POINT];
+  switch (mode) {
+    case "compile":
+      return { args: ["compile", ...flags, "--output", BINARY, ...entry], env };
+    case "dev":
+      return { args: ["run", "--watch", ...flags, ...entry], env };
+    default:
+      return { args: ["run", ...flags, ...entry], env };
+  }
+}
+
+const DENORT_HELP =
+  `deno compile needs its 'denort' base binary for ${Deno.version.deno}, which it downloads
+from Deno's release server on first use. This machine could not download it. Either allow that
+download once, or fetch denort-x86_64-unknown-linux-gnu.zip for Deno ${Deno.version.deno} elsewhere,
+unzip it and run:  DENORT_BIN=/path/to/denort deno task compile`;
+
+async function run(mode: Mode): Promise<number> {
+  let cmd: Command;
+  try {
+    cmd = command(mode, Deno.env.toObject());
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`github-proxy: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+  if (mode === "flags") {
+    console.log(cmd.args.slice(1).join("\n"));
+    return 0;
+  }
+  if (mode === "compile") {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: [...cmd.args],
+      env: cmd.env,
+      stdout: "inherit",
+      stderr: "piped",
+    }).output();
+    await Deno.stderr.write(output.stderr);
+    if (
+      output.code !== 0 &&
+      /denort|download|dl\.deno\.land/i.test(new TextDecoder().decode(output.stderr))
+    ) {
+      console.error(`\n${DENORT_HELP}`);
+    }
+    if (output.code === 0) console.error(`built ${BINARY}`);
+    return output.code;
+  }
+  const child = new Deno.Command(Deno.execPath(), { args: [...cmd.args], env: cmd.env }).spawn();
+  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
+    Deno.addSignalListener(signal, () => child.kill(signal));
+  }
+  return (await child.status).code;
+}
+
+if (import.meta.main) {
+  const mode = Deno.args[0] as Mode;
+  if (!["start", "dev", "compile", "flags"].includes(mode)) {
+    console.error("usage: launch.ts start|dev|compile|flags");
+    Deno.exit(2);
+  }
+  Deno.exit(await run(mode));
+}

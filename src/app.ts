@@ -1,0 +1,142 @@
+/**
+ * The gateway as a Hono app: identify → authorize → forward, in one pass (DESIGN §3).
+ */
+import { Hono } from "hono";
+import type { Config } from "./config.ts";
+import type { CredentialPool } from "./credentials/pool.ts";
+import { inferResource } from "./credentials/resource.ts";
+import { githubError } from "./http/errors.ts";
+import { clientResponseHeaders, upstreamRequestHeaders } from "./proxy/headers.ts";
+import { rewriteLocationHeaders } from "./proxy/links.ts";
+import { normalisePath, type RequestTarget, splitRawUrl } from "./proxy/request_target.ts";
+import { createUpstreamFetch, UpstreamError, type UpstreamFetch } from "./proxy/upstream.ts";
+import { type Client, identify } from "./registry/registry.ts";
+import type { RegistrySource } from "./registry/store.ts";
+import type { Logger } from "./telemetry/log.ts";
+
+export interface GatewayDeps {
+  readonly config: Config;
+  readonly registry: RegistrySource;
+  readonly pool: CredentialPool;
+  readonly logger: Logger;
+  /** Replaces the upstream call, e.g. in tests; defaults to `fetch` with the configured timeout. */
+  readonly upstream?: UpstreamFetch;
+  /** Extra readiness checks (cache reachable, …). */
+  readonly readiness?: () => Promise<void>;
+}
+
+export interface GatewayVariables {
+  client: Client;
+  target: RequestTarget;
+  /** Where the client reached the gateway: origin, mount prefix and `/api/v3` when used. */
+  clientBase: string;
+}
+
+export type GatewayEnv = { Variables: GatewayVariables };
+
+const GRAPHQL_PATHS = new Set(["/graphql", "/api/graphql"]);
+
+export function createGateway(deps: GatewayDeps): Hono<GatewayEnv> {
+  const { config, registry, pool, logger } = deps;
+  const upstream = deps.upstream ?? createUpstreamFetch(config.upstreamTimeoutMs);
+  const app = new Hono<GatewayEnv>();
+
+  app.onError((error, c) => {
+    logger.error("unhandled error", { path: c.req.path, error: String(error) });
+    return githubError(500, "Internal error in github-proxy");
+  });
+  app.notFound(() => githubError(404, "Not Found"));
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/readyz", async (c) => {
+    try {
+      await deps.readiness?.();
+      return c.json({ status: "ready", clients: registry.current.clients.length });
+    } catch (error) {
+      return c.json({ status: "not ready", reason: (error as Error).message }, 503);
+    }
+  });
+
+  app.use("*", async (c, next) => {
+    const mount = c.req.routePath.replace(/\/?\*$/, "");
+    const raw = splitRawUrl(c.req.raw.url);
+    const parsed = normalisePath(raw.path.slice(mount.length) || "/", raw.query);
+    if (!parsed.ok) return githubError(400, `Malformed request path: ${parsed.reason}`);
+    c.set("target", parsed.target);
+    c.set("clientBase", `${raw.origin}${mount}${parsed.target.enterprisePrefix}`);
+    const token = credentialOf(c.req.header("authorization"));
+    const client = token === undefined ? undefined : identify(registry.current, token);
+    if (!client) {
+      return githubError(
+        401,
+        token === undefined
+          ? "Requires authentication: send a github-proxy client token"
+          : "Bad credentials: unknown github-proxy client token",
+      );
+    }
+    c.set("client", client);
+    await next();
+  });
+
+  app.all("*", async (c) => {
+    const target = c.get("target");
+    const isGraphql = GRAPHQL_PATHS.has(target.path) && target.enterprisePrefix === "";
+    const base = isGraphql ? config.githubGraphqlUrl : `${config.githubApiUrl}${target.path}`;
+    const url = target.query ? `${base}?${target.query}` : base;
+    const method = c.req.method;
+    const headers = upstreamRequestHeaders(c.req.raw.headers);
+    const body = method === "GET" || method === "HEAD" ? null : c.req.raw.body;
+    try {
+      const answer = await pool.call({
+        resource: inferResource(isGraphql ? "/graphql" : target.path),
+        send: (authorization) => {
+          if (authorization) headers.set("authorization", authorization);
+          else headers.delete("authorization");
+          return upstream({ method, url, headers, body });
+        },
+      });
+      const response = answer.response;
+      const out = clientResponseHeaders(response.headers);
+      rewriteLocationHeaders(out, config.githubApiUrl, c.get("clientBase"));
+      out.set("cache-status", "github-proxy; fwd=bypass");
+      return new Response(method === "HEAD" ? null : response.body, {
+        status: response.status,
+        statusText: response.statusText,
+        headers: out,
+      });
+    } catch (error) {
+      if (error instanceof UpstreamError) {
+        logger.warn("upstream call failed", { path: target.path, failure: error.failure });
+        return error.failure === "timeout"
+          ? githubError(504, "GitHub did not answer in time")
+          : githubError(502, "GitHub could not be reached");
+      }
+      throw error;
+    }
+  });
+
+  return app;
+}
+
+/** The client token from `token X`, `Bearer X`, or Basic auth whose password is the token. */
+export function credentialOf(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const [scheme, value] = header.trim().split(/\s+/, 2);
+  if (!value) return undefined;
+  switch (scheme.toLowerCase()) {
+    case "token":
+    case "bearer":
+      return value;
+    case "basic": {
+      try {
+        const decoded = atob(value);
+        const colon = decoded.indexOf(":");
+        return colon < 0 ? undefined : decoded.slice(colon + 1) || undefined;
+      } catch {
+        return undefined;
+      }
+    }
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * Least privilege: the Deno permission flags a configuration needs, and the check that a
+ * running process was given them. `deno task start/dev/compile` compute the flags from the
+ * environment with `permissionFlags`; a compiled binary checks at start-up that its runtime
+ * configuration stays inside the allowlist baked in at build time.
+ */
+import { type Config, CONFIG_VARIABLES } from "./config.ts";
+
+/** Variables that libraries read (the `yaml` parser's debug switches). */
+const LIBRARY_ENV = ["LOG_TOKENS", "LOG_STREAM"];
+
+/** Names of the credential variables (`GITHUB_PAT_*`, `GITHUB_APP_*`) in an environment. */
+export function credentialVariables(env: Readonly<Record<string, string | undefined>>): string[] {
+  return Object.keys(env).filter((name) => /^GITHUB_(PAT|APP)_./.test(name)).sort();
+}
+
+/** `host:port` of an http(s) URL, with the scheme's default port made explicit. */
+export function hostPort(url: string): string {
+  const parsed = new URL(url);
+  const port = parsed.port || (parsed.protocol === "http:" ? "80" : "443");
+  return `${parsed.hostname}:${port}`;
+}
+
+/** The network host a cache backend URL needs, or undefined for embedded backends. */
+export function cacheHost(cacheBackendUrl: string): string | undefined {
+  const match = /^([a-z][a-z0-9.-]*)(?:\+(https?))?:\/\/(.*)$/i.exec(cacheBackendUrl);
+  if (!match) return undefined;
+  const [, scheme, transport, rest] = match;
+  const remote = scheme.toLowerCase() === "upstash" ||
+    (scheme.toLowerCase() === "denokv" && transport !== undefined);
+  if (!remote || rest === "") return undefined;
+  return hostPort(`${transport ?? "https"}://${rest}`);
+}
+
+export function listenHost(config: Pick<Config, "bind" | "port">): string {
+  const host = config.bind.includes(":") ? `[${config.bind}]` : config.bind;
+  return `${host}:${config.port}`;
+}
+
+/** True when the cache lives in a file under the state directory. */
+export function usesStateDirectory(cacheBackendUrl: string): boolean {
+  return /^denokv:\/\//i.test(cacheBackendUrl);
+}
+
+export interface PermissionSet {
+  readonly net: readonly string[];
+  readonly env: readonly string[];
+  readonly read: readonly string[];
+  readonly write: readonly string[];
+}
+
+/**
+ * `extraVariables`: credential and registry-template variables, which Deno cannot discover
+ * under an allowlist and which the launcher therefore names.
+ */
+export function requiredPermissions(
+  config: Config,
+  extraVariables: readonly string[] = [],
+): PermissionSet {
+  const cache = cacheHost(config.cacheBackendUrl);
+  const net = [hostPort(config.githubApiUrl), listenHost(config), ...(cache ? [cache] : [])];
+  const state = usesStateDirectory(config.cacheBackendUrl) ? [config.stateDirectory] : [];
+  return {
+    net: [...new Set(net)],
+    env: [...new Set([...CONFIG_VARIABLES, ...LIBRARY_ENV, ...extraVariables])],
+    read: [config.registryPath, ...state],
+    write: state,
+  };
+}
+
+export function permissionFlags(permissions: PermissionSet): string[] {
+  const flag = (name: string, values: readonly string[]) =>
+    values.length > 0 ? [`--allow-${name}=${values.join(",")}`] : [];
+  return [
+    ...flag("net", permissions.net),
+    ...flag("env", permissions.env),
+    ...flag("read", permissions.read),
+    ...flag("write", permissions.write),
+  ];
+}
+
+const REBUILD =
+  "rebuild with `deno task compile` (or restart with `deno task start`) under this configuration";
+
+/** What the running process may not do that `config` needs; empty when all is granted. */
+export function permissionProblems(config: Config): string[] {
+  const problems: string[] = [];
+  const granted = (descriptor: Deno.PermissionDescriptor) =>
+    Deno.permissions.querySync(descriptor).state === "granted";
+  const github = hostPort(config.githubApiUrl);
+  if (!granted({ name: "net", host: github })) {
+    problems.push(`GITHUB_API_URL host ${github} is not in --allow-net; ${REBUILD}`);
+  }
+  const cache = cacheHost(config.cacheBackendUrl);
+  if (cache && !granted({ name: "net", host: cache })) {
+    problems.push(`CACHE_BACKEND_URL host ${cache} is not in --allow-net; ${REBUILD}`);
+  }
+  const listen = listenHost(config);
+  if (!granted({ name: "net", host: listen })) {
+    problems.push(`BIND/PORT ${listen} is not in --allow-net; ${REBUILD}`);
+  }
+  if (!granted({ name: "read", path: config.registryPath })) {
+    problems.push(
+      `CLIENT_REGISTRY_FILE_PATH ${config.registryPath} is not in --allow-read; ${REBUILD}`,
+    );
+  }
+  if (
+    usesStateDirectory(config.cacheBackendUrl) &&
+    !(granted({ name: "read", path: config.stateDirectory }) &&
+      granted({ name: "write", path: config.stateDirectory }))
+  ) {
+    problems.push(
+      `STATE_DIRECTORY ${config.stateDirectory} is not in --allow-read/--allow-write; ${REBUILD}`,
+    );
+  }
+  return problems;
+}

@@ -1,0 +1,67 @@
+/** Which headers cross the gateway, in each direction. */
+import { VERSION } from "../version.ts";
+
+export const USER_AGENT = `github-proxy/${VERSION}`;
+
+const HOP_BY_HOP = [
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+];
+
+/**
+ * Client headers never sent upstream: hop-by-hop, the client's own identity (`authorization`,
+ * `cookie`), method overrides (the gateway authorised the real method), and what `fetch` sets.
+ */
+const DROPPED_REQUEST = new Set([
+  ...HOP_BY_HOP,
+  "host",
+  "authorization",
+  "cookie",
+  "user-agent",
+  "content-length",
+  "accept-encoding",
+  "x-http-method-override",
+  "x-http-method",
+  "x-method-override",
+  "forwarded",
+  "x-forwarded-for",
+  "x-forwarded-host",
+  "x-forwarded-proto",
+  "x-real-ip",
+]);
+
+/** Upstream headers never sent to clients; `fetch` has already decoded the body. */
+const DROPPED_RESPONSE = new Set([
+  ...HOP_BY_HOP,
+  "set-cookie",
+  "content-encoding",
+  "content-length",
+]);
+
+function withoutConnectionListed(source: Headers, dropped: Set<string>): Headers {
+  const listed = new Set(
+    (source.get("connection") ?? "").split(",").map((name) => name.trim().toLowerCase()),
+  );
+  const out = new Headers();
+  for (const [name, value] of source) {
+    if (!dropped.has(name) && !listed.has(name)) out.append(name, value);
+  }
+  return out;
+}
+
+export function upstreamRequestHeaders(client: Headers): Headers {
+  const headers = withoutConnectionListed(client, DROPPED_REQUEST);
+  headers.set("user-agent", USER_AGENT);
+  return headers;
+}
+
+export function clientResponseHeaders(upstream: Headers): Headers {
+  return withoutConnectionListed(upstream, DROPPED_RESPONSE);
+}

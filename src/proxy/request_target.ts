@@ -1,0 +1,96 @@
+/**
+ * The request target as the gateway understands it: a normalised GitHub path and the raw query.
+ * The same normalised path is matched against scopes and sent upstream, so what is authorised
+ * is exactly what GitHub receives.
+ */
+
+export const MAX_PATH_BYTES = 8 * 1024;
+const ENTERPRISE_PREFIX = "/api/v3";
+const UNRESERVED = /[A-Za-z0-9\-._~]/;
+
+export interface RequestTarget {
+  /** Normalised GitHub path, `/api/v3` removed, e.g. `/repos/acme/app/issues`. */
+  readonly path: string;
+  /** Raw query string without `?`, byte for byte as the client sent it. */
+  readonly query: string;
+  /** `/api/v3` when the client came through the Enterprise prefix, else "". */
+  readonly enterprisePrefix: "" | "/api/v3";
+}
+
+export type TargetResult =
+  | { readonly ok: true; readonly target: RequestTarget }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * Splits a raw request URL (as `Request.url` carries it, not re-parsed, so dot segments and
+ * escapes are still visible) into origin, path and query.
+ */
+export function splitRawUrl(url: string): { origin: string; path: string; query: string } {
+  const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+  if (pathStart < 0) return { origin: url, path: "/", query: "" };
+  const origin = url.slice(0, pathStart);
+  const rest = url.slice(pathStart);
+  const hash = rest.indexOf("#");
+  const withoutHash = hash < 0 ? rest : rest.slice(0, hash);
+  const question = withoutHash.indexOf("?");
+  return question < 0
+    ? { origin, path: withoutHash, query: "" }
+    : { origin, path: withoutHash.slice(0, question), query: withoutHash.slice(question + 1) };
+}
+
+/**
+ * Normalises a raw path: decodes percent-escapes of unreserved characters only, upper-cases the
+ * rest, and rejects what could smuggle a different path past a scope: dot segments, encoded
+ * `/` or `\`, empty segments, control characters and over-long paths.
+ */
+export function normalisePath(rawPath: string, query = ""): TargetResult {
+  if (rawPath.length > MAX_PATH_BYTES) return fail("path is longer than 8 KiB");
+  if (!rawPath.startsWith("/")) return fail("path must start with /");
+  const segments = rawPath.slice(1).split("/");
+  const normalised: string[] = [];
+  for (let i = 0; i < segments.length; i++) {
+    const decoded = decodeSegment(segments[i]);
+    if (typeof decoded !== "string") return decoded;
+    const last = i === segments.length - 1;
+    if (decoded === "" && !(last && i > 0)) {
+      if (segments.length === 1) break;
+      return fail("empty path segment");
+    }
+    if (decoded === "." || decoded === "..") return fail("dot segment in path");
+    normalised.push(decoded);
+  }
+  let path = `/${normalised.join("/")}`;
+  let enterprisePrefix: "" | "/api/v3" = "";
+  if (path === ENTERPRISE_PREFIX || path.startsWith(`${ENTERPRISE_PREFIX}/`)) {
+    enterprisePrefix = ENTERPRISE_PREFIX;
+    path = path.slice(ENTERPRISE_PREFIX.length) || "/";
+  }
+  return { ok: true, target: { path, query, enterprisePrefix } };
+}
+
+function fail(reason: string): { ok: false; reason: string } {
+  return { ok: false, reason };
+}
+
+function decodeSegment(segment: string): string | { ok: false; reason: string } {
+  let out = "";
+  for (let i = 0; i < segment.length; i++) {
+    const char = segment[i];
+    const code = char.charCodeAt(0);
+    if (code < 0x20 || code === 0x7f) return fail("control character in path");
+    if (char === "\\") return fail("backslash in path");
+    if (char !== "%") {
+      out += char;
+      continue;
+    }
+    const hex = segment.slice(i + 1, i + 3);
+    if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return fail("malformed percent-encoding in path");
+    const byte = parseInt(hex, 16);
+    if (byte < 0x20 || byte === 0x7f) return fail("control character in path");
+    if (byte === 0x2f || byte === 0x5c) return fail("encoded / or \\ in path");
+    const decoded = String.fromCharCode(byte);
+    out += UNRESERVED.test(decoded) ? decoded : `%${hex.toUpperCase()}`;
+    i += 2;
+  }
+  return out;
+}

@@ -1,0 +1,252 @@
+/**
+ * The client registry: who may call the gateway (tokens) and what they may call (scopes).
+ * Parsed from the Python github-proxy's YAML format plus `token_sha256`, `deny`, `graphql`
+ * and `cache`; every problem is reported with its line number.
+ */
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type YAMLMap } from "yaml";
+import { renderTemplate } from "./template.ts";
+import { fromHex, sha256, timingSafeEqual, toHex } from "../digest.ts";
+
+export type GraphqlAllowance = "query" | "mutation" | "any";
+
+export interface ScopeRule {
+  readonly method: RegExp;
+  readonly path: RegExp;
+  readonly graphql: GraphqlAllowance;
+  /** The rule as written, for error messages and logs. */
+  readonly source: string;
+}
+
+export interface Client {
+  readonly name: string;
+  readonly tokenDigest: Uint8Array;
+  /** `null` when the file has no `scopes`: full access. */
+  readonly scopes: readonly ScopeRule[] | null;
+  readonly deny: readonly ScopeRule[];
+  /** Freshness opt-in: serve cached entries younger than this without revalidating. */
+  readonly maxAgeSeconds?: number;
+}
+
+export interface Registry {
+  readonly clients: readonly Client[];
+  /** Variables the file's template read. */
+  readonly variables: readonly string[];
+}
+
+export class RegistryError extends Error {
+  constructor(readonly file: string, readonly problems: readonly string[]) {
+    super(`invalid client registry ${file}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "RegistryError";
+  }
+}
+
+const CLIENT_FIELDS = new Set(["name", "token", "token_sha256", "scopes", "deny", "cache"]);
+const RULE_FIELDS = new Set(["method", "path", "graphql"]);
+const GRAPHQL_VALUES = new Set(["query", "mutation", "any"]);
+
+/** Parses registry text; `file` names the source in error messages. Throws `RegistryError`. */
+export function parseRegistry(
+  source: string,
+  file: string,
+  env: (name: string) => string | undefined,
+): Registry {
+  const rendered = renderTemplate(source, env);
+  const problems = rendered.problems.map((p) => `${file}:${p.line}: ${p.message}`);
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(rendered.text, { lineCounter, uniqueKeys: true });
+  const at: At = (node) => {
+    const range = (node as { range?: [number, number, number] } | null | undefined)?.range;
+    return `${file}:${range ? lineCounter.linePos(range[0]).line : 1}`;
+  };
+  for (const error of doc.errors) {
+    problems.push(`${file}:${error.linePos?.[0].line ?? 1}: ${error.message.split("\n")[0]}`);
+  }
+  if (doc.errors.length > 0) throw new RegistryError(file, problems);
+
+  const root = doc.contents;
+  if (!isMap(root)) {
+    throw new RegistryError(file, [
+      ...problems,
+      `${at(root)}: expected a mapping with "version" and "clients"`,
+    ]);
+  }
+  for (const pair of root.items) {
+    const key = String(isScalar(pair.key) ? pair.key.value : pair.key);
+    if (key !== "version" && key !== "clients") {
+      problems.push(`${at(pair.key)}: unknown field "${key}"`);
+    }
+  }
+  const versionNode = root.get("version", true);
+  if (versionNode !== undefined && !(isScalar(versionNode) && Number(versionNode.value) === 1)) {
+    problems.push(`${at(versionNode)}: unsupported version; expected 1`);
+  }
+  const clientsNode = root.get("clients", true);
+  if (!isSeq(clientsNode)) {
+    problems.push(`${at(clientsNode ?? root)}: "clients" must be a list`);
+    throw new RegistryError(file, problems);
+  }
+
+  const clients: Client[] = [];
+  const names = new Map<string, string>();
+  const digests = new Map<string, string>();
+  for (const item of clientsNode.items) {
+    if (!isMap(item)) {
+      problems.push(`${at(item)}: a client must be a mapping`);
+      continue;
+    }
+    const where = at(item);
+    const fields = new Map<string, unknown>();
+    for (const pair of item.items) {
+      const key = String(isScalar(pair.key) ? pair.key.value : pair.key);
+      if (!CLIENT_FIELDS.has(key)) {
+        problems.push(`${at(pair.key)}: unknown field "${key}"`);
+      }
+      fields.set(key, pair.value);
+    }
+    const name = scalarString(item.get("name"));
+    if (!name) {
+      problems.push(`${where}: client has no "name"`);
+      continue;
+    }
+    if (names.has(name)) {
+      problems.push(`${where}: duplicate client name "${name}" (first at ${names.get(name)})`);
+    }
+    names.set(name, where);
+
+    const tokenDigest = clientDigest(item, name, where, problems);
+    if (tokenDigest) {
+      const hex = toHex(tokenDigest);
+      const first = digests.get(hex);
+      if (first) problems.push(`${where}: client "${name}" has the same token as ${first}`);
+      else digests.set(hex, `client at ${where}`);
+    }
+    const scopesNode = item.get("scopes", true);
+    const scopes = scopesNode === undefined || (isScalar(scopesNode) && scopesNode.value === null)
+      ? null
+      : parseRules(scopesNode, `client "${name}" scopes`, at, problems);
+    const denyNode = item.get("deny", true);
+    const deny = denyNode === undefined
+      ? []
+      : parseRules(denyNode, `client "${name}" deny`, at, problems);
+    const maxAgeSeconds = parseCache(item.get("cache", true), name, at, problems);
+    if (tokenDigest) clients.push({ name, tokenDigest, scopes, deny, maxAgeSeconds });
+  }
+  if (problems.length > 0) throw new RegistryError(file, problems);
+  return { clients, variables: rendered.variables };
+}
+
+function scalarString(value: unknown): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  const text = String(value).trim();
+  return text === "" ? undefined : text;
+}
+
+function clientDigest(
+  item: YAMLMap,
+  name: string,
+  where: string,
+  problems: string[],
+): Uint8Array | undefined {
+  const token = item.has("token") ? scalarString(item.get("token")) : undefined;
+  const hashed = item.has("token_sha256") ? scalarString(item.get("token_sha256")) : undefined;
+  if (item.has("token") && item.has("token_sha256")) {
+    problems.push(`${where}: client "${name}" has both "token" and "token_sha256"; keep one`);
+    return undefined;
+  }
+  if (token) return sha256(token);
+  if (hashed) {
+    if (/^[0-9a-f]{64}$/i.test(hashed)) return fromHex(hashed);
+    problems.push(`${where}: client "${name}" token_sha256 must be 64 hex digits`);
+    return undefined;
+  }
+  problems.push(`${where}: client "${name}" has an empty or missing token`);
+  return undefined;
+}
+
+type At = (node: unknown) => string;
+
+function parseRules(node: unknown, what: string, at: At, problems: string[]): ScopeRule[] {
+  if (!isSeq(node)) {
+    problems.push(`${at(node)}: ${what} must be a list`);
+    return [];
+  }
+  const rules: ScopeRule[] = [];
+  for (const ruleNode of node.items) {
+    const where = at(ruleNode);
+    if (!isMap(ruleNode)) {
+      problems.push(
+        `${where}: each of ${what} must be a mapping with "path" and optional "method"`,
+      );
+      continue;
+    }
+    for (const pair of ruleNode.items) {
+      const key = String(isScalar(pair.key) ? pair.key.value : pair.key);
+      if (!RULE_FIELDS.has(key)) {
+        problems.push(`${at(pair.key)}: unknown field "${key}" in ${what}`);
+      }
+    }
+    const path = scalarString(ruleNode.get("path"));
+    const method = scalarString(ruleNode.get("method")) ?? ".*";
+    const graphql = scalarString(ruleNode.get("graphql")) ?? "any";
+    if (!path) {
+      problems.push(`${where}: ${what} rule has no "path"`);
+      continue;
+    }
+    if (!GRAPHQL_VALUES.has(graphql)) {
+      problems.push(`${where}: "graphql" must be query, mutation or any, got "${graphql}"`);
+      continue;
+    }
+    const pathRegex = anchored(path, `${where}: invalid path regex`, problems);
+    const methodRegex = anchored(method, `${where}: invalid method regex`, problems);
+    if (pathRegex && methodRegex) {
+      rules.push({
+        path: pathRegex,
+        method: methodRegex,
+        graphql: graphql as GraphqlAllowance,
+        source: `${method} ${path}`,
+      });
+    }
+  }
+  return rules;
+}
+
+/** Whole-string, case-insensitive: GitHub treats owner and repository names case-insensitively. */
+function anchored(pattern: string, error: string, problems: string[]): RegExp | undefined {
+  try {
+    return new RegExp(`^(?:${pattern})$`, "i");
+  } catch (e) {
+    problems.push(`${error} "${pattern}": ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
+function parseCache(node: unknown, name: string, at: At, problems: string[]): number | undefined {
+  if (node === undefined) return undefined;
+  const where = at(node);
+  if (!isMap(node)) {
+    problems.push(`${where}: client "${name}" cache must be a mapping like {max_age: 60}`);
+    return undefined;
+  }
+  for (const pair of node.items) {
+    const key = String(isScalar(pair.key) ? pair.key.value : pair.key);
+    if (key !== "max_age") {
+      problems.push(`${at(pair.key)}: unknown field "${key}" in cache`);
+    }
+  }
+  const maxAge = node.get("max_age");
+  if (typeof maxAge !== "number" || !Number.isInteger(maxAge) || maxAge < 0) {
+    problems.push(`${where}: client "${name}" cache.max_age must be a whole number of seconds`);
+    return undefined;
+  }
+  return maxAge;
+}
+
+/** Finds the client holding `token`, comparing digests in constant time against every client. */
+export function identify(registry: Registry, token: string): Client | undefined {
+  const digest = sha256(token);
+  let found: Client | undefined;
+  for (const client of registry.clients) {
+    if (timingSafeEqual(digest, client.tokenDigest) && !found) found = client;
+  }
+  return found;
+}

@@ -1,0 +1,76 @@
+/**
+ * Starts the real gateway in-process on 127.0.0.1 against a fake GitHub, for end-to-end tests.
+ */
+import { parseConfig } from "../../src/config.ts";
+import { createGateway, type Gateway } from "../../src/gateway.ts";
+import { createLogger, type Logger } from "../../src/telemetry/log.ts";
+
+export interface TestGateway {
+  readonly url: string;
+  readonly gateway: Gateway;
+  readonly registryPath: string;
+  /** Log lines written so far (JSON). */
+  readonly logs: string[];
+  close(): Promise<void>;
+}
+
+export interface TestGatewayOptions {
+  /** GITHUB_API_URL, usually `fake.url`. */
+  readonly githubApiUrl: string;
+  /** Registry YAML; defaults to one full-access client with token `test-token`. */
+  readonly registry?: string;
+  /** Extra configuration variables (GITHUB_PAT_*, CACHE_BACKEND_URL, …). */
+  readonly env?: Record<string, string>;
+  /** Variables visible to the registry template. */
+  readonly templateEnv?: Record<string, string>;
+  readonly logger?: Logger;
+}
+
+export const TEST_TOKEN = "test-token";
+
+export const FULL_ACCESS_REGISTRY = `version: 1
+clients:
+  - name: tester
+    token: ${TEST_TOKEN}
+`;
+
+export async function startGateway(options: TestGatewayOptions): Promise<TestGateway> {
+  const dir = await Deno.makeTempDir({ prefix: "github-proxy-test-" });
+  const registryPath = `${dir}/registry.yaml`;
+  await Deno.writeTextFile(registryPath, options.registry ?? FULL_ACCESS_REGISTRY);
+  const config = parseConfig({
+    GITHUB_API_URL: options.githubApiUrl,
+    CLIENT_REGISTRY_FILE_PATH: registryPath,
+    STATE_DIRECTORY: dir,
+    CACHE_BACKEND_URL: "memory://",
+    PORT: "0",
+    BIND: "127.0.0.1",
+    ...options.env,
+  });
+  const logs: string[] = [];
+  const logger = options.logger ?? createLogger("debug", "json", (line) => logs.push(line));
+  const templateEnv = options.templateEnv ?? {};
+  const gateway = await createGateway(config, { env: (name) => templateEnv[name], logger });
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    gateway.app.fetch,
+  );
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    gateway,
+    registryPath,
+    logs,
+    async close() {
+      await server.shutdown();
+      await gateway.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/** `fetch` with the test client's token. */
+export function authed(token = TEST_TOKEN, init: RequestInit = {}): RequestInit {
+  const headers = new Headers(init.headers);
+  headers.set("authorization", `token ${token}`);
+  return { ...init, headers };
+}
