@@ -4,12 +4,10 @@
 import { Hono } from "hono";
 import type { Config } from "./config.ts";
 import type { CredentialPool } from "./credentials/pool.ts";
-import { inferResource } from "./credentials/resource.ts";
 import { githubError } from "./http/errors.ts";
-import { clientResponseHeaders, upstreamRequestHeaders } from "./proxy/headers.ts";
-import { rewriteLocationHeaders } from "./proxy/links.ts";
+import { forwarder } from "./proxy/forward.ts";
 import { normalisePath, type RequestTarget, splitRawUrl } from "./proxy/request_target.ts";
-import { createUpstreamFetch, UpstreamError, type UpstreamFetch } from "./proxy/upstream.ts";
+import { createUpstreamFetch, type UpstreamFetch } from "./proxy/upstream.ts";
 import { type Client, identify } from "./registry/registry.ts";
 import type { RegistrySource } from "./registry/store.ts";
 import type { Logger } from "./telemetry/log.ts";
@@ -33,8 +31,6 @@ export interface GatewayVariables {
 }
 
 export type GatewayEnv = { Variables: GatewayVariables };
-
-const GRAPHQL_PATHS = new Set(["/graphql", "/api/graphql"]);
 
 export function createGateway(deps: GatewayDeps): Hono<GatewayEnv> {
   const { config, registry, pool, logger } = deps;
@@ -78,42 +74,7 @@ export function createGateway(deps: GatewayDeps): Hono<GatewayEnv> {
     await next();
   });
 
-  app.all("*", async (c) => {
-    const target = c.get("target");
-    const isGraphql = GRAPHQL_PATHS.has(target.path) && target.enterprisePrefix === "";
-    const base = isGraphql ? config.githubGraphqlUrl : `${config.githubApiUrl}${target.path}`;
-    const url = target.query ? `${base}?${target.query}` : base;
-    const method = c.req.method;
-    const headers = upstreamRequestHeaders(c.req.raw.headers);
-    const body = method === "GET" || method === "HEAD" ? null : c.req.raw.body;
-    try {
-      const answer = await pool.call({
-        resource: inferResource(isGraphql ? "/graphql" : target.path),
-        send: (authorization) => {
-          if (authorization) headers.set("authorization", authorization);
-          else headers.delete("authorization");
-          return upstream({ method, url, headers, body });
-        },
-      });
-      const response = answer.response;
-      const out = clientResponseHeaders(response.headers);
-      rewriteLocationHeaders(out, config.githubApiUrl, c.get("clientBase"));
-      out.set("cache-status", "github-proxy; fwd=bypass");
-      return new Response(method === "HEAD" ? null : response.body, {
-        status: response.status,
-        statusText: response.statusText,
-        headers: out,
-      });
-    } catch (error) {
-      if (error instanceof UpstreamError) {
-        logger.warn("upstream call failed", { path: target.path, failure: error.failure });
-        return error.failure === "timeout"
-          ? githubError(504, "GitHub did not answer in time")
-          : githubError(502, "GitHub could not be reached");
-      }
-      throw error;
-    }
-  });
+  app.all("*", forwarder({ config, pool, logger, upstream }));
 
   return app;
 }
