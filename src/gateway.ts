@@ -2,7 +2,7 @@
 import type { Hono } from "hono";
 import { createGateway as createApp, type GatewayEnv } from "./app.ts";
 import type { Config } from "./config.ts";
-import { createPool } from "./credentials/pool.ts";
+import { createPool, type CredentialPool } from "./credentials/pool.ts";
 import { RegistryStore } from "./registry/store.ts";
 import { createLogger, type Logger } from "./telemetry/log.ts";
 
@@ -15,6 +15,8 @@ export interface GatewayOptions {
 export interface Gateway {
   readonly app: Hono<GatewayEnv>;
   readonly registry: RegistryStore;
+  /** The credential pool, for its snapshot and events (metrics). */
+  readonly pool: CredentialPool;
   readonly logger: Logger;
   /** Releases what the gateway holds (watchers, cache connections). */
   close(): Promise<void>;
@@ -26,12 +28,17 @@ export async function createGateway(
 ): Promise<Gateway> {
   const logger = options.logger ?? createLogger(config.logLevel, config.logFormat);
   const registry = await RegistryStore.load(config.registryPath, options.env ?? (() => undefined));
-  const pool = createPool(config.credentials);
+  const pool = createPool(config.credentials, {
+    apiUrl: config.githubApiUrl,
+    paddingMs: config.credsTtlPaddingSeconds * 1000,
+    tokenCacheMaxSize: config.credsCacheMaxSize,
+    logger,
+  });
   if (config.credentials.length === 0) {
     logger.warn(
       "no GitHub credential configured: forwarding anonymously (60 requests an hour); set GITHUB_PAT_<NAME> or GITHUB_APP_<NAME>_*",
     );
   }
   const app = createApp({ config, registry, pool, logger });
-  return { app, registry, logger, close: () => Promise.resolve() };
+  return { app, registry, pool, logger, close: () => Promise.resolve() };
 }

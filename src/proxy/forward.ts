@@ -11,6 +11,7 @@ import { githubError } from "../http/errors.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
 import { rewriteLocationHeaders } from "./links.ts";
+import { prepareBody } from "./request_body.ts";
 import { UpstreamError, type UpstreamFetch } from "./upstream.ts";
 
 const GRAPHQL_PATHS = new Set(["/graphql", "/api/graphql"]);
@@ -32,10 +33,13 @@ export function forwarder(
     const url = target.query ? `${base}?${target.query}` : base;
     const method = c.req.method;
     const headers = upstreamRequestHeaders(c.req.raw.headers);
-    const body = method === "GET" || method === "HEAD" ? null : c.req.raw.body;
+    const { body, replayable } = method === "GET" || method === "HEAD"
+      ? { body: null, replayable: true }
+      : await prepareBody(c.req.raw);
     try {
       const answer = await pool.call({
         resource: inferResource(isGraphql ? "/graphql" : target.path),
+        replayable,
         send: (authorization) => {
           if (authorization) headers.set("authorization", authorization);
           else headers.delete("authorization");

@@ -15,6 +15,8 @@ export interface FakeApp {
   installationId: string;
   /** SPKI PEM of the RSA key the gateway signs its App JWTs with. */
   publicKeyPem: string;
+  /** Limit for every resource of the installation's tokens (default: as for PATs). */
+  limit?: number;
 }
 
 export interface FakeGitHubOptions {
@@ -390,7 +392,7 @@ export class FakeGitHub {
     if (!quota) {
       const limit = key === null
         ? ANONYMOUS_LIMITS[resource] ?? 60
-        : this.#pats.get(key) ?? DEFAULT_LIMITS[resource] ?? 5000;
+        : this.#pats.get(key) ?? this.#appLimit(key) ?? DEFAULT_LIMITS[resource] ?? 5000;
       quota = { limit, remaining: 0, reset: 0 };
       this.#quotas.set(id, quota);
     }
@@ -400,6 +402,11 @@ export class FakeGitHub {
       quota.reset = now + RESET_INTERVAL_SECONDS;
     }
     return quota;
+  }
+
+  #appLimit(token: string): number | undefined {
+    const issued = this.#issued.get(token);
+    return issued && this.#apps.find(({ app }) => app.id === issued.appId)?.app.limit;
   }
 
   #route(inc: Incoming): Answer {

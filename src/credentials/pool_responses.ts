@@ -1,0 +1,79 @@
+/**
+ * What clients see of the pool: `x-ratelimit-*` headers describing the pool's capacity for a
+ * resource, and the GitHub-shaped answers when no credential can serve (DESIGN §5, §8).
+ */
+import { githubError } from "../http/errors.ts";
+import type { PoolTotals } from "./quota.ts";
+
+const RATE_LIMIT_DOCS =
+  "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api";
+
+function epochSeconds(ms: number): number {
+  return Math.ceil(ms / 1000);
+}
+
+/** Sets the pool's totals as GitHub's `x-ratelimit-*` headers. */
+export function setPoolRateLimit(headers: Headers, resource: string, totals: PoolTotals): void {
+  headers.set("x-ratelimit-limit", String(totals.limit));
+  headers.set("x-ratelimit-remaining", String(totals.remaining));
+  headers.set("x-ratelimit-used", String(totals.limit - totals.remaining));
+  headers.set("x-ratelimit-reset", String(epochSeconds(totals.resetAtMs)));
+  headers.set("x-ratelimit-resource", resource);
+}
+
+/** The upstream answer with the per-credential rate-limit headers replaced by the pool's. */
+export function withPoolRateLimit(
+  response: Response,
+  resource: string,
+  totals: PoolTotals | undefined,
+): Response {
+  if (totals === undefined || !response.headers.has("x-ratelimit-limit")) return response;
+  const headers = new Headers(response.headers);
+  setPoolRateLimit(headers, resource, totals);
+  return new Response(response.body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers,
+  });
+}
+
+/**
+ * 429 when every credential is resting for the resource: `retry-after` and
+ * `x-ratelimit-reset` say when the first one may serve again, `x-ratelimit-remaining: 0`, so
+ * Octokit's throttling plugin waits exactly that long.
+ */
+export function exhaustedResponse(
+  resource: string,
+  limit: number,
+  availableAtMs: number,
+  nowMs: number,
+): Response {
+  const headers = new Headers({
+    "retry-after": String(Math.max(1, epochSeconds(availableAtMs - nowMs))),
+  });
+  setPoolRateLimit(headers, resource, {
+    limit,
+    remaining: 0,
+    resetAtMs: Math.max(availableAtMs, nowMs + 1000),
+  });
+  return githubError(
+    429,
+    `API rate limit exceeded for every credential of github-proxy (resource ${resource}); try again after ${
+      new Date(Math.max(availableAtMs, nowMs)).toISOString()
+    }`,
+    headers,
+    RATE_LIMIT_DOCS,
+  );
+}
+
+/** 503 when no credential is usable for another reason: refused by GitHub, tokens not minted. */
+export function noCredentialResponse(retryAtMs: number | undefined, nowMs: number): Response {
+  const headers: Record<string, string> = retryAtMs === undefined
+    ? {}
+    : { "retry-after": String(Math.max(1, epochSeconds(retryAtMs - nowMs))) };
+  return githubError(
+    503,
+    "github-proxy has no usable GitHub credential right now",
+    headers,
+  );
+}
