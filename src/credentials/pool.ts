@@ -10,6 +10,7 @@ import { type AppTokens, createAppTokens, MintError, type TokenCacheEvent } from
 import { availableAtMs, choose, newQuota, poolTotals, type Quota, remainingNow } from "./quota.ts";
 import { exhaustedResponse, noCredentialResponse, withPoolRateLimit } from "./pool_responses.ts";
 import { isBadCredentials, limitVerdict, readRateLimit } from "./rate_limit.ts";
+import { UpstreamError } from "../proxy/upstream.ts";
 
 export interface UpstreamAttempt {
   /** Rate-limit resource the request will be charged to (see `inferResource`). */
@@ -215,7 +216,9 @@ export function createPool(
     let response = sent;
     let body: string | undefined;
     if (readBody && sent.body !== null) {
-      const bytes = new Uint8Array(await sent.arrayBuffer());
+      const bytes = await sent.bytes().catch(() => {
+        throw new UpstreamError("unreachable", "GitHub's answer was cut off");
+      });
       body = new TextDecoder().decode(bytes);
       response = new Response(bytes, {
         status: sent.status,
