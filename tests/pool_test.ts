@@ -223,7 +223,7 @@ Deno.test("GraphQL RATE_LIMITED in an HTTP 200 parks the credential; the query s
   });
 });
 
-Deno.test("a PAT GitHub refuses is excluded until reload, alerted in the log, never shown", async () => {
+Deno.test("a PAT GitHub refuses is excluded until restart, alerted in the log, never shown", async () => {
   await withPool({ pats: { "pat-good": {} } }, {
     GITHUB_PAT_A: "pat-revoked-secret",
     GITHUB_PAT_B: "pat-good",
@@ -237,7 +237,7 @@ Deno.test("a PAT GitHub refuses is excluded until reload, alerted in the log, ne
     ]);
     const alert = gw.logs.map((line) => JSON.parse(line)).find((l) => l.level === "error");
     assert.equal(alert?.credential, "A");
-    assert.match(alert?.msg, /excluded until reload/);
+    assert.match(alert?.msg, /excluded until restart/);
     assert.ok(gw.logs.every((line) => !line.includes("pat-revoked-secret")));
     assert.equal(gw.gateway.pool.snapshot().credentials.find((c) => c.name === "A")?.bad, true);
   });

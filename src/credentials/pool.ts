@@ -65,7 +65,7 @@ export interface ResourceSnapshot {
 export interface CredentialSnapshot {
   readonly name: string;
   readonly kind: CredentialSource["kind"];
-  /** Refused by GitHub (a PAT's 401): out of the pool until reload. */
+  /** Refused by GitHub (a PAT's 401): out of the pool until the gateway restarts. */
   readonly bad: boolean;
   /** An App whose token could not be minted rests until then; 0 otherwise. */
   readonly unusableUntilMs: number;
@@ -278,12 +278,9 @@ export function createPool(
       return "next" as const;
     }
     credential.bad = true;
-    logger.error(
-      "GitHub refused a personal access token (401 Bad credentials): excluded until reload",
-      {
-        credential: name,
-      },
-    );
+    logger.error("GitHub refused a personal access token (401): excluded until restart", {
+      credential: name,
+    });
     return "next" as const;
   };
 
