@@ -6,6 +6,7 @@ import {
   poolTotals,
   type Quota,
   remainingNow,
+  score,
 } from "../src/credentials/quota.ts";
 
 const NOW = 1_000_000;
@@ -40,6 +41,18 @@ Deno.test("remainingNow and availableAtMs: refill at reset, padding only when sp
     assert.equal(remainingNow(q, NOW, PADDING), remaining, label);
     assert.equal(availableAtMs(q, NOW, PADDING), availableAt, label);
   }
+});
+
+Deno.test("score: remaining minus in flight; an unknown quota is explored one request at a time", () => {
+  const known = { limit: 100, remaining: 40, resetAtMs: NOW + 5000 };
+  const table: [string, Quota, number][] = [
+    ["known, idle", quota(known), 40],
+    ["known, 3 in flight", quota(known, 0, 3), 37],
+    ["unknown, idle", quota(), Infinity],
+    ["unknown, exploring", quota(undefined, 0, 1), -1],
+    ["unknown, 4 in flight", quota(undefined, 0, 4), -4],
+  ];
+  for (const [label, q, expected] of table) assert.equal(score(q, NOW, PADDING), expected, label);
 });
 
 Deno.test("choose: preferred when available, else most remaining, ties round-robin", () => {

@@ -7,7 +7,15 @@
 import type { CredentialSource } from "../config.ts";
 import { type Logger, silentLogger } from "../telemetry/log.ts";
 import { type AppTokens, createAppTokens, MintError, type TokenCacheEvent } from "./app_token.ts";
-import { availableAtMs, choose, newQuota, poolTotals, type Quota, remainingNow } from "./quota.ts";
+import {
+  availableAtMs,
+  choose,
+  newQuota,
+  poolTotals,
+  type Quota,
+  remainingNow,
+  score,
+} from "./quota.ts";
 import { exhaustedResponse, noCredentialResponse, withPoolRateLimit } from "./pool_responses.ts";
 import { isBadCredentials, limitVerdict, readRateLimit } from "./rate_limit.ts";
 import { UpstreamError } from "../proxy/upstream.ts";
@@ -161,7 +169,7 @@ export function createPool(
         name: credential.source.name,
         available: usable(credential, at) && !tried.has(credential) &&
           availableAtMs(quota, at, paddingMs) <= at,
-        score: remainingNow(quota, at, paddingMs) - quota.inFlight,
+        score: score(quota, at, paddingMs),
       };
     });
     const name = choose(candidates, preferred, cursor++);

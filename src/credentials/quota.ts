@@ -35,10 +35,21 @@ export function availableAtMs(quota: Quota, nowMs: number, paddingMs: number): n
   return Math.max(quota.parkedUntilMs, spent ? quota.view!.resetAtMs + paddingMs : 0, 0);
 }
 
+/**
+ * What a new request can count on: remaining quota minus requests in flight. An unknown quota
+ * is explored by one request at a time; until it answers, others prefer known quotas.
+ */
+export function score(quota: Quota, nowMs: number, paddingMs: number): number {
+  const remaining = remainingNow(quota, nowMs, paddingMs);
+  return remaining === Infinity && quota.inFlight > 0
+    ? -quota.inFlight
+    : remaining - quota.inFlight;
+}
+
 export interface Candidate {
   readonly name: string;
   readonly available: boolean;
-  /** Remaining quota minus requests in flight: what a new request can still count on. */
+  /** See `score`. */
   readonly score: number;
 }
 
