@@ -30,9 +30,12 @@ export function forwarder(
     const isGraphql = GRAPHQL_PATHS.has(target.path) && target.enterprisePrefix === "";
     const base = isGraphql ? config.githubGraphqlUrl : `${config.githubApiUrl}${target.path}`;
     const url = target.query ? `${base}?${target.query}` : base;
-    const method = c.req.method;
+    // Scopes match methods case-insensitively; `get` goes upstream as the `GET` authorised.
+    const method = c.req.method.toUpperCase();
     const headers = upstreamRequestHeaders(c.req.raw.headers);
-    const body = method === "GET" || method === "HEAD" ? null : c.req.raw.body;
+    const body = method === "GET" || method === "HEAD"
+      ? null
+      : c.get("requestBody") ?? c.req.raw.body;
     try {
       const answer = await pool.call({
         resource: inferResource(isGraphql ? "/graphql" : target.path),
