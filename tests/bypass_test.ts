@@ -387,6 +387,13 @@ const CASES: Case[] = [
     upstream: null,
   },
   {
+    client: "broad",
+    name: "GraphQL by GET cannot be classified, so the mutation deny rule holds",
+    target: "/graphql?query=mutation%7Bx%7D",
+    status: 403,
+    upstream: null,
+  },
+  {
     name: "POST /graphql with an override header",
     method: "POST",
     target: "/graphql",
