@@ -6,6 +6,7 @@ import type { Config } from "./config.ts";
 import type { CredentialPool } from "./credentials/pool.ts";
 import { githubError } from "./http/errors.ts";
 import { forwarder } from "./proxy/forward.ts";
+import { runnerTokens } from "./proxy/runner_tokens.ts";
 import { normalisePath, type RequestTarget, splitRawUrl } from "./proxy/request_target.ts";
 import { createUpstreamFetch, type UpstreamFetch } from "./proxy/upstream.ts";
 import { authorize } from "./registry/authorize.ts";
@@ -77,6 +78,8 @@ export function createGateway(deps: GatewayDeps): Hono<GatewayEnv> {
     await next();
   });
 
+  app.post("/register", runnerTokens("registration"));
+  app.post("/remove", runnerTokens("remove"));
   app.use("*", authorize(logger));
   app.all("*", forwarder({ config, pool, logger, upstream }));
 
