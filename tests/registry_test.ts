@@ -323,3 +323,19 @@ Deno.test("template: every unset variable is a problem with its line", () => {
     { line: 2, message: "environment variable THREE is not set" },
   ]);
 });
+
+Deno.test("registry.example.yaml loads, full-access example client first", async () => {
+  const path = new URL("../registry.example.yaml", import.meta.url).pathname;
+  const registry = parseRegistry(await Deno.readTextFile(path), path, noEnv);
+  const [example] = registry.clients;
+  assert.equal(example.name, "example");
+  assert.equal(example.scopes, null);
+  assert.deepEqual(example.deny, []);
+  assert.equal(identify(registry, "example-token-change-me"), example);
+  assert.equal(identify(registry, "registrar-token-change-me")?.name, "runner-registrar");
+  const reader = registry.clients.find((c) => c.name === "reader")!;
+  assert.equal(reader.maxAgeSeconds, 60);
+  assert.deepEqual(reader.scopes?.map((s) => s.graphql), ["any", "query"]);
+  assert.ok(reader.deny[0].path.test("/repos/acme/secrets-prod/issues"));
+  assert.deepEqual(registry.clients.find((c) => c.name === "suspended")?.scopes, []);
+});

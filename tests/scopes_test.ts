@@ -145,7 +145,7 @@ Deno.test("scope: a refusal says why, and which deny rule refused", () => {
   });
   assert.deepEqual(
     decideOperation(client("reader"), { method: "POST", path: "/graphql" }, "mutation"),
-    { verdict: "deny", reason: "no scope allows GraphQL mutation operations there" },
+    { verdict: "deny", reason: "no scope allows GraphQL mutation operations" },
   );
 });
 

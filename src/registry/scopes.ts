@@ -85,7 +85,7 @@ function decideFor(
   }
   const reason = operation === undefined || operation === "unknown"
     ? "no scope allows it"
-    : `no scope allows GraphQL ${operation} operations there`;
+    : `no scope allows GraphQL ${operation} operations`;
   return { verdict: "deny", reason };
 }
 
