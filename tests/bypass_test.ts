@@ -341,6 +341,24 @@ const CASES: Case[] = [
     upstream: "POST /graphql",
   },
   {
+    name: "operationName in the URL query",
+    method: "POST",
+    target: "/graphql?operationName=B",
+    body: gql("query A { viewer { login } } mutation B { deleteIssue { id } }", "A"),
+    status: 400,
+    upstream: null,
+  },
+  {
+    name: "body that also reads as a form with a mutation",
+    method: "POST",
+    target: "/graphql",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body:
+      '{"query": "query { viewer { login } }", "x": "&query=mutation { deleteIssue { id } } #"}',
+    status: 400,
+    upstream: null,
+  },
+  {
     name: "several operations without operationName",
     method: "POST",
     target: "/graphql",

@@ -219,7 +219,28 @@ const CLASSIFY: [what: string, body: Uint8Array, expect: OperationType | RegExp]
   ["not JSON", new TextEncoder().encode("query { a }"), /not JSON/],
   ["invalid UTF-8", new Uint8Array([0x7b, 0xff, 0x7d]), /not JSON/],
   ["empty body", new Uint8Array(), /not JSON/],
+  [
+    "JSON that also reads as a form with a query",
+    new TextEncoder().encode(
+      '{"query": "query { a }", "x": "&query=mutation { b } #"}',
+    ),
+    /also reads as a form/,
+  ],
 ];
+
+Deno.test("graphql classification: GraphQL parameters in the URL query", () => {
+  for (const query of ["operationName=B", "query=mutation%7Bb%7D", "variables=%7B%7D"]) {
+    const result = classifyGraphqlRequest(
+      body({ query: "query A { a } mutation B { b }", operationName: "A" }),
+      query,
+    );
+    assert.ok(!result.ok && /URL query/.test(result.reason), query);
+  }
+  assert.deepEqual(classifyGraphqlRequest(body({ query: "{ a }" }), "x=1"), {
+    ok: true,
+    operation: "query",
+  });
+});
 
 for (const [what, bytes, expect] of CLASSIFY) {
   Deno.test(`graphql classification: ${what}`, () => {

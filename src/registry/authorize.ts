@@ -16,7 +16,7 @@ export const MAX_GRAPHQL_BODY_BYTES = 1024 * 1024;
 export function authorize(logger: Logger): MiddlewareHandler<GatewayEnv> {
   return async (c, next) => {
     const client = c.get("client");
-    const { path } = c.get("target");
+    const { path, query } = c.get("target");
     const method = c.req.method.toUpperCase();
     const request = { method, path };
     const first = decide(client, request);
@@ -28,7 +28,7 @@ export function authorize(logger: Logger): MiddlewareHandler<GatewayEnv> {
         return githubError(413, "GraphQL request body is larger than github-proxy reads (1 MiB)");
       }
       c.set("requestBody", body);
-      const classified = classifyGraphqlRequest(body);
+      const classified = classifyGraphqlRequest(body, query);
       if (!classified.ok) {
         return githubError(400, `Cannot authorise this GraphQL request: ${classified.reason}`);
       }

@@ -1,8 +1,9 @@
 /**
  * Which GraphQL operation a request body asks GitHub to run, read the way GitHub's executor
- * picks it: the only operation, or the one `operationName` names. Documents GitHub would refuse
- * anyway (ambiguous, duplicate or anonymous-among-many operations) are unclassifiable here, so
- * no reading of ours can differ from GitHub's.
+ * picks it: the only operation, or the one `operationName` names. Requests GitHub could read
+ * differently are unclassifiable here: documents it would refuse anyway (ambiguous, duplicate
+ * or anonymous-among-many operations), and GraphQL parameters in the URL query or in a body
+ * that also parses as a form (a web framework may merge those into the parameters it reads).
  */
 import { Kind, type OperationDefinitionNode, parse } from "graphql";
 import type { OperationType } from "./scopes.ts";
@@ -13,13 +14,23 @@ export type Classification =
 
 /** Bounds parser work on hostile documents; GitHub's own limits are far lower. */
 const MAX_TOKENS = 100_000;
+const PARAMETERS = ["query", "operationName", "variables"];
 
-export function classifyGraphqlRequest(body: Uint8Array): Classification {
+/** `rawQuery`: the request's URL query string, without `?`. */
+export function classifyGraphqlRequest(body: Uint8Array, rawQuery = ""): Classification {
+  if (hasGraphqlParameters(rawQuery)) {
+    return fail("GraphQL parameters belong in the JSON body, not the URL query");
+  }
+  let text: string;
   let request: unknown;
   try {
-    request = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
+    text = new TextDecoder("utf-8", { fatal: true }).decode(body);
+    request = JSON.parse(text);
   } catch {
     return fail("the body is not JSON");
+  }
+  if (hasGraphqlParameters(text)) {
+    return fail("the body also reads as a form with GraphQL parameters");
   }
   if (typeof request !== "object" || request === null || Array.isArray(request)) {
     return fail('the body must be a JSON object with a "query"');
@@ -51,6 +62,11 @@ export function classifyGraphqlRequest(body: Uint8Array): Classification {
   return chosen
     ? { ok: true, operation: chosen.operation }
     : fail(`no operation named "${operationName}"`);
+}
+
+function hasGraphqlParameters(formOrQuery: string): boolean {
+  const parameters = new URLSearchParams(formOrQuery);
+  return PARAMETERS.some((name) => parameters.has(name));
 }
 
 function fail(reason: string): Classification {
