@@ -6,8 +6,10 @@ import type { Config } from "./config.ts";
 import type { CredentialPool } from "./credentials/pool.ts";
 import { githubError } from "./http/errors.ts";
 import { forwarder } from "./proxy/forward.ts";
+import { runnerTokens } from "./proxy/runner_tokens.ts";
 import { normalisePath, type RequestTarget, splitRawUrl } from "./proxy/request_target.ts";
 import { createUpstreamFetch, type UpstreamFetch } from "./proxy/upstream.ts";
+import { authorize } from "./registry/authorize.ts";
 import { type Client, identify } from "./registry/registry.ts";
 import type { RegistrySource } from "./registry/store.ts";
 import type { Logger } from "./telemetry/log.ts";
@@ -28,6 +30,8 @@ export interface GatewayVariables {
   target: RequestTarget;
   /** Where the client reached the gateway: origin, mount prefix and `/api/v3` when used. */
   clientBase: string;
+  /** The request body when a layer had to read it (GraphQL authorization); sent instead of the stream. */
+  requestBody?: Uint8Array<ArrayBuffer>;
 }
 
 export type GatewayEnv = { Variables: GatewayVariables };
@@ -74,6 +78,9 @@ export function createGateway(deps: GatewayDeps): Hono<GatewayEnv> {
     await next();
   });
 
+  app.post("/register", runnerTokens("registration"));
+  app.post("/remove", runnerTokens("remove"));
+  app.use("*", authorize(logger));
   app.all("*", forwarder({ config, pool, logger, upstream }));
 
   return app;

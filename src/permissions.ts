@@ -6,8 +6,8 @@
  */
 import { type Config, CONFIG_VARIABLES } from "./config.ts";
 
-/** Variables that libraries read (the `yaml` parser's debug switches). */
-const LIBRARY_ENV = ["LOG_TOKENS", "LOG_STREAM"];
+/** Variables that libraries read (the `yaml` parser's debug switches, `graphql`'s mode switch). */
+const LIBRARY_ENV = ["LOG_TOKENS", "LOG_STREAM", "NODE_ENV"];
 
 /** Names of the credential variables (`GITHUB_PAT_*`, `GITHUB_APP_*`) in an environment. */
 export function credentialVariables(env: Readonly<Record<string, string | undefined>>): string[] {

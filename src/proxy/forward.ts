@@ -31,10 +31,14 @@ export function forwarder(
     const isGraphql = GRAPHQL_PATHS.has(target.path) && target.enterprisePrefix === "";
     const base = isGraphql ? config.githubGraphqlUrl : `${config.githubApiUrl}${target.path}`;
     const url = target.query ? `${base}?${target.query}` : base;
-    const method = c.req.method;
+    // Scopes match methods case-insensitively; `get` goes upstream as the `GET` authorised.
+    const method = c.req.method.toUpperCase();
     const headers = upstreamRequestHeaders(c.req.raw.headers);
+    const buffered = c.get("requestBody");
     const { body, replayable } = method === "GET" || method === "HEAD"
       ? { body: null, replayable: true }
+      : buffered
+      ? { body: buffered, replayable: true }
       : await prepareBody(c.req.raw);
     try {
       const answer = await pool.call({

@@ -6,6 +6,7 @@
 
 export const MAX_PATH_BYTES = 8 * 1024;
 const ENTERPRISE_PREFIX = "/api/v3";
+const ENTERPRISE_PREFIX_ANY_CASE = /^\/api\/v3(?:\/|$)/i;
 const UNRESERVED = /[A-Za-z0-9\-._~]/;
 
 export interface RequestTarget {
@@ -40,8 +41,10 @@ export function splitRawUrl(url: string): { origin: string; path: string; query:
 
 /**
  * Normalises a raw path: decodes percent-escapes of unreserved characters only, upper-cases the
- * rest, and rejects what could smuggle a different path past a scope: dot segments, encoded
- * `/` or `\`, empty segments, control characters and over-long paths.
+ * rest, drops one trailing slash (GitHub serves `/x/` as `/x`, so an exact deny rule on `/x`
+ * must see `/x`), and rejects what could smuggle a different path past a scope: dot segments,
+ * encoded `/` or `\`, empty segments, control characters, over-long paths and a second
+ * `/api/v3` prefix in any case.
  */
 export function normalisePath(rawPath: string, query = ""): TargetResult {
   if (rawPath.length > MAX_PATH_BYTES) return fail("path is longer than 8 KiB");
@@ -52,8 +55,8 @@ export function normalisePath(rawPath: string, query = ""): TargetResult {
     const decoded = decodeSegment(segments[i]);
     if (typeof decoded !== "string") return decoded;
     const last = i === segments.length - 1;
-    if (decoded === "" && !(last && i > 0)) {
-      if (segments.length === 1) break;
+    if (decoded === "") {
+      if (last) break;
       return fail("empty path segment");
     }
     if (decoded === "." || decoded === "..") return fail("dot segment in path");
@@ -65,6 +68,7 @@ export function normalisePath(rawPath: string, query = ""): TargetResult {
     enterprisePrefix = ENTERPRISE_PREFIX;
     path = path.slice(ENTERPRISE_PREFIX.length) || "/";
   }
+  if (ENTERPRISE_PREFIX_ANY_CASE.test(path)) return fail("repeated or mis-cased /api/v3 prefix");
   return { ok: true, target: { path, query, enterprisePrefix } };
 }
 

@@ -3,7 +3,16 @@
  * Parsed from the Python github-proxy's YAML format plus `token_sha256`, `deny`, `graphql`
  * and `cache`; every problem is reported with its line number.
  */
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type YAMLMap } from "yaml";
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type YAMLMap,
+} from "yaml";
 import { renderTemplate } from "./template.ts";
 import { fromHex, sha256, timingSafeEqual, toHex } from "../digest.ts";
 
@@ -58,6 +67,7 @@ export function parseRegistry(
     const range = (node as { range?: [number, number, number] } | null | undefined)?.range;
     return `${file}:${range ? lineCounter.linePos(range[0]).line : 1}`;
   };
+  const field = fieldReader(doc);
   for (const error of doc.errors) {
     problems.push(`${file}:${error.linePos?.[0].line ?? 1}: ${error.message.split("\n")[0]}`);
   }
@@ -89,21 +99,20 @@ export function parseRegistry(
   const clients: Client[] = [];
   const names = new Map<string, string>();
   const digests = new Map<string, string>();
-  for (const item of clientsNode.items) {
+  for (const entry of clientsNode.items) {
+    const item = field.resolve(entry);
     if (!isMap(item)) {
       problems.push(`${at(item)}: a client must be a mapping`);
       continue;
     }
     const where = at(item);
-    const fields = new Map<string, unknown>();
     for (const pair of item.items) {
       const key = String(isScalar(pair.key) ? pair.key.value : pair.key);
       if (!CLIENT_FIELDS.has(key)) {
         problems.push(`${at(pair.key)}: unknown field "${key}"`);
       }
-      fields.set(key, pair.value);
     }
-    const name = scalarString(item.get("name"));
+    const name = text(field(item, "name"), `client "name"`, at, problems);
     if (!name) {
       problems.push(`${where}: client has no "name"`);
       continue;
@@ -113,42 +122,64 @@ export function parseRegistry(
     }
     names.set(name, where);
 
-    const tokenDigest = clientDigest(item, name, where, problems);
+    const tokenDigest = clientDigest(item, field, name, where, at, problems);
     if (tokenDigest) {
       const hex = toHex(tokenDigest);
       const first = digests.get(hex);
       if (first) problems.push(`${where}: client "${name}" has the same token as ${first}`);
       else digests.set(hex, `client at ${where}`);
     }
-    const scopesNode = item.get("scopes", true);
-    const scopes = scopesNode === undefined || (isScalar(scopesNode) && scopesNode.value === null)
+    // `scopes:` with nothing under it (every rule commented out) must not mean full access.
+    const scopesNode = field(item, "scopes");
+    const scopes = scopesNode === undefined
       ? null
-      : parseRules(scopesNode, `client "${name}" scopes`, at, problems);
-    const denyNode = item.get("deny", true);
+      : parseRules(scopesNode, `client "${name}" scopes`, field, at, problems);
+    const denyNode = field(item, "deny");
     const deny = denyNode === undefined
       ? []
-      : parseRules(denyNode, `client "${name}" deny`, at, problems);
-    const maxAgeSeconds = parseCache(item.get("cache", true), name, at, problems);
+      : parseRules(denyNode, `client "${name}" deny`, field, at, problems);
+    const maxAgeSeconds = parseCache(field(item, "cache"), name, field, at, problems);
     if (tokenDigest) clients.push({ name, tokenDigest, scopes, deny, maxAgeSeconds });
   }
   if (problems.length > 0) throw new RegistryError(file, problems);
   return { clients, variables: rendered.variables };
 }
 
-function scalarString(value: unknown): string | undefined {
-  if (value === null || value === undefined) return undefined;
-  const text = String(value).trim();
-  return text === "" ? undefined : text;
+type At = (node: unknown) => string;
+/** Reads nodes with aliases (`*shared`) resolved, as the Python proxy's PyYAML did. */
+interface Field {
+  /** A mapping's value node; undefined when the key is absent. */
+  (map: YAMLMap, key: string): unknown;
+  resolve(node: unknown): unknown;
+}
+
+function fieldReader(doc: Document): Field {
+  const resolve = (node: unknown) => isAlias(node) ? node.resolve(doc) : node;
+  return Object.assign((map: YAMLMap, key: string) => resolve(map.get(key, true)), { resolve });
+}
+
+/** A scalar's text, trimmed; undefined when absent or empty; a list or mapping is a problem. */
+function text(node: unknown, what: string, at: At, problems: string[]): string | undefined {
+  if (node === undefined) return undefined;
+  if (!isScalar(node)) {
+    problems.push(`${at(node)}: ${what} must be a single value, not a list or mapping`);
+    return undefined;
+  }
+  if (node.value === null || node.value === undefined) return undefined;
+  const value = String(node.value).trim();
+  return value === "" ? undefined : value;
 }
 
 function clientDigest(
   item: YAMLMap,
+  field: Field,
   name: string,
   where: string,
+  at: At,
   problems: string[],
 ): Uint8Array | undefined {
-  const token = item.has("token") ? scalarString(item.get("token")) : undefined;
-  const hashed = item.has("token_sha256") ? scalarString(item.get("token_sha256")) : undefined;
+  const token = text(field(item, "token"), `client "${name}" token`, at, problems);
+  const hashed = text(field(item, "token_sha256"), `client "${name}" token_sha256`, at, problems);
   if (item.has("token") && item.has("token_sha256")) {
     problems.push(`${where}: client "${name}" has both "token" and "token_sha256"; keep one`);
     return undefined;
@@ -163,15 +194,25 @@ function clientDigest(
   return undefined;
 }
 
-type At = (node: unknown) => string;
-
-function parseRules(node: unknown, what: string, at: At, problems: string[]): ScopeRule[] {
+function parseRules(
+  node: unknown,
+  what: string,
+  field: Field,
+  at: At,
+  problems: string[],
+): ScopeRule[] {
   if (!isSeq(node)) {
-    problems.push(`${at(node)}: ${what} must be a list`);
+    const empty = isScalar(node) && node.value === null;
+    problems.push(
+      empty
+        ? `${at(node)}: ${what} is empty; write [] for no access, or remove the key for full access`
+        : `${at(node)}: ${what} must be a list`,
+    );
     return [];
   }
   const rules: ScopeRule[] = [];
-  for (const ruleNode of node.items) {
+  for (const item of node.items) {
+    const ruleNode = field.resolve(item);
     const where = at(ruleNode);
     if (!isMap(ruleNode)) {
       problems.push(
@@ -185,9 +226,9 @@ function parseRules(node: unknown, what: string, at: At, problems: string[]): Sc
         problems.push(`${at(pair.key)}: unknown field "${key}" in ${what}`);
       }
     }
-    const path = scalarString(ruleNode.get("path"));
-    const method = scalarString(ruleNode.get("method")) ?? ".*";
-    const graphql = scalarString(ruleNode.get("graphql")) ?? "any";
+    const path = text(field(ruleNode, "path"), `${what} "path"`, at, problems);
+    const method = text(field(ruleNode, "method"), `${what} "method"`, at, problems) ?? ".*";
+    const graphql = text(field(ruleNode, "graphql"), `${what} "graphql"`, at, problems) ?? "any";
     if (!path) {
       problems.push(`${where}: ${what} rule has no "path"`);
       continue;
@@ -210,9 +251,13 @@ function parseRules(node: unknown, what: string, at: At, problems: string[]): Sc
   return rules;
 }
 
-/** Whole-string, case-insensitive: GitHub treats owner and repository names case-insensitively. */
+/**
+ * Whole-string, case-insensitive: GitHub treats owner and repository names case-insensitively.
+ * The pattern must compile on its own too, or `a)|(b` would escape the anchoring group.
+ */
 function anchored(pattern: string, error: string, problems: string[]): RegExp | undefined {
   try {
+    new RegExp(pattern);
     return new RegExp(`^(?:${pattern})$`, "i");
   } catch (e) {
     problems.push(`${error} "${pattern}": ${(e as Error).message}`);
@@ -220,7 +265,13 @@ function anchored(pattern: string, error: string, problems: string[]): RegExp | 
   }
 }
 
-function parseCache(node: unknown, name: string, at: At, problems: string[]): number | undefined {
+function parseCache(
+  node: unknown,
+  name: string,
+  field: Field,
+  at: At,
+  problems: string[],
+): number | undefined {
   if (node === undefined) return undefined;
   const where = at(node);
   if (!isMap(node)) {
@@ -233,7 +284,8 @@ function parseCache(node: unknown, name: string, at: At, problems: string[]): nu
       problems.push(`${at(pair.key)}: unknown field "${key}" in cache`);
     }
   }
-  const maxAge = node.get("max_age");
+  const maxAgeNode = field(node, "max_age");
+  const maxAge = isScalar(maxAgeNode) ? maxAgeNode.value : undefined;
   if (typeof maxAge !== "number" || !Number.isInteger(maxAge) || maxAge < 0) {
     problems.push(`${where}: client "${name}" cache.max_age must be a whole number of seconds`);
     return undefined;

@@ -63,6 +63,7 @@ export class RegistryStore implements RegistrySource {
    * by rename, which ends a watch on the old inode, so the watch is renewed after every change.
    */
   async #watchFile(logger: Logger, signal: AbortSignal): Promise<void> {
+    let changed = false;
     while (!signal.aborted) {
       let watcher: Deno.FsWatcher;
       try {
@@ -81,12 +82,14 @@ export class RegistryStore implements RegistrySource {
       }
       const close = () => watcher.close();
       signal.addEventListener("abort", close, { once: true });
+      // Read only once the new watch is in place, so a write in between is not missed.
+      if (changed) await this.reload(logger);
       for await (const _event of watcher) break;
       signal.removeEventListener("abort", close);
       if (signal.aborted) return;
       // Let the writer finish before reading.
       await new Promise((resolve) => setTimeout(resolve, 100));
-      await this.reload(logger);
+      changed = true;
     }
   }
 }
