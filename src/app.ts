@@ -4,6 +4,7 @@
 import { Hono } from "hono";
 import type { Config } from "./config.ts";
 import type { CredentialPool } from "./credentials/pool.ts";
+import type { CacheLayer } from "./proxy/cache_layer.ts";
 import { githubError } from "./http/errors.ts";
 import { forwarder } from "./proxy/forward.ts";
 import { normalisePath, type RequestTarget, splitRawUrl } from "./proxy/request_target.ts";
@@ -19,6 +20,8 @@ export interface GatewayDeps {
   readonly logger: Logger;
   /** Replaces the upstream call, e.g. in tests; defaults to `fetch` with the configured timeout. */
   readonly upstream?: UpstreamFetch;
+  /** The shared cache for GET/HEAD; absent: every request is forwarded. */
+  readonly cache?: CacheLayer;
   /** Extra readiness checks (cache reachable, …). */
   readonly readiness?: () => Promise<void>;
 }
@@ -74,7 +77,7 @@ export function createGateway(deps: GatewayDeps): Hono<GatewayEnv> {
     await next();
   });
 
-  app.all("*", forwarder({ config, pool, logger, upstream }));
+  app.all("*", forwarder({ config, pool, logger, upstream, cache: deps.cache }));
 
   return app;
 }

@@ -6,8 +6,11 @@
  */
 import { type Config, CONFIG_VARIABLES } from "./config.ts";
 
-/** Variables that libraries read (the `yaml` parser's debug switches). */
-const LIBRARY_ENV = ["LOG_TOKENS", "LOG_STREAM"];
+/**
+ * Variables that libraries read: the `yaml` parser's debug switches, and the platform hints
+ * `@upstash/redis` reads when it builds a client.
+ */
+const LIBRARY_ENV = ["LOG_TOKENS", "LOG_STREAM", "UPSTASH_CONSOLE", "VERCEL", "AWS_REGION"];
 
 /** Names of the credential variables (`GITHUB_PAT_*`, `GITHUB_APP_*`) in an environment. */
 export function credentialVariables(env: Readonly<Record<string, string | undefined>>): string[] {

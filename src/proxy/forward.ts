@@ -9,6 +9,7 @@ import type { CredentialPool } from "../credentials/pool.ts";
 import { inferResource } from "../credentials/resource.ts";
 import { githubError } from "../http/errors.ts";
 import type { Logger } from "../telemetry/log.ts";
+import type { CacheLayer } from "./cache_layer.ts";
 import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
 import { rewriteLocationHeaders } from "./links.ts";
 import { UpstreamError, type UpstreamFetch } from "./upstream.ts";
@@ -20,10 +21,12 @@ export interface ForwarderDeps {
   readonly pool: CredentialPool;
   readonly logger: Logger;
   readonly upstream: UpstreamFetch;
+  /** Answers GET and HEAD from the shared cache when it may; absent: every request forwards. */
+  readonly cache?: CacheLayer;
 }
 
 export function forwarder(
-  { config, pool, logger, upstream }: ForwarderDeps,
+  { config, pool, logger, upstream, cache }: ForwarderDeps,
 ): (c: Context<GatewayEnv>) => Promise<Response> {
   return async (c) => {
     const target = c.get("target");
@@ -33,9 +36,23 @@ export function forwarder(
     const method = c.req.method;
     const headers = upstreamRequestHeaders(c.req.raw.headers);
     const body = method === "GET" || method === "HEAD" ? null : c.req.raw.body;
+    const resource = inferResource(isGraphql ? "/graphql" : target.path);
     try {
+      if (cache && (method === "GET" || method === "HEAD")) {
+        const cached = await cache.handle({
+          method,
+          url,
+          target,
+          clientHeaders: c.req.raw.headers,
+          upstreamHeaders: headers,
+          resource,
+          clientBase: c.get("clientBase"),
+          maxAgeSeconds: c.get("client").maxAgeSeconds,
+        });
+        if (cached) return cached;
+      }
       const answer = await pool.call({
-        resource: inferResource(isGraphql ? "/graphql" : target.path),
+        resource,
         send: (authorization) => {
           if (authorization) headers.set("authorization", authorization);
           else headers.delete("authorization");
