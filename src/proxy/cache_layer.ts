@@ -100,6 +100,11 @@ export class CacheLayer {
     return this.#flights.size;
   }
 
+  /** Backend calls that failed or timed out and were served around. */
+  get backendFailures(): number {
+    return this.deps.backend.failures;
+  }
+
   /**
    * Answers a GET or HEAD, or returns undefined when the cache must stay out (the caller then
    * forwards as usual): uncacheable requests, and HEAD on a cold key (HEAD answers are never
