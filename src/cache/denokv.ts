@@ -76,7 +76,8 @@ export class DenoKvBackend implements CacheBackend {
     const version = crypto.randomUUID();
     const chunks: Uint8Array[] = [];
     for (let at = 0; at < encoded.length; at += CHUNK_BYTES) {
-      chunks.push(encoded.subarray(at, at + CHUNK_BYTES));
+      // A copy, not a view: KV serialises a view together with its whole buffer.
+      chunks.push(encoded.slice(at, at + CHUNK_BYTES));
     }
     const ttlMs = ttlSeconds * 1000;
     const chunkTtlMs = 2 * ttlMs;

@@ -112,11 +112,8 @@ export function decodeContent(bytes: Uint8Array): EntryContent {
     ? new Uint8Array(inflateRawSync(stored))
     : new Uint8Array(stored);
   if (body.length !== meta.length) throw new EntryFormatError("truncated cache entry");
-  return {
-    status: meta.status,
-    headers: meta.headers,
-    body,
-    lastModified: meta.lastModified ?? undefined,
-    digest: meta.digest,
-  };
+  const content = { status: meta.status, headers: meta.headers, body, digest: meta.digest };
+  return meta.lastModified === undefined
+    ? content
+    : { ...content, lastModified: meta.lastModified };
 }

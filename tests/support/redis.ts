@@ -38,7 +38,7 @@ export function freePort(): number {
 }
 
 export async function startRedis(): Promise<RedisProcess> {
-  const port = await freePort();
+  const port = freePort();
   const child = new Deno.Command("redis-server", {
     args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
     stdout: "null",
