@@ -4,6 +4,7 @@
  * environment with `permissionFlags`; a compiled binary checks at start-up that its runtime
  * configuration stays inside the allowlist baked in at build time.
  */
+import { kvLocation } from "./cache/denokv.ts";
 import { type Config, CONFIG_VARIABLES } from "./config.ts";
 
 /**
@@ -40,9 +41,17 @@ export function listenHost(config: Pick<Config, "bind" | "port">): string {
   return `${host}:${config.port}`;
 }
 
-/** True when the cache lives in a file under the state directory. */
-export function usesStateDirectory(cacheBackendUrl: string): boolean {
-  return /^denokv:\/\//i.test(cacheBackendUrl);
+/**
+ * The directory of a local Deno KV cache file (KV also writes `-wal`/`-shm` files beside it):
+ * the state directory by default, or that of `denokv:///path/file.kv`; undefined otherwise.
+ */
+export function cacheDirectory(
+  config: Pick<Config, "cacheBackendUrl" | "stateDirectory">,
+): string | undefined {
+  if (!/^denokv:\/\//i.test(config.cacheBackendUrl)) return undefined;
+  const file = kvLocation(config.cacheBackendUrl, config.stateDirectory);
+  const slash = file.lastIndexOf("/");
+  return slash < 0 ? "." : file.slice(0, slash) || "/";
 }
 
 export interface PermissionSet {
@@ -62,7 +71,8 @@ export function requiredPermissions(
 ): PermissionSet {
   const cache = cacheHost(config.cacheBackendUrl);
   const net = [hostPort(config.githubApiUrl), listenHost(config), ...(cache ? [cache] : [])];
-  const state = usesStateDirectory(config.cacheBackendUrl) ? [config.stateDirectory] : [];
+  const cacheDir = cacheDirectory(config);
+  const state = cacheDir === undefined ? [] : [cacheDir];
   return {
     net: [...new Set(net)],
     env: [...new Set([...CONFIG_VARIABLES, ...LIBRARY_ENV, ...extraVariables])],
@@ -107,13 +117,13 @@ export function permissionProblems(config: Config): string[] {
       `CLIENT_REGISTRY_FILE_PATH ${config.registryPath} is not in --allow-read; ${REBUILD}`,
     );
   }
+  const cacheDir = cacheDirectory(config);
   if (
-    usesStateDirectory(config.cacheBackendUrl) &&
-    !(granted({ name: "read", path: config.stateDirectory }) &&
-      granted({ name: "write", path: config.stateDirectory }))
+    cacheDir !== undefined &&
+    !(granted({ name: "read", path: cacheDir }) && granted({ name: "write", path: cacheDir }))
   ) {
     problems.push(
-      `STATE_DIRECTORY ${config.stateDirectory} is not in --allow-read/--allow-write; ${REBUILD}`,
+      `the cache directory ${cacheDir} (STATE_DIRECTORY or CACHE_BACKEND_URL) is not in --allow-read/--allow-write; ${REBUILD}`,
     );
   }
   return problems;

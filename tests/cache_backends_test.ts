@@ -12,6 +12,7 @@ import {
 import { MemoryBackend, parseMemoryLimits } from "../src/cache/memory.ts";
 import { upstashRestUrl } from "../src/cache/upstash.ts";
 import { openBackend } from "../src/cache/backends.ts";
+import { cacheDirectory } from "../src/permissions.ts";
 import { REDIS_MISSING, redisAvailable, startRedis } from "./support/redis.ts";
 import { UpstashServer } from "./support/upstash_server.ts";
 
@@ -225,6 +226,12 @@ Deno.test("backend URLs: locations, limits and errors", async () => {
     kvLocation("denokv+https://api.deno.com/databases/abc/connect", "/x"),
     "https://api.deno.com/databases/abc/connect",
   );
+  const directory = (url: string) =>
+    cacheDirectory({ cacheBackendUrl: url, stateDirectory: "/var/lib/gp" });
+  assert.equal(directory("denokv://"), "/var/lib/gp");
+  assert.equal(directory("denokv:///data/cache.kv"), "/data");
+  assert.equal(directory("denokv+https://kv.example/connect"), undefined);
+  assert.equal(directory("memory://"), undefined);
   assert.equal(upstashRestUrl("upstash://eu1-x.upstash.io"), "https://eu1-x.upstash.io");
   assert.equal(upstashRestUrl("upstash+http://127.0.0.1:8079/"), "http://127.0.0.1:8079");
   assert.deepEqual(parseMemoryLimits("memory://"), {

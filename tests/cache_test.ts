@@ -177,6 +177,24 @@ Deno.test("repeated query parameters are distinct keys and reach GitHub as sent"
   });
 });
 
+Deno.test("Link headers of stored entries lead back through the gateway", async () => {
+  await withGateway({}, async ({ gw }) => {
+    const path = "/repos/acme/app/issues?per_page=10";
+    await get(gw, path);
+    const revalidated = await get(gw, path);
+    assert.equal(
+      revalidated.headers.get("cache-status"),
+      "github-proxy; fwd=stale; fwd-status=304",
+    );
+    assert.match(
+      revalidated.headers.get("link")!,
+      new RegExp(`^<${gw.url}/repos/acme/app/issues\\?per_page=10&page=2>; rel="next"`),
+    );
+    const enterprise = await get(gw, `/api/v3${path}`);
+    assert.match(enterprise.headers.get("link")!, new RegExp(`^<${gw.url}/api/v3/repos/`));
+  });
+});
+
 Deno.test("the Accept header and API version are part of the key", async () => {
   await withGateway({}, async ({ gw }) => {
     await get(gw, WIDGET, { accept: "application/vnd.github+json" });
