@@ -3,6 +3,7 @@ import type { Hono } from "hono";
 import { createGateway as createApp, type GatewayEnv } from "./app.ts";
 import type { Config } from "./config.ts";
 import { openBackend } from "./cache/backends.ts";
+import { withNearCache } from "./cache/near.ts";
 import { DEFAULT_GUARD, describe, GuardedBackend } from "./cache/guard.ts";
 import { createPool } from "./credentials/pool.ts";
 import { CacheLayer } from "./proxy/cache_layer.ts";
@@ -39,7 +40,7 @@ export async function createGateway(
     );
   }
   const backend = new GuardedBackend(
-    await openBackend(config.cacheBackendUrl, config),
+    withNearCache(await openBackend(config.cacheBackendUrl, config)),
     { ...DEFAULT_GUARD, logger },
   );
   const upstream = createUpstreamFetch(config.upstreamTimeoutMs);

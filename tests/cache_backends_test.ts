@@ -11,6 +11,7 @@ import {
 } from "../src/cache/entry.ts";
 import { MemoryBackend, parseMemoryLimits } from "../src/cache/memory.ts";
 import { upstashRestUrl } from "../src/cache/upstash.ts";
+import { NEAR_LIMITS, NearCache, withNearCache } from "../src/cache/near.ts";
 import { openBackend } from "../src/cache/backends.ts";
 import { cacheDirectory } from "../src/permissions.ts";
 import { REDIS_MISSING, redisAvailable, startRedis } from "./support/redis.ts";
@@ -252,4 +253,39 @@ Deno.test("backend URLs: locations, limits and errors", async () => {
     () => openBackend("s3://bucket", { stateDirectory: "/x" }),
     /unknown scheme "s3:\/\/"/,
   );
+});
+
+Deno.test("near cache: warm reads skip the shared backend; its updates show after the near TTL", async () => {
+  let now = 1_000_000;
+  const clock = () => now;
+  const shared = new MemoryBackend({ maxEntries: 10, maxBytes: 1 << 20 }, clock);
+  let sharedReads = 0;
+  const counting: CacheBackend = {
+    ...shared,
+    kind: "counting",
+    get: (key) => {
+      sharedReads++;
+      return shared.get(key);
+    },
+    set: (key, value, ttl) => shared.set(key, value, ttl),
+    touch: (key, value, ttl) => shared.touch(key, value, ttl),
+    delete: (key) => shared.delete(key),
+    ping: () => shared.ping(),
+    close: () => shared.close(),
+  };
+  const near = new NearCache(counting, new MemoryBackend(NEAR_LIMITS, clock), 10);
+  const first = entry(json("first"));
+  await shared.set("k", first, 3600);
+  assert.equal((await near.get("k"))?.digest, first.digest);
+  assert.equal((await near.get("k"))?.digest, first.digest);
+  assert.equal(sharedReads, 1);
+  const second = entry(json("second"));
+  await shared.set("k", second, 3600);
+  assert.equal((await near.get("k"))?.digest, first.digest);
+  now += 11_000;
+  assert.equal((await near.get("k"))?.digest, second.digest);
+  assert.equal(sharedReads, 2);
+  assert.equal(near.kind, "counting");
+  assert.ok(withNearCache(shared) === shared);
+  assert.ok(withNearCache(counting) instanceof NearCache);
 });
