@@ -265,6 +265,21 @@ function child(args: string[], stdin: "piped" | "null"): Deno.Command {
   });
 }
 
+const ROUNDS = 3;
+
+/** Rates over the whole time; latency percentiles as the median of the rounds'. */
+function combine(results: readonly LoadResult[]): LoadResult {
+  const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1];
+  const requests = results.reduce((sum, r) => sum + r.requests, 0);
+  const seconds = results.reduce((sum, r) => sum + r.requests / r.requestsPerSecond, 0);
+  return {
+    requests,
+    requestsPerSecond: requests / seconds,
+    p50Ms: median(results.map((r) => r.p50Ms)),
+    p99Ms: median(results.map((r) => r.p99Ms)),
+  };
+}
+
 /** Runs every path with `load` and measures memory per entry, in one run. */
 export async function runCacheBench(
   load: LoadGenerator = simpleLoad,
@@ -277,16 +292,21 @@ export async function runCacheBench(
   const lines = servers.stdout.pipeThrough(new TextDecoderStream()).getReader();
   const { value: first } = await lines.read();
   const urls = JSON.parse(first!.split("\n")[0]);
-  const rows: BenchRow[] = [];
+  const targets = benchTargets(urls);
+  const rounds: LoadResult[][] = targets.map(() => []);
   try {
-    for (const target of benchTargets(urls)) {
-      rows.push({ name: target.name, ...await load(target, options) });
+    // Interleaved rounds, so drift in what else the machine does spreads over every path.
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [i, target] of targets.entries()) {
+        rounds[i].push(await load(target, { ...options, durationMs: options.durationMs / ROUNDS }));
+      }
     }
   } finally {
     await servers.stdin.close();
     await lines.cancel();
     await servers.status;
   }
+  const rows = targets.map((target, i) => ({ name: target.name, ...combine(rounds[i]) }));
   const memoryRun = child(["memory", String(options.memoryEntries ?? 10_000)], "null");
   const measured = await memoryRun.output();
   const memory = JSON.parse(new TextDecoder().decode(measured.stdout)) as MemoryResult;
