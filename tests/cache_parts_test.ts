@@ -33,13 +33,14 @@ Deno.test("guard: a failing backend becomes misses and no-ops, counted, logged o
     readTimeoutMs: 50,
     writeTimeoutMs: 50,
     reportIntervalMs: 60_000,
+    cooldownMs: 1000,
     logger: createLogger("info", "json", (line) => lines.push(line)),
     now: () => now,
   });
-  assert.deepEqual(await guard.get("k"), { ok: false });
   assert.equal(await guard.set("k", {} as never, 1), false);
   assert.equal(await guard.touch("k", {} as never, 1), false);
   assert.equal(await guard.delete("k"), false);
+  assert.deepEqual(await guard.get("k"), { ok: false });
   assert.equal(guard.failures, 4);
   assert.equal(lines.length, 1);
   assert.ok(!lines[0].includes("secret-body"));
@@ -51,12 +52,44 @@ Deno.test("guard: a failing backend becomes misses and no-ops, counted, logged o
   await assert.rejects(guard.ping());
 });
 
+Deno.test("guard: after a failed lookup the backend is skipped for the cool-down, then probed again", async () => {
+  let now = 0;
+  let calls = 0;
+  const backend = brokenBackend("throw");
+  const counted: CacheBackend = {
+    ...backend,
+    get: (key) => {
+      calls++;
+      return backend.get(key);
+    },
+  };
+  const guard = new GuardedBackend(counted, {
+    readTimeoutMs: 50,
+    writeTimeoutMs: 50,
+    reportIntervalMs: 60_000,
+    cooldownMs: 1000,
+    logger: createLogger("error", "json", () => {}),
+    now: () => now,
+  });
+  await guard.get("k");
+  now = 500;
+  assert.deepEqual(await guard.get("k"), { ok: false });
+  assert.equal(await guard.set("k", {} as never, 1), false);
+  assert.equal(calls, 1);
+  assert.equal(guard.failures, 1);
+  assert.equal(guard.skipped, 2);
+  now = 1000;
+  await guard.get("k");
+  assert.equal(calls, 2);
+});
+
 Deno.test("guard: a backend that hangs is cut off at the timeout", async () => {
   const backend = brokenBackend("hang");
   const guard = new GuardedBackend(backend, {
     readTimeoutMs: 30,
     writeTimeoutMs: 30,
     reportIntervalMs: 60_000,
+    cooldownMs: 1000,
     logger: createLogger("error", "json", () => {}),
   });
   assert.deepEqual(await guard.get("k"), { ok: false });

@@ -47,6 +47,7 @@ async function withLayer(
       readTimeoutMs: 200,
       writeTimeoutMs: 1000,
       reportIntervalMs: 60_000,
+      cooldownMs: 1000,
       logger,
     }),
     pool,

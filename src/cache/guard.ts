@@ -2,6 +2,9 @@
  * Fail-open: every backend call is bounded in time and never throws at the request path. A
  * failure turns a lookup into a miss and a write into a no-op; failures are counted and logged
  * at most once per interval, so a dead backend cannot flood the log or fail a client request.
+ * After a failed lookup the backend is left alone for a cool-down, so that while it hangs only
+ * one request now and then waits for the timeout. (A slow write does not trigger it: writes are
+ * off the request path, and skipping lookups would turn free revalidations into paid requests.)
  */
 import type { Logger } from "../telemetry/log.ts";
 import type { CacheBackend } from "./backend.ts";
@@ -13,6 +16,8 @@ export interface GuardOptions {
   /** Bound for writes, which carry whole bodies. */
   readonly writeTimeoutMs: number;
   readonly reportIntervalMs: number;
+  /** After a failed lookup, calls are skipped (as failed) for this long. */
+  readonly cooldownMs: number;
   readonly logger: Logger;
   readonly now?: () => number;
 }
@@ -21,6 +26,7 @@ export const DEFAULT_GUARD: Omit<GuardOptions, "logger"> = {
   readTimeoutMs: 200,
   writeTimeoutMs: 1000,
   reportIntervalMs: 60_000,
+  cooldownMs: 1000,
 };
 
 export type Lookup =
@@ -38,6 +44,8 @@ export class GuardedBackend {
   #failures = 0;
   #unreported = 0;
   #lastReport = -Infinity;
+  #skipUntil = -Infinity;
+  #skipped = 0;
   readonly #now: () => number;
 
   constructor(readonly backend: CacheBackend, private readonly options: GuardOptions) {
@@ -53,7 +61,13 @@ export class GuardedBackend {
     return this.#failures;
   }
 
+  /** Calls not made because the backend had just failed. */
+  get skipped(): number {
+    return this.#skipped;
+  }
+
   async get(key: string): Promise<Lookup> {
+    if (this.#coolingDown()) return { ok: false };
     try {
       const entry = await this.#bounded(
         "get",
@@ -63,6 +77,7 @@ export class GuardedBackend {
       return { ok: true, entry };
     } catch (error) {
       this.#failed("get", error);
+      this.#skipUntil = this.#now() + this.options.cooldownMs;
       return { ok: false };
     }
   }
@@ -89,6 +104,7 @@ export class GuardedBackend {
   }
 
   async #write(operation: string, call: () => Promise<void>): Promise<boolean> {
+    if (this.#coolingDown()) return false;
     try {
       await this.#bounded(operation, this.options.writeTimeoutMs, call);
       return true;
@@ -108,6 +124,12 @@ export class GuardedBackend {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  #coolingDown(): boolean {
+    if (this.#now() >= this.#skipUntil) return false;
+    this.#skipped++;
+    return true;
   }
 
   #failed(operation: string, error: unknown): void {
