@@ -310,6 +310,31 @@ Deno.test("50 concurrent cold GETs make one upstream call", async () => {
   }
 });
 
+Deno.test("concurrent GETs of a body over the size cap each get all of it, unstored", async () => {
+  const fake = await FakeGitHub.start({ pats: { [PAT]: {} } });
+  const slow = startSlowProxy(fake.url, 100);
+  const gw = await startGateway({ githubApiUrl: slow.url, env: { GITHUB_PAT_ONE: PAT } });
+  try {
+    const size = 9 * 1024 * 1024;
+    const path = `/echo/binary?size=${size}`;
+    const answers = await Promise.all([1, 2, 3].map(async () => {
+      const response = await fetch(`${gw.url}${path}`, authed());
+      return { headers: response.headers, bytes: new Uint8Array(await response.arrayBuffer()) };
+    }));
+    for (const answer of answers) {
+      assert.equal(answer.bytes.length, size);
+      assert.equal(answer.bytes[size - 1], (size - 1) % 251);
+      assert.equal(answer.headers.get("cache-status"), "github-proxy; fwd=uri-miss");
+    }
+    const again = await get(gw, path, {}, "HEAD");
+    assert.equal(again.headers.get("cache-status"), "github-proxy; fwd=bypass");
+  } finally {
+    await gw.close();
+    await slow.close();
+    await fake.close();
+  }
+});
+
 Deno.test("a waiter whose client goes away does not cancel the shared upstream call", async () => {
   const fake = await FakeGitHub.start({ pats: { [PAT]: {} } });
   fake.setResource(WIDGET, { name: "widget" });

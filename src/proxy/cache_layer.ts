@@ -139,16 +139,13 @@ export class CacheLayer {
     const joined = this.#flights.join(key, fetchOutcome);
     let outcome = await joined.result;
     let collapsed = !joined.leader;
-    let body: BodyInit | null = null;
-    if (outcome.kind === "stream") {
-      const stream = outcome.claim();
-      if (!stream) {
-        outcome = await fetchOutcome();
-        collapsed = false;
-      }
-      body = stream ?? null;
+    let stream = outcome.kind === "stream" ? outcome.claim() : undefined;
+    if (outcome.kind === "stream" && !stream) {
+      outcome = await fetchOutcome();
+      collapsed = false;
+      stream = outcome.kind === "stream" ? outcome.claim() : undefined;
     }
-    return this.#respond(request, outcome, collapsed, body);
+    return this.#respond(request, outcome, collapsed, stream);
   }
 
   /** Resolves when every background write has finished. */
@@ -249,7 +246,7 @@ export class CacheLayer {
     request: ReadRequest,
     outcome: Outcome,
     collapsed: boolean,
-    stream: BodyInit | null,
+    stream: ReadableStream<Uint8Array> | undefined,
   ): Response {
     const event: CacheEvent = { ...outcome.event, collapsed };
     if (outcome.kind === "entry") {
@@ -259,7 +256,8 @@ export class CacheLayer {
     const headers = clientResponseHeaders(response.headers);
     rewriteLocationHeaders(headers, this.deps.apiUrl, request.clientBase);
     headers.set("cache-status", cacheStatus(event));
-    const body = outcome.kind === "response" ? outcome.body : stream;
+    if (request.method === "HEAD") stream?.cancel();
+    const body = outcome.kind === "response" ? outcome.body : stream ?? null;
     return new Response(request.method === "HEAD" ? null : body, {
       status: response.status,
       statusText: response.statusText,
