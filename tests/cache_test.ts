@@ -335,6 +335,29 @@ Deno.test("concurrent GETs of a body over the size cap each get all of it, unsto
   }
 });
 
+Deno.test("an upstream body that breaks off is a 502, not an internal error", async () => {
+  const broken = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => {
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"partial":'));
+      },
+      pull(controller) {
+        controller.error(new Error("connection lost"));
+      },
+    });
+    return new Response(body, { headers: { etag: 'W/"x"', "content-type": "application/json" } });
+  });
+  const gw = await startGateway({ githubApiUrl: `http://127.0.0.1:${broken.addr.port}` });
+  try {
+    const answer = await get(gw, WIDGET);
+    assert.equal(answer.status, 502);
+    assert.equal(JSON.parse(answer.body).message, "GitHub could not be reached");
+  } finally {
+    await gw.close();
+    await broken.shutdown();
+  }
+});
+
 Deno.test("a waiter whose client goes away does not cancel the shared upstream call", async () => {
   const fake = await FakeGitHub.start({ pats: { [PAT]: {} } });
   fake.setResource(WIDGET, { name: "widget" });

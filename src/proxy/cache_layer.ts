@@ -25,7 +25,7 @@ import { clientEtag, revalidationTags } from "./github_etag.ts";
 import { clientResponseHeaders } from "./headers.ts";
 import { rewriteLocationHeaders } from "./links.ts";
 import type { RequestTarget } from "./request_target.ts";
-import type { UpstreamFetch } from "./upstream.ts";
+import { UpstreamError, type UpstreamFetch } from "./upstream.ts";
 
 /** Client validators: answered by the gateway from its entry, never sent upstream. */
 const CLIENT_CONDITIONALS = [
@@ -192,7 +192,9 @@ export class CacheLayer {
       const event = { ...base, kind: "forward", status: 304, stored: false } as const;
       return { kind: "entry", entry: refreshed, latest: response.headers, event };
     }
-    const read = await readCapped(response, MAX_STORED_BODY_BYTES);
+    const read = await readCapped(response, MAX_STORED_BODY_BYTES).catch(() => {
+      throw new UpstreamError("unreachable", "GitHub's answer broke off");
+    });
     const event = { ...base, kind: "forward", status: response.status, stored: false } as const;
     if (read.kind === "stream") {
       if (entry && response.status === 200) this.#background(backend.delete(key));
