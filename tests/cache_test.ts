@@ -291,7 +291,7 @@ clients:
 Deno.test("50 concurrent cold GETs make one upstream call", async () => {
   const fake = await FakeGitHub.start({ pats: { [PAT]: {} } });
   fake.setResource(WIDGET, { name: "widget" });
-  const slow = startSlowProxy(fake.url, 150);
+  const slow = startSlowProxy(fake.url, 300);
   const gw = await startGateway({ githubApiUrl: slow.url, env: { GITHUB_PAT_ONE: PAT } });
   try {
     const answers = await Promise.all(Array.from({ length: 50 }, () => get(gw, WIDGET)));
