@@ -35,7 +35,7 @@ async function main(): Promise<number> {
   try {
     gateway = await createGateway(config, { env: (name) => env[name], logger });
   } catch (error) {
-    if (error instanceof RegistryError) {
+    if (error instanceof RegistryError || error instanceof ConfigError) {
       console.error(`github-proxy: ${error.message}`);
       return 2;
     }

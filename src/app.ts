@@ -4,6 +4,7 @@
 import { Hono } from "hono";
 import type { Config } from "./config.ts";
 import type { CredentialPool } from "./credentials/pool.ts";
+import type { CacheLayer } from "./proxy/cache_layer.ts";
 import { githubError } from "./http/errors.ts";
 import { forwarder } from "./proxy/forward.ts";
 import { runnerTokens } from "./proxy/runner_tokens.ts";
@@ -21,6 +22,8 @@ export interface GatewayDeps {
   readonly logger: Logger;
   /** Replaces the upstream call, e.g. in tests; defaults to `fetch` with the configured timeout. */
   readonly upstream?: UpstreamFetch;
+  /** The shared cache for GET/HEAD; absent: every request is forwarded. */
+  readonly cache?: CacheLayer;
   /** Extra readiness checks (cache reachable, …). */
   readonly readiness?: () => Promise<void>;
 }
@@ -81,7 +84,7 @@ export function createGateway(deps: GatewayDeps): Hono<GatewayEnv> {
   app.post("/register", runnerTokens("registration"));
   app.post("/remove", runnerTokens("remove"));
   app.use("*", authorize(logger));
-  app.all("*", forwarder({ config, pool, logger, upstream }));
+  app.all("*", forwarder({ config, pool, logger, upstream, cache: deps.cache }));
 
   return app;
 }

@@ -2,7 +2,12 @@
 import type { Hono } from "hono";
 import { createGateway as createApp, type GatewayEnv } from "./app.ts";
 import type { Config } from "./config.ts";
+import { openBackend } from "./cache/backends.ts";
+import { withNearCache } from "./cache/near.ts";
+import { DEFAULT_GUARD, describe, GuardedBackend } from "./cache/guard.ts";
 import { createPool, type CredentialPool } from "./credentials/pool.ts";
+import { CacheLayer } from "./proxy/cache_layer.ts";
+import { createUpstreamFetch } from "./proxy/upstream.ts";
 import { RegistryStore } from "./registry/store.ts";
 import { createLogger, type Logger } from "./telemetry/log.ts";
 
@@ -18,6 +23,8 @@ export interface Gateway {
   /** The credential pool, for its snapshot and events (metrics). */
   readonly pool: CredentialPool;
   readonly logger: Logger;
+  /** The shared ETag cache in front of GitHub. */
+  readonly cache: CacheLayer;
   /** Releases what the gateway holds (watchers, cache connections). */
   close(): Promise<void>;
 }
@@ -39,6 +46,40 @@ export async function createGateway(
       "no GitHub credential configured: forwarding anonymously (60 requests an hour); set GITHUB_PAT_<NAME> or GITHUB_APP_<NAME>_*",
     );
   }
-  const app = createApp({ config, registry, pool, logger });
-  return { app, registry, pool, logger, close: () => Promise.resolve() };
+  const backend = new GuardedBackend(
+    withNearCache(await openBackend(config.cacheBackendUrl, config)),
+    { ...DEFAULT_GUARD, logger },
+  );
+  const upstream = createUpstreamFetch(config.upstreamTimeoutMs);
+  const cache = new CacheLayer({
+    backend,
+    pool,
+    upstream,
+    apiUrl: config.githubApiUrl,
+    ttlSeconds: config.cacheTtlSeconds,
+  });
+  const app = createApp({
+    config,
+    registry,
+    pool,
+    logger,
+    upstream,
+    cache,
+    readiness: () =>
+      backend.ping().catch((error) => {
+        throw new Error(`cache backend ${backend.kind} unreachable: ${describe(error)}`);
+      }),
+  });
+  logger.info("cache ready", { backend: backend.kind, ttlSeconds: config.cacheTtlSeconds });
+  return {
+    app,
+    registry,
+    pool,
+    logger,
+    cache,
+    async close() {
+      await cache.drain();
+      await backend.close();
+    },
+  };
 }

@@ -4,10 +4,21 @@
  * environment with `permissionFlags`; a compiled binary checks at start-up that its runtime
  * configuration stays inside the allowlist baked in at build time.
  */
+import { kvLocation } from "./cache/denokv.ts";
 import { type Config, CONFIG_VARIABLES } from "./config.ts";
 
-/** Variables that libraries read (the `yaml` parser's debug switches, `graphql`'s mode switch). */
-const LIBRARY_ENV = ["LOG_TOKENS", "LOG_STREAM", "NODE_ENV"];
+/**
+ * Variables that libraries read: the `yaml` parser's debug switches, `graphql`'s mode switch,
+ * and the platform hints `@upstash/redis` reads when it builds a client.
+ */
+const LIBRARY_ENV = [
+  "LOG_TOKENS",
+  "LOG_STREAM",
+  "NODE_ENV",
+  "UPSTASH_CONSOLE",
+  "VERCEL",
+  "AWS_REGION",
+];
 
 /** Names of the credential variables (`GITHUB_PAT_*`, `GITHUB_APP_*`) in an environment. */
 export function credentialVariables(env: Readonly<Record<string, string | undefined>>): string[] {
@@ -37,9 +48,17 @@ export function listenHost(config: Pick<Config, "bind" | "port">): string {
   return `${host}:${config.port}`;
 }
 
-/** True when the cache lives in a file under the state directory. */
-export function usesStateDirectory(cacheBackendUrl: string): boolean {
-  return /^denokv:\/\//i.test(cacheBackendUrl);
+/**
+ * The directory of a local Deno KV cache file (KV also writes `-wal`/`-shm` files beside it):
+ * the state directory by default, or that of `denokv:///path/file.kv`; undefined otherwise.
+ */
+export function cacheDirectory(
+  config: Pick<Config, "cacheBackendUrl" | "stateDirectory">,
+): string | undefined {
+  if (!/^denokv:\/\//i.test(config.cacheBackendUrl)) return undefined;
+  const file = kvLocation(config.cacheBackendUrl, config.stateDirectory);
+  const slash = file.lastIndexOf("/");
+  return slash < 0 ? "." : file.slice(0, slash) || "/";
 }
 
 export interface PermissionSet {
@@ -59,7 +78,8 @@ export function requiredPermissions(
 ): PermissionSet {
   const cache = cacheHost(config.cacheBackendUrl);
   const net = [hostPort(config.githubApiUrl), listenHost(config), ...(cache ? [cache] : [])];
-  const state = usesStateDirectory(config.cacheBackendUrl) ? [config.stateDirectory] : [];
+  const cacheDir = cacheDirectory(config);
+  const state = cacheDir === undefined ? [] : [cacheDir];
   return {
     net: [...new Set(net)],
     env: [...new Set([...CONFIG_VARIABLES, ...LIBRARY_ENV, ...extraVariables])],
@@ -104,13 +124,13 @@ export function permissionProblems(config: Config): string[] {
       `CLIENT_REGISTRY_FILE_PATH ${config.registryPath} is not in --allow-read; ${REBUILD}`,
     );
   }
+  const cacheDir = cacheDirectory(config);
   if (
-    usesStateDirectory(config.cacheBackendUrl) &&
-    !(granted({ name: "read", path: config.stateDirectory }) &&
-      granted({ name: "write", path: config.stateDirectory }))
+    cacheDir !== undefined &&
+    !(granted({ name: "read", path: cacheDir }) && granted({ name: "write", path: cacheDir }))
   ) {
     problems.push(
-      `STATE_DIRECTORY ${config.stateDirectory} is not in --allow-read/--allow-write; ${REBUILD}`,
+      `the cache directory ${cacheDir} (STATE_DIRECTORY or CACHE_BACKEND_URL) is not in --allow-read/--allow-write; ${REBUILD}`,
     );
   }
   return problems;

@@ -30,8 +30,12 @@ async function withPool(
   }
 }
 
+/** Each call spends quota: `no-store` keeps the shared cache from answering repeats. */
 async function get(gw: TestGateway, path: string): Promise<Response> {
-  const response = await fetch(`${gw.url}${path}`, authed());
+  const response = await fetch(
+    `${gw.url}${path}`,
+    authed(undefined, { headers: { "cache-control": "no-store" } }),
+  );
   await response.body?.cancel();
   return response;
 }

@@ -9,6 +9,7 @@ import type { CredentialPool } from "../credentials/pool.ts";
 import { inferResource } from "../credentials/resource.ts";
 import { githubError } from "../http/errors.ts";
 import type { Logger } from "../telemetry/log.ts";
+import type { CacheLayer } from "./cache_layer.ts";
 import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
 import { rewriteLocationHeaders } from "./links.ts";
 import { prepareBody } from "./request_body.ts";
@@ -21,10 +22,12 @@ export interface ForwarderDeps {
   readonly pool: CredentialPool;
   readonly logger: Logger;
   readonly upstream: UpstreamFetch;
+  /** Answers GET and HEAD from the shared cache when it may; absent: every request forwards. */
+  readonly cache?: CacheLayer;
 }
 
 export function forwarder(
-  { config, pool, logger, upstream }: ForwarderDeps,
+  { config, pool, logger, upstream, cache }: ForwarderDeps,
 ): (c: Context<GatewayEnv>) => Promise<Response> {
   return async (c) => {
     const target = c.get("target");
@@ -40,9 +43,23 @@ export function forwarder(
       : buffered
       ? { body: buffered, replayable: true }
       : await prepareBody(c.req.raw);
+    const resource = inferResource(isGraphql ? "/graphql" : target.path);
     try {
+      if (cache && (method === "GET" || method === "HEAD")) {
+        const cached = await cache.handle({
+          method,
+          url,
+          target,
+          clientHeaders: c.req.raw.headers,
+          upstreamHeaders: headers,
+          resource,
+          clientBase: c.get("clientBase"),
+          maxAgeSeconds: c.get("client").maxAgeSeconds,
+        });
+        if (cached) return cached;
+      }
       const answer = await pool.call({
-        resource: inferResource(isGraphql ? "/graphql" : target.path),
+        resource,
         replayable,
         send: (authorization) => {
           if (authorization) headers.set("authorization", authorization);

@@ -1,0 +1,48 @@
+/**
+ * GitHub's ETag and HTTP validator matching (DESIGN §7). GitHub's tag is the hex SHA-256 of the
+ * `Accept`, `Authorization` and `Cookie` values as sent (each present one followed by ":"), then
+ * the uncompressed body; so the tag another credential would get for a stored body can be
+ * computed without asking GitHub.
+ */
+import { createHash } from "node:crypto";
+
+export interface HashedHeaders {
+  readonly accept: string | null;
+  readonly authorization: string | null;
+  readonly cookie: string | null;
+}
+
+export function githubEtagHex(headers: HashedHeaders, body: Uint8Array): string {
+  const hash = createHash("sha256");
+  for (const value of [headers.accept, headers.authorization, headers.cookie]) {
+    if (value !== null) hash.update(`${value}:`);
+  }
+  return hash.update(body).digest("hex");
+}
+
+/**
+ * The `If-None-Match` list for a revalidation: the tag GitHub gave the stored entry, and the tag
+ * this request's credential would get for the stored body, in both quoted forms GitHub writes.
+ */
+export function revalidationTags(
+  storedEtag: string | undefined,
+  headers: HashedHeaders,
+  body: Uint8Array,
+): string {
+  const hex = githubEtagHex(headers, body);
+  const tags = new Set([`W/"${hex}"`, `"${hex}"`]);
+  if (storedEtag) tags.add(storedEtag);
+  return [...tags].join(", ");
+}
+
+/** The gateway's own tag for a body: stable across credentials, instances and restarts. */
+export function clientEtag(digest: string): string {
+  return `W/"${digest}"`;
+}
+
+/** RFC 9110 weak comparison of an `If-None-Match` value (list or `*`) against `etag`. */
+export function noneMatchHits(ifNoneMatch: string, etag: string): boolean {
+  const opaque = (tag: string) => tag.trim().replace(/^W\//, "");
+  const target = opaque(etag);
+  return ifNoneMatch.split(",").some((tag) => tag.trim() === "*" || opaque(tag) === target);
+}

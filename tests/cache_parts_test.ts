@@ -1,0 +1,167 @@
+import assert from "node:assert/strict";
+import type { CacheBackend } from "../src/cache/backend.ts";
+import { describe, GuardedBackend } from "../src/cache/guard.ts";
+import { readCapped } from "../src/proxy/capped_body.ts";
+import { Coalescer } from "../src/proxy/coalesce.ts";
+import { createLogger } from "../src/telemetry/log.ts";
+
+/** A backend whose every call fails the way the test says. */
+function brokenBackend(failure: "throw" | "hang"): CacheBackend & { release(): void } {
+  const released = Promise.withResolvers<void>();
+  const fail = () =>
+    failure === "throw"
+      ? Promise.reject(new Error('ERR boom, command was: ["hset","k","secret-body"]'))
+      : released.promise.then(() => {
+        throw new Error("late");
+      });
+  return {
+    kind: "broken",
+    get: fail,
+    set: fail,
+    touch: fail,
+    delete: fail,
+    ping: fail,
+    close: () => Promise.resolve(),
+    release: () => released.resolve(),
+  };
+}
+
+Deno.test("guard: a failing backend becomes misses and no-ops, counted, logged once per interval", async () => {
+  const lines: string[] = [];
+  let now = 0;
+  const guard = new GuardedBackend(brokenBackend("throw"), {
+    readTimeoutMs: 50,
+    writeTimeoutMs: 50,
+    reportIntervalMs: 60_000,
+    cooldownMs: 1000,
+    logger: createLogger("info", "json", (line) => lines.push(line)),
+    now: () => now,
+  });
+  assert.equal(await guard.set("k", {} as never, 1), false);
+  assert.equal(await guard.touch("k", {} as never, 1), false);
+  assert.equal(await guard.delete("k"), false);
+  assert.deepEqual(await guard.get("k"), { ok: false });
+  assert.equal(guard.failures, 4);
+  assert.equal(lines.length, 1);
+  assert.ok(!lines[0].includes("secret-body"));
+  assert.match(lines[0], /"failures":1/);
+  now = 61_000;
+  await guard.get("k");
+  assert.equal(lines.length, 2);
+  assert.match(lines[1], /"failures":4/);
+  await assert.rejects(guard.ping());
+});
+
+Deno.test("guard: after a failed lookup the backend is skipped for the cool-down, then probed again", async () => {
+  let now = 0;
+  let calls = 0;
+  const backend = brokenBackend("throw");
+  const counted: CacheBackend = {
+    ...backend,
+    get: (key) => {
+      calls++;
+      return backend.get(key);
+    },
+  };
+  const guard = new GuardedBackend(counted, {
+    readTimeoutMs: 50,
+    writeTimeoutMs: 50,
+    reportIntervalMs: 60_000,
+    cooldownMs: 1000,
+    logger: createLogger("error", "json", () => {}),
+    now: () => now,
+  });
+  await guard.get("k");
+  now = 500;
+  assert.deepEqual(await guard.get("k"), { ok: false });
+  assert.equal(await guard.set("k", {} as never, 1), false);
+  assert.equal(calls, 1);
+  assert.equal(guard.failures, 1);
+  assert.equal(guard.skipped, 2);
+  now = 1000;
+  await guard.get("k");
+  assert.equal(calls, 2);
+});
+
+Deno.test("guard: a backend that hangs is cut off at the timeout", async () => {
+  const backend = brokenBackend("hang");
+  const guard = new GuardedBackend(backend, {
+    readTimeoutMs: 30,
+    writeTimeoutMs: 30,
+    reportIntervalMs: 60_000,
+    cooldownMs: 1000,
+    logger: createLogger("error", "json", () => {}),
+  });
+  assert.deepEqual(await guard.get("k"), { ok: false });
+  await assert.rejects(guard.ping(), /took longer than 30 ms/);
+  assert.equal(guard.failures, 1);
+  backend.release();
+});
+
+Deno.test("describe keeps the error's kind and first line only", () => {
+  assert.equal(
+    describe(new Error('ERR wrong type, command was: ["get","k"]')),
+    "Error: ERR wrong type",
+  );
+  assert.equal(describe(new TypeError("a\nb")), "TypeError: a");
+  assert.equal(describe("plain"), "plain");
+});
+
+Deno.test("coalescer: concurrent joins share one run; a later join runs again", async () => {
+  const flights = new Coalescer<number>();
+  let runs = 0;
+  const gate = Promise.withResolvers<void>();
+  const work = async () => {
+    runs++;
+    await gate.promise;
+    return runs;
+  };
+  const first = flights.join("k", work);
+  const second = flights.join("k", work);
+  const other = flights.join("other", work);
+  assert.equal(first.leader, true);
+  assert.equal(second.leader, false);
+  assert.equal(flights.size, 2);
+  gate.resolve();
+  assert.equal(await first.result, await second.result);
+  await other.result;
+  assert.equal(flights.size, 0);
+  assert.equal(await flights.join("k", work).result, 3);
+});
+
+Deno.test("coalescer: a failure reaches every waiter and clears the key", async () => {
+  const flights = new Coalescer<number>();
+  const gate = Promise.withResolvers<void>();
+  const work = async () => {
+    await gate.promise;
+    throw new Error("upstream down");
+  };
+  const a = flights.join("k", work);
+  const b = flights.join("k", work);
+  gate.resolve();
+  await assert.rejects(a.result, /upstream down/);
+  await assert.rejects(b.result, /upstream down/);
+  assert.equal(flights.has("k"), false);
+});
+
+Deno.test("readCapped: bytes under the cap, the whole body as a stream over it", async () => {
+  const chunked = (parts: string[]) =>
+    new Response(ReadableStream.from(parts.map((part) => new TextEncoder().encode(part))));
+  const small = await readCapped(chunked(["ab", "cd"]), 10);
+  assert.equal(small.kind, "bytes");
+  assert.equal(small.kind === "bytes" && new TextDecoder().decode(small.bytes), "abcd");
+  const large = await readCapped(chunked(["abcd", "efgh", "ij"]), 5);
+  assert.equal(large.kind, "stream");
+  assert.equal(
+    large.kind === "stream" && await new Response(large.stream).text(),
+    "abcdefghij",
+  );
+  const declared = await readCapped(
+    new Response("0123456789", { headers: { "content-length": "10" } }),
+    5,
+  );
+  assert.equal(declared.kind, "stream");
+  if (declared.kind === "stream") await declared.stream.cancel();
+  const empty = await readCapped(new Response(null), 5);
+  assert.equal(empty.kind === "bytes" && empty.bytes.length, 0);
+});
