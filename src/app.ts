@@ -10,13 +10,21 @@ import { normalisePath, type RequestTarget, splitRawUrl } from "./proxy/request_
 import { createUpstreamFetch, type UpstreamFetch } from "./proxy/upstream.ts";
 import { type Client, identify } from "./registry/registry.ts";
 import type { RegistrySource } from "./registry/store.ts";
+import { accessTelemetry } from "./telemetry/access.ts";
+import { metricsEndpoint, usageEndpoint } from "./telemetry/endpoints.ts";
 import type { Logger } from "./telemetry/log.ts";
+import type { QuotaView } from "./telemetry/prometheus.ts";
+import { createRouteMatcher } from "./telemetry/routes.ts";
+import type { Telemetry } from "./telemetry/telemetry.ts";
 
 export interface GatewayDeps {
   readonly config: Config;
   readonly registry: RegistrySource;
   readonly pool: CredentialPool;
   readonly logger: Logger;
+  readonly telemetry: Telemetry;
+  /** Current quota per credential and resource, for `/usage`. */
+  readonly quotas: () => readonly QuotaView[];
   /** Replaces the upstream call, e.g. in tests; defaults to `fetch` with the configured timeout. */
   readonly upstream?: UpstreamFetch;
   /** Extra readiness checks (cache reachable, …). */
@@ -28,12 +36,14 @@ export interface GatewayVariables {
   target: RequestTarget;
   /** Where the client reached the gateway: origin, mount prefix and `/api/v3` when used. */
   clientBase: string;
+  /** The upstream call that answered, for the access log. */
+  upstream: { credential: string; ms: number };
 }
 
 export type GatewayEnv = { Variables: GatewayVariables };
 
 export function createGateway(deps: GatewayDeps): Hono<GatewayEnv> {
-  const { config, registry, pool, logger } = deps;
+  const { config, registry, pool, logger, telemetry } = deps;
   const upstream = deps.upstream ?? createUpstreamFetch(config.upstreamTimeoutMs);
   const app = new Hono<GatewayEnv>();
 
@@ -52,6 +62,9 @@ export function createGateway(deps: GatewayDeps): Hono<GatewayEnv> {
       return c.json({ status: "not ready", reason: (error as Error).message }, 503);
     }
   });
+
+  app.get("/metrics", metricsEndpoint(telemetry, config.metricsToken));
+  app.use("*", accessTelemetry({ sink: telemetry.sink, logger, routeOf: createRouteMatcher() }));
 
   app.use("*", async (c, next) => {
     const mount = c.req.routePath.replace(/\/?\*$/, "");
@@ -74,7 +87,8 @@ export function createGateway(deps: GatewayDeps): Hono<GatewayEnv> {
     await next();
   });
 
-  app.all("*", forwarder({ config, pool, logger, upstream }));
+  app.get("/usage", usageEndpoint(telemetry, deps.quotas));
+  app.all("*", forwarder({ config, pool, logger, upstream, sink: telemetry.sink }));
 
   return app;
 }
