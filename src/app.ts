@@ -13,13 +13,21 @@ import { createUpstreamFetch, type UpstreamFetch } from "./proxy/upstream.ts";
 import { authorize } from "./registry/authorize.ts";
 import { type Client, identify } from "./registry/registry.ts";
 import type { RegistrySource } from "./registry/store.ts";
+import { accessTelemetry } from "./telemetry/access.ts";
+import { metricsEndpoint, usageEndpoint } from "./telemetry/endpoints.ts";
 import type { Logger } from "./telemetry/log.ts";
+import type { QuotaView } from "./telemetry/prometheus.ts";
+import { createRouteMatcher } from "./telemetry/routes.ts";
+import type { Telemetry } from "./telemetry/telemetry.ts";
 
 export interface GatewayDeps {
   readonly config: Config;
   readonly registry: RegistrySource;
   readonly pool: CredentialPool;
   readonly logger: Logger;
+  readonly telemetry: Telemetry;
+  /** Current quota per credential and resource, for `/usage`. */
+  readonly quotas: () => readonly QuotaView[];
   /** Replaces the upstream call, e.g. in tests; defaults to `fetch` with the configured timeout. */
   readonly upstream?: UpstreamFetch;
   /** The shared cache for GET/HEAD; absent: every request is forwarded. */
@@ -35,12 +43,14 @@ export interface GatewayVariables {
   clientBase: string;
   /** The request body when a layer had to read it (GraphQL authorization); sent instead of the stream. */
   requestBody?: Uint8Array<ArrayBuffer>;
+  /** The upstream call that answered, for the access log. */
+  upstream: { credential: string; ms: number };
 }
 
 export type GatewayEnv = { Variables: GatewayVariables };
 
 export function createGateway(deps: GatewayDeps): Hono<GatewayEnv> {
-  const { config, registry, pool, logger } = deps;
+  const { config, registry, pool, logger, telemetry } = deps;
   const upstream = deps.upstream ?? createUpstreamFetch(config.upstreamTimeoutMs);
   const app = new Hono<GatewayEnv>();
 
@@ -59,6 +69,9 @@ export function createGateway(deps: GatewayDeps): Hono<GatewayEnv> {
       return c.json({ status: "not ready", reason: (error as Error).message }, 503);
     }
   });
+
+  app.get("/metrics", metricsEndpoint(telemetry, config.metricsToken));
+  app.use("*", accessTelemetry({ sink: telemetry.sink, logger, routeOf: createRouteMatcher() }));
 
   app.use("*", async (c, next) => {
     const mount = c.req.routePath.replace(/\/?\*$/, "");
@@ -84,6 +97,7 @@ export function createGateway(deps: GatewayDeps): Hono<GatewayEnv> {
   app.post("/register", runnerTokens("registration"));
   app.post("/remove", runnerTokens("remove"));
   app.use("*", authorize(logger));
+  app.get("/usage", usageEndpoint(telemetry, deps.quotas));
   app.all("*", forwarder({ config, pool, logger, upstream, cache: deps.cache }));
 
   return app;

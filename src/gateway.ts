@@ -8,8 +8,11 @@ import { DEFAULT_GUARD, describe, GuardedBackend } from "./cache/guard.ts";
 import { createPool, type CredentialPool } from "./credentials/pool.ts";
 import { CacheLayer } from "./proxy/cache_layer.ts";
 import { createUpstreamFetch } from "./proxy/upstream.ts";
+import { VERSION } from "./version.ts";
 import { RegistryStore } from "./registry/store.ts";
 import { createLogger, type Logger } from "./telemetry/log.ts";
+import { connectPool, quotaViews } from "./telemetry/pool_telemetry.ts";
+import { createTelemetry, type Telemetry } from "./telemetry/telemetry.ts";
 
 export interface GatewayOptions {
   /** Resolves `{{ env.NAME }}` in the registry; defaults to no variables. */
@@ -25,6 +28,7 @@ export interface Gateway {
   readonly logger: Logger;
   /** The shared ETag cache in front of GitHub. */
   readonly cache: CacheLayer;
+  readonly telemetry: Telemetry;
   /** Releases what the gateway holds (watchers, cache connections). */
   close(): Promise<void>;
 }
@@ -46,10 +50,27 @@ export async function createGateway(
       "no GitHub credential configured: forwarding anonymously (60 requests an hour); set GITHUB_PAT_<NAME> or GITHUB_APP_<NAME>_*",
     );
   }
-  const backend = new GuardedBackend(
-    withNearCache(await openBackend(config.cacheBackendUrl, config)),
-    { ...DEFAULT_GUARD, logger },
-  );
+  logger.info("github-proxy starting", {
+    version: VERSION,
+    github: config.githubApiUrl,
+    cache: config.cacheBackendUrl.replace(/^([^:]+:\/\/[^/?#]*).*$/, "$1"),
+    telemetry: config.telemetry,
+    clients: registry.current.clients.map((client) => client.name),
+    credentials: config.credentials.map(({ name, kind }) => ({ name, kind })),
+  });
+  const opened = await openBackend(config.cacheBackendUrl, config);
+  const quotas = () => quotaViews(pool.snapshot());
+  const telemetry = createTelemetry(config.telemetry, {
+    quotas,
+    cachedTokens: () => pool.snapshot().tokenCache.items,
+    cacheSize: () => opened.stats?.(),
+  }, logger);
+  const stopPoolTelemetry = connectPool(pool, telemetry.sink, logger);
+  const backend = new GuardedBackend(withNearCache(opened), {
+    ...DEFAULT_GUARD,
+    logger,
+    onOperation: (event) => telemetry.sink.cacheBackend(event),
+  });
   const upstream = createUpstreamFetch(config.upstreamTimeoutMs);
   const cache = new CacheLayer({
     backend,
@@ -63,6 +84,8 @@ export async function createGateway(
     registry,
     pool,
     logger,
+    telemetry,
+    quotas,
     upstream,
     cache,
     readiness: () =>
@@ -77,7 +100,10 @@ export async function createGateway(
     pool,
     logger,
     cache,
+    telemetry,
     async close() {
+      stopPoolTelemetry();
+      telemetry.close();
       await cache.drain();
       await backend.close();
     },

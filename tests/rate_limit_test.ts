@@ -5,6 +5,7 @@ import {
   isGraphqlRateLimited,
   type LimitVerdict,
   limitVerdict,
+  pointsSpent,
   readRateLimit,
   retryAfterMs,
 } from "../src/credentials/rate_limit.ts";
@@ -149,4 +150,19 @@ Deno.test("isGraphqlRateLimited and isBadCredentials read small bodies", () => {
   assert.equal(isBadCredentials(401, '{"message":"A JSON web token could not be decoded"}'), false);
   assert.equal(isBadCredentials(403, '{"message":"Bad credentials"}'), false);
   assert.equal(isBadCredentials(401, undefined), false);
+});
+
+Deno.test("points spent: every rate-limited answer but a 304 or a refusal", () => {
+  const table: [status: number, rateLimited: boolean, refused: boolean, points: number][] = [
+    [200, true, false, 1],
+    [404, true, false, 1],
+    [201, true, false, 1],
+    [304, true, false, 0],
+    [403, true, true, 0],
+    [401, true, true, 0],
+    [200, false, false, 0],
+  ];
+  for (const [status, rateLimited, refused, points] of table) {
+    assert.equal(pointsSpent(status, rateLimited, refused), points, `${status} ${refused}`);
+  }
 });

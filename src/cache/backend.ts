@@ -18,6 +18,8 @@ export interface CacheBackend {
    */
   touch(key: string, entry: CacheEntry, ttlSeconds: number): Promise<void>;
   delete(key: string): Promise<void>;
+  /** Entries and bytes held, for backends that can tell cheaply. */
+  stats?(): { entries: number; bytes: number };
   /** Resolves when the backend answers; for readiness checks. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -6,6 +6,7 @@
  * one request now and then waits for the timeout. (A slow write does not trigger it: writes are
  * off the request path, and skipping lookups would turn free revalidations into paid requests.)
  */
+import type { CacheBackendEvent } from "../telemetry/events.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { CacheBackend } from "./backend.ts";
 import type { CacheEntry } from "./entry.ts";
@@ -20,6 +21,8 @@ export interface GuardOptions {
   readonly cooldownMs: number;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** Told of every backend call: its latency and whether it failed. */
+  readonly onOperation?: (event: CacheBackendEvent) => void;
 }
 
 export const DEFAULT_GUARD: Omit<GuardOptions, "logger"> = {
@@ -103,7 +106,10 @@ export class GuardedBackend {
     return this.backend.close();
   }
 
-  async #write(operation: string, call: () => Promise<void>): Promise<boolean> {
+  async #write(
+    operation: CacheBackendEvent["operation"],
+    call: () => Promise<void>,
+  ): Promise<boolean> {
     if (this.#coolingDown()) return false;
     try {
       await this.#bounded(operation, this.options.writeTimeoutMs, call);
@@ -114,15 +120,28 @@ export class GuardedBackend {
     }
   }
 
-  async #bounded<T>(operation: string, ms: number, call: () => Promise<T>): Promise<T> {
+  async #bounded<T>(
+    operation: CacheBackendEvent["operation"],
+    ms: number,
+    call: () => Promise<T>,
+  ): Promise<T> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new BackendTimeout(operation, ms)), ms);
     });
+    const started = performance.now();
+    let error = true;
     try {
-      return await Promise.race([call(), timeout]);
+      const result = await Promise.race([call(), timeout]);
+      error = false;
+      return result;
     } finally {
       clearTimeout(timer);
+      this.options.onOperation?.({
+        operation,
+        seconds: (performance.now() - started) / 1000,
+        error,
+      });
     }
   }
 

@@ -43,6 +43,10 @@ export class MemoryBackend implements CacheBackend {
     return this.#bytes;
   }
 
+  stats(): { entries: number; bytes: number } {
+    return { entries: this.#slots.size, bytes: this.#bytes };
+  }
+
   get(key: string): Promise<CacheEntry | undefined> {
     const slot = this.#slots.get(key);
     if (!slot) return Promise.resolve(undefined);

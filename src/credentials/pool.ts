@@ -17,8 +17,14 @@ import {
   score,
 } from "./quota.ts";
 import { exhaustedResponse, noCredentialResponse, withPoolRateLimit } from "./pool_responses.ts";
-import { isBadCredentials, limitVerdict, readRateLimit } from "./rate_limit.ts";
+import { isBadCredentials, limitVerdict, pointsSpent, readRateLimit } from "./rate_limit.ts";
 import { UpstreamError } from "../proxy/upstream.ts";
+
+/** Who an upstream call is made for: named in usage telemetry, told which credential answered. */
+export interface Requester {
+  readonly client: string;
+  answered(credential: string, ms: number): void;
+}
 
 export interface UpstreamAttempt {
   /** Rate-limit resource the request will be charged to (see `inferResource`). */
@@ -27,6 +33,7 @@ export interface UpstreamAttempt {
   readonly preferredCredential?: string;
   /** False when `send` can run only once (a streamed request body): then no retry. */
   readonly replayable?: boolean;
+  readonly requester?: Requester;
   /** Sends the request with this `Authorization` value (`null`: anonymous). */
   send(authorization: string | null): Promise<Response>;
 }
@@ -43,10 +50,22 @@ export interface PoolAnswer {
 export type PoolEvent =
   | TokenCacheEvent
   | {
+    /** One upstream call answered (retries are calls of their own). */
     readonly type: "answer";
     readonly credential: string;
     readonly resource: string;
     readonly status: number;
+    /** The client the call was made for, when the caller said. */
+    readonly client: string | undefined;
+    readonly ms: number;
+    /** Rate-limit points the call cost: none for a 304 or a refusal. */
+    readonly points: number;
+    /** GitHub's quota after the call, when it said. */
+    readonly quota?: {
+      readonly limit: number;
+      readonly remaining: number;
+      readonly resetAtMs: number;
+    };
   }
   | {
     readonly type: "limited";
@@ -217,7 +236,13 @@ export function createPool(
   };
 
   /** Reads GitHub's verdict on one answer and updates the credential's standing. */
-  const learn = async (credential: Credential, resource: string, sent: Response) => {
+  const learn = async (
+    credential: Credential,
+    attempt: UpstreamAttempt,
+    sent: Response,
+    ms: number,
+  ) => {
+    const resource = attempt.resource;
     const receivedAtMs = now();
     const readBody = sent.status === 401 || sent.status === 403 || sent.status === 429 ||
       (sent.status === 200 && resource === "graphql");
@@ -241,11 +266,22 @@ export function createPool(
     if (view) {
       quota.view = { limit: view.limit, remaining: view.remaining, resetAtMs: view.resetAtMs };
     }
-    emit({ type: "answer", credential: name, resource: actual, status: response.status });
     const verdict = limitVerdict(
       { status: response.status, headers: response.headers, body, receivedAtMs },
       paddingMs,
     );
+    const refused = isBadCredentials(response.status, body);
+    attempt.requester?.answered(name, ms);
+    emit({
+      type: "answer",
+      credential: name,
+      resource: actual,
+      status: response.status,
+      client: attempt.requester?.client,
+      ms,
+      points: pointsSpent(response.status, view !== undefined, verdict.kind !== "none" || refused),
+      quota: quota.view,
+    });
     if (verdict.kind !== "none") {
       quota.parkedUntilMs = Math.max(quota.parkedUntilMs, verdict.untilMs);
       logger.warn("credential rate-limited: parked", {
@@ -266,7 +302,7 @@ export function createPool(
       response,
       resource: actual,
       limited: verdict.kind !== "none",
-      refused: isBadCredentials(response.status, body),
+      refused,
     };
   };
 
@@ -306,7 +342,23 @@ export function createPool(
 
     async call(attempt) {
       if (credentials.length === 0) {
-        return { response: await attempt.send(null), credential: ANONYMOUS, authorization: null };
+        const sentAt = performance.now();
+        const response = await attempt.send(null);
+        const ms = performance.now() - sentAt;
+        attempt.requester?.answered(ANONYMOUS, ms);
+        const view = readRateLimit(response.headers, now());
+        emit({
+          type: "answer",
+          credential: ANONYMOUS,
+          resource: view?.resource ?? attempt.resource,
+          status: response.status,
+          client: attempt.requester?.client,
+          ms,
+          points: pointsSpent(response.status, view !== undefined, false),
+          quota: view &&
+            { limit: view.limit, remaining: view.remaining, resetAtMs: view.resetAtMs },
+        });
+        return { response, credential: ANONYMOUS, authorization: null };
       }
       let retries = attempt.replayable === false ? 0 : 1;
       const tried = new Set<Credential>();
@@ -322,7 +374,9 @@ export function createPool(
         let answer;
         try {
           authorization = await authorizationFor(credential);
-          answer = await learn(credential, attempt.resource, await attempt.send(authorization));
+          const sentAt = performance.now();
+          const sent = await attempt.send(authorization);
+          answer = await learn(credential, attempt, sent, performance.now() - sentAt);
         } catch (error) {
           if (!(error instanceof MintError)) throw error;
           mintFailed(credential, error);

@@ -138,3 +138,11 @@ export function limitVerdict(answer: AnswerFacts, paddingMs: number): LimitVerdi
 }
 
 const NONE: LimitVerdict = { kind: "none" };
+
+/**
+ * Rate-limit points an answer cost: GitHub charges every answer that carries rate-limit headers
+ * except a 304 and a refusal (a limit or bad credentials).
+ */
+export function pointsSpent(status: number, rateLimited: boolean, refused: boolean): number {
+  return rateLimited && !refused && status !== 304 ? 1 : 0;
+}

@@ -4,7 +4,7 @@
  * with validators that survive credential rotation, sharing one upstream call among identical
  * concurrent requests, and store what may be stored.
  */
-import type { CredentialPool } from "../credentials/pool.ts";
+import type { CredentialPool, Requester } from "../credentials/pool.ts";
 import { bodyDigest, type Bytes, type CacheEntry } from "../cache/entry.ts";
 import type { GuardedBackend } from "../cache/guard.ts";
 import {
@@ -61,6 +61,8 @@ export interface ReadRequest {
   readonly clientBase: string;
   /** The client's registry freshness opt-in. */
   readonly maxAgeSeconds?: number;
+  /** Who the request is for: told which credential answered, named in usage. */
+  readonly requester?: Requester;
 }
 
 type ForwardEvent = Omit<Extract<CacheEvent, { kind: "forward" }>, "collapsed">;
@@ -167,6 +169,7 @@ export class CacheLayer {
     const answer = await pool.call({
       resource: request.resource,
       preferredCredential: entry?.credential,
+      requester: request.requester,
       send: (authorization) => {
         const sent = new Headers(headers);
         if (authorization) sent.set("authorization", authorization);

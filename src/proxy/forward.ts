@@ -5,7 +5,7 @@
 import type { Context } from "hono";
 import type { GatewayEnv } from "../app.ts";
 import type { Config } from "../config.ts";
-import type { CredentialPool } from "../credentials/pool.ts";
+import type { CredentialPool, Requester } from "../credentials/pool.ts";
 import { inferResource } from "../credentials/resource.ts";
 import { githubError } from "../http/errors.ts";
 import type { Logger } from "../telemetry/log.ts";
@@ -44,6 +44,10 @@ export function forwarder(
       ? { body: buffered, replayable: true }
       : await prepareBody(c.req.raw);
     const resource = inferResource(isGraphql ? "/graphql" : target.path);
+    const requester: Requester = {
+      client: c.get("client").name,
+      answered: (credential, ms) => c.set("upstream", { credential, ms }),
+    };
     try {
       if (cache && (method === "GET" || method === "HEAD")) {
         const cached = await cache.handle({
@@ -55,12 +59,14 @@ export function forwarder(
           resource,
           clientBase: c.get("clientBase"),
           maxAgeSeconds: c.get("client").maxAgeSeconds,
+          requester,
         });
         if (cached) return cached;
       }
       const answer = await pool.call({
         resource,
         replayable,
+        requester,
         send: (authorization) => {
           if (authorization) headers.set("authorization", authorization);
           else headers.delete("authorization");

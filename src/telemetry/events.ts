@@ -1,0 +1,76 @@
+/**
+ * What the request path reports to telemetry. Parts of the gateway call these methods; the
+ * collectors (Prometheus, logging summaries, the /usage view) decide what to keep.
+ */
+
+/** How the cache took part in a request (from its `Cache-Status`). */
+export type CacheResult = "hit" | "revalidated" | "miss" | "bypass" | "coalesced";
+
+export interface ClientRequestEvent {
+  readonly client: string;
+  readonly method: string;
+  readonly route: string;
+  readonly status: number;
+  readonly cache: CacheResult;
+  readonly seconds: number;
+}
+
+export interface UpstreamRequestEvent {
+  /** The client the call was made for. */
+  readonly client: string;
+  readonly credential: string;
+  readonly resource: string;
+  readonly status: number;
+  readonly seconds: number;
+  /** Rate-limit points the call cost (0 for a 304 or a refused call). */
+  readonly points: number;
+}
+
+export type TokenCacheEvent = "hit" | "miss" | "success" | "failure" | "eviction";
+
+export interface CacheBackendEvent {
+  readonly operation: "get" | "set" | "touch" | "delete" | "ping";
+  readonly seconds: number;
+  readonly error: boolean;
+}
+
+export interface TelemetrySink {
+  clientRequest(event: ClientRequestEvent): void;
+  upstreamRequest(event: UpstreamRequestEvent): void;
+  /** Points a client did not spend because the cache answered (hit, 304, shared call). */
+  pointsSaved(client: string, points: number): void;
+  tokenCache(event: TokenCacheEvent): void;
+  cacheBackend(event: CacheBackendEvent): void;
+  coalescedWaiter(): void;
+}
+
+export const noopSink: TelemetrySink = {
+  clientRequest() {},
+  upstreamRequest() {},
+  pointsSaved() {},
+  tokenCache() {},
+  cacheBackend() {},
+  coalescedWaiter() {},
+};
+
+/** One sink that reports to several. */
+export function fanout(sinks: readonly TelemetrySink[]): TelemetrySink {
+  return {
+    clientRequest: (e) => sinks.forEach((s) => s.clientRequest(e)),
+    upstreamRequest: (e) => sinks.forEach((s) => s.upstreamRequest(e)),
+    pointsSaved: (client, points) => sinks.forEach((s) => s.pointsSaved(client, points)),
+    tokenCache: (e) => sinks.forEach((s) => s.tokenCache(e)),
+    cacheBackend: (e) => sinks.forEach((s) => s.cacheBackend(e)),
+    coalescedWaiter: () => sinks.forEach((s) => s.coalescedWaiter()),
+  };
+}
+
+/** Reads the cache's part in a request from the `Cache-Status` the gateway set (RFC 9211). */
+export function cacheResultOf(cacheStatus: string | null): CacheResult {
+  if (!cacheStatus) return "bypass";
+  if (/;\s*collapsed/.test(cacheStatus)) return "coalesced";
+  if (/;\s*hit(;|$)/.test(cacheStatus)) return "hit";
+  if (/fwd-status=304/.test(cacheStatus)) return "revalidated";
+  if (/fwd=bypass/.test(cacheStatus)) return "bypass";
+  return "miss";
+}

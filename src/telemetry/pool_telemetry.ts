@@ -1,0 +1,73 @@
+/**
+ * Connects the credential pool to telemetry: every upstream answer becomes an upstream-request
+ * event, App token cache events are counted, and a credential falling under 10 % of its quota
+ * is warned about once per reset window.
+ */
+import type { CredentialPool, PoolSnapshot } from "../credentials/pool.ts";
+import type { TelemetrySink } from "./events.ts";
+import type { Logger } from "./log.ts";
+import type { QuotaView } from "./prometheus.ts";
+
+export const LOW_QUOTA_RATIO = 0.1;
+
+/** Label for upstream calls made for no client (none today; kept total in metrics). */
+const NO_CLIENT = "none";
+
+export function connectPool(pool: CredentialPool, sink: TelemetrySink, logger: Logger): () => void {
+  const warned = new Set<string>();
+  return pool.observe((event) => {
+    switch (event.type) {
+      case "answer": {
+        sink.upstreamRequest({
+          client: event.client ?? NO_CLIENT,
+          credential: event.credential,
+          resource: event.resource,
+          status: event.status,
+          seconds: event.ms / 1000,
+          points: event.points,
+        });
+        const quota = event.quota;
+        if (!quota || quota.limit === 0) return;
+        const window = `${event.credential}/${event.resource}/${quota.resetAtMs}`;
+        if (quota.remaining / quota.limit < LOW_QUOTA_RATIO && !warned.has(window)) {
+          if (warned.size > 10_000) warned.clear();
+          warned.add(window);
+          logger.warn("credential below 10 % of its quota", {
+            credential: event.credential,
+            resource: event.resource,
+            remaining: quota.remaining,
+            limit: quota.limit,
+            reset: new Date(quota.resetAtMs).toISOString(),
+          });
+        }
+        return;
+      }
+      case "hit":
+      case "miss":
+      case "eviction":
+        return sink.tokenCache(event.type);
+      case "mint":
+        return sink.tokenCache(event.outcome);
+    }
+  });
+}
+
+/** The pool's quotas as gauges and `/usage` show them (credentials GitHub has answered for). */
+export function quotaViews(snapshot: PoolSnapshot): QuotaView[] {
+  return snapshot.credentials.flatMap((credential) =>
+    credential.resources.flatMap((resource) =>
+      resource.limit === undefined || resource.remaining === undefined ||
+        resource.resetAtMs === undefined
+        ? []
+        : [{
+          credential: credential.name,
+          resource: resource.resource,
+          limit: resource.limit,
+          remaining: resource.remaining,
+          reset: Math.round(resource.resetAtMs / 1000),
+          parked: resource.parkedUntilMs > snapshot.atMs,
+          bad: credential.bad,
+        }]
+    )
+  );
+}

@@ -1,0 +1,212 @@
+/**
+ * Prometheus metrics with bounded cardinality: clients and credentials by registry/variable
+ * name, paths collapsed to GitHub route templates, statuses as numbers.
+ */
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { TelemetrySink } from "./events.ts";
+
+/** Quota of one credential for one rate-limit resource, as the pool sees it. */
+export interface QuotaView {
+  readonly credential: string;
+  readonly resource: string;
+  readonly limit: number;
+  readonly remaining: number;
+  /** Epoch seconds. */
+  readonly reset: number;
+  readonly parked: boolean;
+  /** Refused by GitHub (a PAT's 401): out of the pool until restart. */
+  readonly bad: boolean;
+}
+
+/** Read at scrape time, so gauges are never stale. */
+export interface GaugeSources {
+  quotas?(): readonly QuotaView[];
+  cachedTokens?(): number;
+  cacheSize?(): { entries: number; bytes: number } | undefined;
+}
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
+
+export interface PrometheusTelemetry {
+  readonly sink: TelemetrySink;
+  readonly contentType: string;
+  metrics(): Promise<string>;
+}
+
+export function createPrometheus(sources: GaugeSources): PrometheusTelemetry {
+  const registry = new Registry();
+  const registers = [registry];
+  const clientRequests = new Counter({
+    name: "github_proxy_client_requests_total",
+    help: "Requests from clients, by client, method, route template, status and cache result.",
+    labelNames: ["client", "method", "route", "status", "cache"],
+    registers,
+  });
+  const clientDuration = new Histogram({
+    name: "github_proxy_client_request_duration_seconds",
+    help: "Time from request to response headers, by client and cache result.",
+    labelNames: ["client", "cache"],
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const upstreamRequests = new Counter({
+    name: "github_proxy_upstream_requests_total",
+    help: "Calls to GitHub, by credential, rate-limit resource and status.",
+    labelNames: ["credential", "resource", "status"],
+    registers,
+  });
+  const upstreamDuration = new Histogram({
+    name: "github_proxy_upstream_request_duration_seconds",
+    help: "Time GitHub took to answer with headers, by credential and resource.",
+    labelNames: ["credential", "resource"],
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const clientPoints = new Counter({
+    name: "github_proxy_client_points_spent_total",
+    help: "Rate-limit points spent on behalf of each client (a 304 spends none).",
+    labelNames: ["client"],
+    registers,
+  });
+  const credentialPoints = new Counter({
+    name: "github_proxy_credential_points_spent_total",
+    help: "Rate-limit points spent from each credential, by resource.",
+    labelNames: ["credential", "resource"],
+    registers,
+  });
+  const pointsSaved = new Counter({
+    name: "github_proxy_client_points_saved_total",
+    help: "Rate-limit points the cache saved each client (hits, 304s, shared calls).",
+    labelNames: ["client"],
+    registers,
+  });
+  const quotaGauge = (name: string, help: string, value: (q: QuotaView) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ["credential", "resource"],
+      registers,
+      collect() {
+        this.reset();
+        for (const quota of sources.quotas?.() ?? []) {
+          this.set({ credential: quota.credential, resource: quota.resource }, value(quota));
+        }
+      },
+    });
+  quotaGauge(
+    "github_proxy_ratelimit_limit",
+    "Rate limit per credential and resource.",
+    (q) => q.limit,
+  );
+  quotaGauge(
+    "github_proxy_ratelimit_remaining",
+    "Points left per credential and resource, as GitHub last reported.",
+    (q) => q.remaining,
+  );
+  quotaGauge(
+    "github_proxy_ratelimit_reset_timestamp_seconds",
+    "When the credential's quota for the resource resets (epoch seconds).",
+    (q) => q.reset,
+  );
+  quotaGauge(
+    "github_proxy_credential_parked",
+    "1 while the credential is parked for the resource after a rate limit.",
+    (q) => q.parked ? 1 : 0,
+  );
+  const tokenEvents = new Counter({
+    name: "token_cache_events_total",
+    help: "App installation token cache lookups (hit: reused, miss: minted).",
+    labelNames: ["event"],
+    registers,
+  });
+  const tokenRequests = new Counter({
+    name: "token_cache_requests_total",
+    help: "App installation token mints, by outcome.",
+    labelNames: ["status"],
+    registers,
+  });
+  const tokenEvictions = new Counter({
+    name: "token_cache_evictions_total",
+    help: "App installation tokens dropped (expired, renewed or refused by GitHub).",
+    registers,
+  });
+  new Gauge({
+    name: "token_cached_items",
+    help: "App installation tokens currently cached.",
+    registers,
+    collect() {
+      this.set(sources.cachedTokens?.() ?? 0);
+    },
+  });
+  const cacheSize = (name: string, help: string, field: "entries" | "bytes") =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        const size = sources.cacheSize?.();
+        if (size) this.set(size[field]);
+      },
+    });
+  cacheSize("github_proxy_cache_entries", "Entries in the response cache.", "entries");
+  cacheSize("github_proxy_cache_bytes", "Bytes held by the response cache.", "bytes");
+  const cacheErrors = new Counter({
+    name: "github_proxy_cache_errors_total",
+    help: "Cache backend operations that failed or timed out (requests went through uncached).",
+    labelNames: ["operation"],
+    registers,
+  });
+  const cacheLatency = new Histogram({
+    name: "github_proxy_cache_operation_duration_seconds",
+    help: "Cache backend latency by operation.",
+    labelNames: ["operation"],
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const coalesced = new Counter({
+    name: "github_proxy_cache_coalesced_waiters_total",
+    help: "Requests that shared another request's upstream call instead of making their own.",
+    registers,
+  });
+
+  const sink: TelemetrySink = {
+    clientRequest(e) {
+      clientRequests.inc({
+        client: e.client,
+        method: e.method,
+        route: e.route,
+        status: String(e.status),
+        cache: e.cache,
+      });
+      clientDuration.observe({ client: e.client, cache: e.cache }, e.seconds);
+    },
+    upstreamRequest(e) {
+      upstreamRequests.inc({
+        credential: e.credential,
+        resource: e.resource,
+        status: String(e.status),
+      });
+      upstreamDuration.observe({ credential: e.credential, resource: e.resource }, e.seconds);
+      if (e.points > 0) {
+        clientPoints.inc({ client: e.client }, e.points);
+        credentialPoints.inc({ credential: e.credential, resource: e.resource }, e.points);
+      }
+    },
+    pointsSaved(client, points) {
+      pointsSaved.inc({ client }, points);
+    },
+    tokenCache(event) {
+      if (event === "hit" || event === "miss") tokenEvents.inc({ event });
+      else if (event === "eviction") tokenEvictions.inc();
+      else tokenRequests.inc({ status: event });
+    },
+    cacheBackend(e) {
+      cacheLatency.observe({ operation: e.operation }, e.seconds);
+      if (e.error) cacheErrors.inc({ operation: e.operation });
+    },
+    coalescedWaiter() {
+      coalesced.inc();
+    },
+  };
+  return { sink, contentType: registry.contentType, metrics: () => registry.metrics() };
+}
