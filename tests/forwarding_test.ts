@@ -436,3 +436,30 @@ Deno.test("hop-by-hop, Host, Cookie and method overrides are dropped (curl)", as
     assert.equal(seen.headers.get("x-github-api-version"), "2022-11-28");
   });
 });
+
+Deno.test("Expect: 100-continue is answered by the gateway, not forwarded (curl upload)", async () => {
+  await withGateway(async (fake, gw) => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const file = `${dir}/upload.bin`;
+      const bytes = new Uint8Array(2 * 1024 * 1024).map((_, i) => (i * 7) % 256);
+      await Deno.writeFile(file, bytes);
+      const answer = await curl(`${gw.url}/echo/upload`, [
+        "--data-binary",
+        `@${file}`,
+        "-H",
+        "Content-Type: application/octet-stream",
+        "-H",
+        "Expect: 100-continue",
+        "-H",
+        `Authorization: token ${TEST_TOKEN}`,
+      ]);
+      assert.equal(answer.status, 200);
+      const seen = fake.requests[0];
+      assert.equal(seen.headers.get("expect"), null);
+      assert.ok(Buffer.from(seen.body).equals(Buffer.from(bytes)));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+});

@@ -17,10 +17,12 @@ const HOP_BY_HOP = [
 
 /**
  * Client headers never sent upstream: hop-by-hop, the client's own identity (`authorization`,
- * `cookie`), method overrides (the gateway authorised the real method), and what `fetch` sets.
+ * `cookie`), method overrides (the gateway authorised the real method), what `fetch` sets, and
+ * `expect` (the gateway's server already answered the client's 100-continue).
  */
 const DROPPED_REQUEST = new Set([
   ...HOP_BY_HOP,
+  "expect",
   "host",
   "authorization",
   "cookie",

@@ -19,7 +19,7 @@ export interface CurlAnswer {
   readonly body: string;
 }
 
-/** Runs `curl -sS -i --path-as-is <args> <url>` and splits the answer. */
+/** Runs `curl -sS -i --path-as-is <args> <url>` and splits the final answer (after any 1xx). */
 export async function curl(url: string, args: readonly string[] = []): Promise<CurlAnswer> {
   const output = await new Deno.Command("curl", {
     args: ["-sS", "-i", "--path-as-is", ...args, url],
@@ -27,7 +27,8 @@ export async function curl(url: string, args: readonly string[] = []): Promise<C
     stderr: "piped",
   }).output();
   if (!output.success) throw new Error(`curl failed: ${new TextDecoder().decode(output.stderr)}`);
-  const text = new TextDecoder().decode(output.stdout);
+  let text = new TextDecoder().decode(output.stdout);
+  while (/^HTTP\/[\d.]+ 1\d\d/.test(text)) text = text.slice(text.indexOf("\r\n\r\n") + 4);
   const split = text.indexOf("\r\n\r\n");
   const [statusLine, ...lines] = text.slice(0, split).split("\r\n");
   const headers = new Headers();
