@@ -4,6 +4,8 @@
  */
 
 const decoder = new TextDecoder();
+/** The repository root, so that `deno.json` (import map, `unstable`) applies. */
+const ROOT = new URL("../..", import.meta.url).pathname;
 
 /** What a Deno subprocess needs to find its cache, and nothing else from the test's env. */
 export function baseEnv(): Record<string, string> {
@@ -29,6 +31,7 @@ export async function runDeno(
     args: [...args],
     env: { ...baseEnv(), ...env },
     clearEnv: true,
+    cwd: ROOT,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -63,6 +66,7 @@ export async function spawnServer(
     args: [...args],
     env: { ...baseEnv(), ...env },
     clearEnv: true,
+    cwd: ROOT,
     stdin: "null",
     stdout: "null",
     stderr: "piped",
