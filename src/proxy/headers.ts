@@ -52,9 +52,11 @@ function withoutConnectionListed(source: Headers, dropped: Set<string>): Headers
     (source.get("connection") ?? "").split(",").map((name) => name.trim().toLowerCase()),
   );
   const out = new Headers();
-  for (const [name, value] of source) {
+  // forEach, not for…of: Deno's Headers iterator re-sorts the list at every step (O(n²)), which
+  // made header copying the largest per-request cost of a forward.
+  source.forEach((value, name) => {
     if (!dropped.has(name) && !listed.has(name)) out.append(name, value);
-  }
+  });
   return out;
 }
 
