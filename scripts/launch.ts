@@ -105,6 +105,14 @@ export function compileAdvice(stderr: string, denortBin: string | undefined): st
 machine cannot reach Deno's release server. ${DENORT_HOW}`;
 }
 
+/**
+ * The signal to pass on to the child. `deno run --watch` ends only on SIGINT: on SIGTERM it lets
+ * the server drain and exit, then waits for a file change, so `dev` turns SIGTERM into SIGINT.
+ */
+export function childSignal(mode: Mode, signal: Deno.Signal): Deno.Signal {
+  return mode === "dev" && signal === "SIGTERM" ? "SIGINT" : signal;
+}
+
 async function run(mode: Mode): Promise<number> {
   let cmd: Command;
   try {
@@ -142,7 +150,7 @@ async function run(mode: Mode): Promise<number> {
   }
   const child = new Deno.Command(Deno.execPath(), { args: [...cmd.args], env: cmd.env }).spawn();
   for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
-    Deno.addSignalListener(signal, () => child.kill(signal));
+    Deno.addSignalListener(signal, () => child.kill(childSignal(mode, signal)));
   }
   return (await child.status).code;
 }

@@ -144,3 +144,36 @@ Deno.test("SIGTERM: stop accepting, finish the in-flight request, exit 0", async
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+for (const mode of ["start", "dev"] as const) {
+  Deno.test(`deno task ${mode}: SIGTERM to the launcher stops the server and the launcher`, async () => {
+    const dir = await Deno.makeTempDir();
+    await Deno.writeTextFile(`${dir}/registry.yaml`, FULL_ACCESS_REGISTRY);
+    const server = await spawnServer(
+      ["run", "--allow-env", "--allow-read", "--allow-run", "scripts/launch.ts", mode],
+      {
+        GITHUB_API_URL: "http://127.0.0.1:9",
+        CLIENT_REGISTRY_FILE_PATH: `${dir}/registry.yaml`,
+        STATE_DIRECTORY: dir,
+        CACHE_BACKEND_URL: "memory://",
+        BIND: "127.0.0.1",
+        PORT: "0",
+      },
+    );
+    try {
+      server.child.kill("SIGTERM");
+      const exited = await Promise.race([
+        server.status(),
+        new Promise<"still running">((resolve) =>
+          setTimeout(() => resolve("still running"), 10_000)
+        ),
+      ]);
+      assert.equal(exited, 0);
+      assert.ok(server.logs.some((line) => line.includes('"msg":"stopped"')));
+      assert.ok(await refusesConnections(server.port));
+    } finally {
+      await server.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
