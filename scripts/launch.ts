@@ -9,6 +9,7 @@
  */
 import { ConfigError, parseConfig } from "../src/config.ts";
 import { ENV_ARGUMENT } from "../src/environment.ts";
+import { renderTemplate } from "../src/registry/template.ts";
 import { credentialVariables, permissionFlags, requiredPermissions } from "../src/permissions.ts";
 
 export type Mode = "start" | "dev" | "compile" | "flags";
@@ -38,10 +39,9 @@ function withDefaults(mode: Mode, env: Record<string, string>): Record<string, s
   return merged;
 }
 
-function templateVariables(registryPath: string): string[] {
+function templateVariables(registryPath: string): readonly string[] {
   try {
-    const text = Deno.readTextFileSync(registryPath);
-    return [...text.matchAll(/\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g)].map((m) => m[1]);
+    return renderTemplate(Deno.readTextFileSync(registryPath), () => "").variables;
   } catch {
     return [];
   }
@@ -81,11 +81,37 @@ export function command(mode: Mode, rawEnv: Record<string, string>): Command {
   }
 }
 
-const DENORT_HELP =
-  `deno compile needs its 'denort' base binary for ${Deno.version.deno}, which it downloads
-from Deno's release server on first use. This machine could not download it. Either allow that
-download once, or fetch denort-x86_64-unknown-linux-gnu.zip for Deno ${Deno.version.deno} elsewhere,
-unzip it and run:  DENORT_BIN=/path/to/denort deno task compile`;
+const DENORT_ASSET = `denort-${Deno.build.target}.zip`;
+const DENORT_HOW =
+  `Fetch ${DENORT_ASSET} of Deno ${Deno.version.deno} (a GitHub release asset of denoland/deno) on a
+machine that can, unzip it here and run:  DENORT_BIN=/path/to/denort deno task compile`;
+
+/** Why `deno compile` cannot start: DENORT_BIN names no file. */
+export function denortBinProblem(denortBin: string | undefined): string | undefined {
+  if (denortBin === undefined || denortBin === "") return undefined;
+  try {
+    if (Deno.statSync(denortBin).isFile) return undefined;
+  } catch {
+    // Reported below like a directory: not a usable binary.
+  }
+  return `DENORT_BIN=${denortBin} is not a file. It must be the denort binary of Deno ${Deno.version.deno}.\n${DENORT_HOW}`;
+}
+
+/** What to tell the user after `deno compile` failed with `stderr`; undefined: nothing to add. */
+export function compileAdvice(stderr: string, denortBin: string | undefined): string | undefined {
+  if (denortBin) return undefined;
+  if (!/denort|dl\.deno\.land|Setting up base binary/i.test(stderr)) return undefined;
+  return `deno compile could not download its base binary (denort) for Deno ${Deno.version.deno}: this
+machine cannot reach Deno's release server. ${DENORT_HOW}`;
+}
+
+/**
+ * The signal to pass on to the child. `deno run --watch` ends only on SIGINT: on SIGTERM it lets
+ * the server drain and exit, then waits for a file change, so `dev` turns SIGTERM into SIGINT.
+ */
+export function childSignal(mode: Mode, signal: Deno.Signal): Deno.Signal {
+  return mode === "dev" && signal === "SIGTERM" ? "SIGINT" : signal;
+}
 
 async function run(mode: Mode): Promise<number> {
   let cmd: Command;
@@ -103,6 +129,11 @@ async function run(mode: Mode): Promise<number> {
     return 0;
   }
   if (mode === "compile") {
+    const problem = denortBinProblem(cmd.env.DENORT_BIN);
+    if (problem) {
+      console.error(`github-proxy: ${problem}`);
+      return 2;
+    }
     const output = await new Deno.Command(Deno.execPath(), {
       args: [...cmd.args],
       env: cmd.env,
@@ -110,18 +141,16 @@ async function run(mode: Mode): Promise<number> {
       stderr: "piped",
     }).output();
     await Deno.stderr.write(output.stderr);
-    if (
-      output.code !== 0 &&
-      /denort|download|dl\.deno\.land/i.test(new TextDecoder().decode(output.stderr))
-    ) {
-      console.error(`\n${DENORT_HELP}`);
-    }
+    const advice = output.code === 0
+      ? undefined
+      : compileAdvice(new TextDecoder().decode(output.stderr), cmd.env.DENORT_BIN);
+    if (advice) console.error(`\ngithub-proxy: ${advice}`);
     if (output.code === 0) console.error(`built ${BINARY}`);
     return output.code;
   }
   const child = new Deno.Command(Deno.execPath(), { args: [...cmd.args], env: cmd.env }).spawn();
   for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
-    Deno.addSignalListener(signal, () => child.kill(signal));
+    Deno.addSignalListener(signal, () => child.kill(childSignal(mode, signal)));
   }
   return (await child.status).code;
 }

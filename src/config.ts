@@ -144,7 +144,10 @@ function parseApiUrl(raw: string, problems: string[]): string {
   try {
     url = new URL(raw);
   } catch {
-    problems.push(`GITHUB_API_URL is not a URL: "${raw}"`);
+    // The value is not repeated: a malformed URL may still carry a token.
+    problems.push(
+      "GITHUB_API_URL is not a URL; expected e.g. https://api.github.com or https://ghe.example.com/api/v3",
+    );
     return "https://api.github.com";
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {

@@ -8,13 +8,15 @@ import { kvLocation } from "./cache/denokv.ts";
 import { type Config, CONFIG_VARIABLES } from "./config.ts";
 
 /**
- * Variables that libraries read: the `yaml` parser's debug switches, `graphql`'s mode switch,
- * and the platform hints `@upstash/redis` reads when it builds a client.
+ * Variables that libraries read through `process.env`, which throws under an allowlist that
+ * omits them: `yaml`'s debug switches, `graphql`'s `NODE_ENV` (read when loaded) and
+ * `@upstash/redis`'s telemetry and platform probes (read whenever a client is built).
  */
 const LIBRARY_ENV = [
   "LOG_TOKENS",
   "LOG_STREAM",
   "NODE_ENV",
+  "UPSTASH_DISABLE_TELEMETRY",
   "UPSTASH_CONSOLE",
   "VERCEL",
   "AWS_REGION",
@@ -99,8 +101,13 @@ export function permissionFlags(permissions: PermissionSet): string[] {
   ];
 }
 
-const REBUILD =
-  "rebuild with `deno task compile` (or restart with `deno task start`) under this configuration";
+/** How to widen a baked allowlist: the variables must be set when the build runs. */
+function rebuild(...variables: string[]): string {
+  const buildArgs = variables.map((variable) => `--build-arg ${variable}=…`).join(" ");
+  return `rebuild with ${
+    variables.join(" and ")
+  } set: \`deno task compile\` or \`docker build ${buildArgs}\` (\`deno task start\` derives the flags at every start)`;
+}
 
 /** What the running process may not do that `config` needs; empty when all is granted. */
 export function permissionProblems(config: Config): string[] {
@@ -109,19 +116,25 @@ export function permissionProblems(config: Config): string[] {
     Deno.permissions.querySync(descriptor).state === "granted";
   const github = hostPort(config.githubApiUrl);
   if (!granted({ name: "net", host: github })) {
-    problems.push(`GITHUB_API_URL host ${github} is not in --allow-net; ${REBUILD}`);
+    problems.push(
+      `GITHUB_API_URL host ${github} is not in --allow-net; ${rebuild("GITHUB_API_URL")}`,
+    );
   }
   const cache = cacheHost(config.cacheBackendUrl);
   if (cache && !granted({ name: "net", host: cache })) {
-    problems.push(`CACHE_BACKEND_URL host ${cache} is not in --allow-net; ${REBUILD}`);
+    problems.push(
+      `CACHE_BACKEND_URL host ${cache} is not in --allow-net; ${rebuild("CACHE_BACKEND_URL")}`,
+    );
   }
   const listen = listenHost(config);
   if (!granted({ name: "net", host: listen })) {
-    problems.push(`BIND/PORT ${listen} is not in --allow-net; ${REBUILD}`);
+    problems.push(`BIND/PORT ${listen} is not in --allow-net; ${rebuild("BIND", "PORT")}`);
   }
   if (!granted({ name: "read", path: config.registryPath })) {
     problems.push(
-      `CLIENT_REGISTRY_FILE_PATH ${config.registryPath} is not in --allow-read; ${REBUILD}`,
+      `CLIENT_REGISTRY_FILE_PATH ${config.registryPath} is not in --allow-read; ${
+        rebuild("CLIENT_REGISTRY_FILE_PATH")
+      }`,
     );
   }
   const cacheDir = cacheDirectory(config);
@@ -130,7 +143,9 @@ export function permissionProblems(config: Config): string[] {
     !(granted({ name: "read", path: cacheDir }) && granted({ name: "write", path: cacheDir }))
   ) {
     problems.push(
-      `the cache directory ${cacheDir} (STATE_DIRECTORY or CACHE_BACKEND_URL) is not in --allow-read/--allow-write; ${REBUILD}`,
+      `the cache directory ${cacheDir} is not in --allow-read/--allow-write; ${
+        rebuild(cacheDir === config.stateDirectory ? "STATE_DIRECTORY" : "CACHE_BACKEND_URL")
+      }`,
     );
   }
   return problems;

@@ -36,6 +36,8 @@ const CLIENT_CONDITIONALS = [
   "if-range",
   "cache-control",
 ];
+/** Statuses a `Response` may not carry a body with. */
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 /** A 304 with unchanged validators rewrites the entry at most this often. */
 export const TOUCH_INTERVAL_MS = 1000;
 
@@ -263,7 +265,8 @@ export class CacheLayer {
     headers.set("cache-status", cacheStatus(event));
     if (request.method === "HEAD") stream?.cancel();
     const body = outcome.kind === "response" ? outcome.body : stream ?? null;
-    return new Response(request.method === "HEAD" ? null : body, {
+    const bodiless = request.method === "HEAD" || NULL_BODY_STATUSES.has(response.status);
+    return new Response(bodiless ? null : body, {
       status: response.status,
       statusText: response.statusText,
       headers,

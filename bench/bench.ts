@@ -1,0 +1,173 @@
+/**
+ * `deno task bench`: the fake GitHub and the gateway on loopback, the same load of concurrent
+ * GETs sent directly and through the gateway; requests/s, p50/p99 latency and the ratio to
+ * direct. Each measured path is one entry of `SCENARIOS`.
+ */
+import { command } from "../scripts/launch.ts";
+import { FakeGitHub } from "../tests/support/fake_github.ts";
+import { FULL_ACCESS_REGISTRY, TEST_TOKEN } from "../tests/support/gateway.ts";
+import { type ServerProcess, spawnServer } from "../tests/support/process.ts";
+import type { LoadRequest, LoadResult } from "./load_worker.ts";
+
+export const CONNECTIONS = 32;
+const WARMUP_MS = 1000;
+const DURATION_MS = Number(Deno.env.get("BENCH_SECONDS") ?? "5") * 1000;
+/** The pass-through path must reach this fraction of direct throughput. */
+export const TARGET_RATIO = 0.25;
+
+export const UPSTREAM_PAT = "ghp_bench";
+
+/** What one scenario loads: a URL with headers, and how to stop what it started. */
+export interface Target {
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export interface Scenario {
+  readonly name: string;
+  /** Starts what the scenario needs in front of (or instead of) the shared upstream. */
+  start(upstream: FakeGitHub): Promise<Target>;
+}
+
+export interface Measurement {
+  readonly name: string;
+  readonly requestsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly errors: number;
+}
+
+/** The gateway as a separate process, started with the launcher's least-privilege flags. */
+export async function startGatewayProcess(
+  upstream: FakeGitHub,
+  env: Record<string, string> = {},
+): Promise<{ server: ServerProcess; stop(): Promise<void> }> {
+  const dir = await Deno.makeTempDir({ prefix: "github-proxy-bench-" });
+  await Deno.writeTextFile(`${dir}/registry.yaml`, FULL_ACCESS_REGISTRY);
+  const cmd = command("start", {
+    GITHUB_API_URL: upstream.url,
+    CLIENT_REGISTRY_FILE_PATH: `${dir}/registry.yaml`,
+    STATE_DIRECTORY: dir,
+    CACHE_BACKEND_URL: "memory://",
+    BIND: "127.0.0.1",
+    PORT: "0",
+    GITHUB_PAT_BENCH: UPSTREAM_PAT,
+    ...env,
+  });
+  const server = await spawnServer(cmd.args, { ...cmd.env });
+  return {
+    server,
+    async stop() {
+      await server.stop();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+export const SCENARIOS: Scenario[] = [
+  {
+    name: "direct",
+    start: (upstream) =>
+      Promise.resolve({
+        url: `${upstream.url}/zen`,
+        headers: { authorization: `token ${UPSTREAM_PAT}` },
+        stop: () => Promise.resolve(),
+      }),
+  },
+  {
+    name: "gateway pass-through",
+    async start(upstream) {
+      const gateway = await startGatewayProcess(upstream);
+      return {
+        url: `${gateway.server.url}/zen`,
+        headers: { authorization: `token ${TEST_TOKEN}` },
+        stop: gateway.stop,
+      };
+    },
+  },
+];
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+}
+
+function load(target: Target): Promise<LoadResult> {
+  const worker = new Worker(new URL("./load_worker.ts", import.meta.url), { type: "module" });
+  const request: LoadRequest = {
+    url: target.url,
+    headers: target.headers,
+    connections: CONNECTIONS,
+    warmupMs: WARMUP_MS,
+    durationMs: DURATION_MS,
+  };
+  return new Promise<LoadResult>((resolve, reject) => {
+    worker.onmessage = (event: MessageEvent<LoadResult>) => resolve(event.data);
+    worker.onerror = (event) => reject(new Error(event.message));
+    worker.postMessage(request);
+  }).finally(() => worker.terminate());
+}
+
+export async function measure(scenario: Scenario, upstream: FakeGitHub): Promise<Measurement> {
+  const target = await scenario.start(upstream);
+  try {
+    const result = await load(target);
+    upstream.clearRequests();
+    const sorted = [...result.latencies].sort((a, b) => a - b);
+    return {
+      name: scenario.name,
+      requestsPerSecond: result.latencies.length / (result.elapsedMs / 1000),
+      p50Ms: percentile(sorted, 0.5),
+      p99Ms: percentile(sorted, 0.99),
+      errors: result.errors,
+    };
+  } finally {
+    await target.stop();
+  }
+}
+
+export function report(measurements: readonly Measurement[]): string {
+  const direct = measurements.find((m) => m.name === "direct");
+  const rows = measurements.map((m) =>
+    [
+      m.name.padEnd(28),
+      m.requestsPerSecond.toFixed(0).padStart(9),
+      m.p50Ms.toFixed(2).padStart(8),
+      m.p99Ms.toFixed(2).padStart(8),
+      (direct ? (m.requestsPerSecond / direct.requestsPerSecond).toFixed(2) : "-").padStart(6),
+      String(m.errors).padStart(7),
+    ].join(" ")
+  );
+  return [
+    `${CONNECTIONS} connections, ${DURATION_MS / 1000} s each (after ${
+      WARMUP_MS / 1000
+    } s warm-up)`,
+    `${"scenario".padEnd(28)} ${"req/s".padStart(9)} ${"p50 ms".padStart(8)} ${
+      "p99 ms".padStart(8)
+    } ${"ratio".padStart(6)} ${"errors".padStart(7)}`,
+    ...rows,
+  ].join("\n");
+}
+
+/** Runs `scenarios` against one shared fake upstream; exits non-zero below the target ratio. */
+export async function runBench(scenarios: readonly Scenario[]): Promise<number> {
+  const upstream = await FakeGitHub.start({ pats: { [UPSTREAM_PAT]: { limit: 1_000_000_000 } } });
+  const measurements: Measurement[] = [];
+  try {
+    for (const scenario of scenarios) measurements.push(await measure(scenario, upstream));
+  } finally {
+    await upstream.close();
+  }
+  console.log(report(measurements));
+  const direct = measurements.find((m) => m.name === "direct")!;
+  const passThrough = measurements.find((m) => m.name === "gateway pass-through")!;
+  const ratio = passThrough.requestsPerSecond / direct.requestsPerSecond;
+  const failed = measurements.some((m) => m.errors > 0) || ratio < TARGET_RATIO;
+  console.log(
+    `pass-through ratio ${ratio.toFixed(2)} (target ≥ ${TARGET_RATIO})${failed ? ": FAILED" : ""}`,
+  );
+  return failed ? 1 : 0;
+}
+
+if (import.meta.main) Deno.exit(await runBench(SCENARIOS));

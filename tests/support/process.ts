@@ -1,0 +1,122 @@
+/**
+ * Runs the gateway (or a probe) as a separate Deno process, the way it is started in production,
+ * with a controlled environment.
+ */
+
+const decoder = new TextDecoder();
+/** The repository root, so that `deno.json` (import map, `unstable`) applies. */
+const ROOT = new URL("../..", import.meta.url).pathname;
+
+/** What a Deno subprocess needs to find its cache, and nothing else from the test's env. */
+export function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = { NO_COLOR: "1" };
+  for (const name of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
+export interface RunResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export async function runDeno(
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<RunResult> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [...args],
+    env: { ...baseEnv(), ...env },
+    clearEnv: true,
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+export interface ServerProcess {
+  readonly url: string;
+  readonly port: number;
+  readonly child: Deno.ChildProcess;
+  /** Every stderr line (the JSON log) so far. */
+  readonly logs: string[];
+  /** Resolves to the next log line matching `pattern`. */
+  waitForLog(pattern: RegExp): Promise<string>;
+  /** Waits for exit and returns the code. */
+  status(): Promise<number>;
+  /** Sends SIGTERM if still running, then waits for exit. */
+  stop(): Promise<number>;
+}
+
+/** Spawns `deno <args>` and resolves once it logs that it is listening. */
+export async function spawnServer(
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<ServerProcess> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...args],
+    env: { ...baseEnv(), ...env },
+    clearEnv: true,
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const logs: string[] = [];
+  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
+  let exited = false;
+  const reading = (async () => {
+    let buffer = "";
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+      buffer += chunk;
+      let newline;
+      while ((newline = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        logs.push(line);
+        for (const waiter of waiters.filter((w) => w.pattern.test(line))) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve(line);
+        }
+      }
+    }
+  })();
+  const exit = child.status.then(async (status) => {
+    exited = true;
+    await reading;
+    return status.code;
+  });
+  const waitForLog = (pattern: RegExp) => {
+    const seen = logs.find((line) => pattern.test(line));
+    if (seen) return Promise.resolve(seen);
+    return new Promise<string>((resolve, reject) => {
+      waiters.push({ pattern, resolve });
+      exit.then((code) =>
+        reject(new Error(`exited with ${code} before logging ${pattern}:\n${logs.join("\n")}`))
+      );
+    });
+  };
+  const listening = JSON.parse(await waitForLog(/"msg":"listening"/));
+  const port = Number(String(listening.address).split(":").at(-1));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    child,
+    logs,
+    waitForLog,
+    status: () => exit,
+    async stop() {
+      if (!exited) child.kill("SIGTERM");
+      return await exit;
+    },
+  };
+}
