@@ -4,7 +4,7 @@
  */
 import { ConfigError, parseConfig } from "./src/config.ts";
 import { createGateway } from "./src/gateway.ts";
-import { permissionProblems } from "./src/permissions.ts";
+import { listenHost, permissionProblems } from "./src/permissions.ts";
 import { RegistryError } from "./src/registry/registry.ts";
 import { createLogger } from "./src/telemetry/log.ts";
 import { readEnvironment } from "./src/environment.ts";
@@ -41,19 +41,31 @@ async function main(): Promise<number> {
     }
     throw error;
   }
-  const stop = new AbortController();
-  gateway.registry.watch(logger, stop.signal);
-  const server = Deno.serve({
-    hostname: config.bind,
-    port: config.port,
-    onListen: ({ hostname, port }) => logger.info("listening", { address: `${hostname}:${port}` }),
-  }, gateway.app.fetch);
-
+  // Signal handlers go in before the server says it is listening: a SIGTERM or SIGHUP that
+  // arrives in between would otherwise take the default action and kill the process.
   const signalled = new Promise<string>((resolve) => {
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
       Deno.addSignalListener(signal, () => resolve(signal));
     }
   });
+  const stop = new AbortController();
+  gateway.registry.watch(logger, stop.signal);
+  let server;
+  try {
+    server = Deno.serve({
+      hostname: config.bind,
+      port: config.port,
+      onListen: ({ hostname, port }) =>
+        logger.info("listening", { address: `${hostname}:${port}` }),
+    }, gateway.app.fetch);
+  } catch (error) {
+    console.error(
+      `github-proxy: cannot listen on ${listenHost(config)}: ${(error as Error).message}`,
+    );
+    stop.abort();
+    await gateway.close();
+    return 2;
+  }
   const signal = await signalled;
   logger.info("shutting down: draining in-flight requests", {
     signal,
