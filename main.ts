@@ -7,7 +7,7 @@ import { createGateway } from "./src/gateway.ts";
 import { listenHost, permissionProblems } from "./src/permissions.ts";
 import { RegistryError } from "./src/registry/registry.ts";
 import { createLogger } from "./src/telemetry/log.ts";
-import { readEnvironment } from "./src/environment.ts";
+import { readEnvironment, variableLookup } from "./src/environment.ts";
 
 async function main(): Promise<number> {
   const env = readEnvironment(Deno.args);
@@ -31,12 +31,21 @@ async function main(): Promise<number> {
     return 2;
   }
   const logger = createLogger(config.logLevel, config.logFormat);
+  const variables = variableLookup(env);
   let gateway;
   try {
-    gateway = await createGateway(config, { env: (name) => env[name], logger });
+    gateway = await createGateway(config, { env: variables.get, logger });
   } catch (error) {
     if (error instanceof RegistryError) {
       console.error(`github-proxy: ${error.message}`);
+      const denied = variables.denied();
+      if (denied.length > 0) {
+        console.error(
+          `  - ${
+            denied.join(", ")
+          } not in this build's --allow-env: rebuild with the registry file at CLIENT_REGISTRY_FILE_PATH (\`deno task compile\`), which allows the variables it names`,
+        );
+      }
       return 2;
     }
     throw error;
