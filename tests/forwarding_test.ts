@@ -143,7 +143,7 @@ Deno.test("JSON bodies both ways: Octokit creates an issue", async () => {
   });
 });
 
-Deno.test("form-encoded bodies reach GitHub intact", async () => {
+Deno.test("form-encoded bodies both ways, intact", async () => {
   await withGateway(async (fake, gw) => {
     const form = new URLSearchParams([["a", "1"], ["a", "2"], ["text", "x y&z=é"]]);
     const response = await fetch(
@@ -157,6 +157,17 @@ Deno.test("form-encoded bodies reach GitHub intact", async () => {
     assert.equal(echo.contentType, "application/x-www-form-urlencoded;charset=UTF-8");
     assert.equal(Buffer.from(echo.bodyBase64, "base64").toString(), form.toString());
     assert.equal(new TextDecoder().decode(fake.requests[0].body), "a=1&a=2&text=x+y%26z%3D%C3%A9");
+
+    const answer = "access_token=gho_x&scope=repo%2Cgist&token_type=bearer";
+    fake.setResource("/login/oauth/form", new TextEncoder().encode(answer), {
+      headers: { "content-type": "application/x-www-form-urlencoded; charset=utf-8" },
+    });
+    const download = await fetch(`${gw.url}/login/oauth/form`, authed());
+    assert.equal(
+      download.headers.get("content-type"),
+      "application/x-www-form-urlencoded; charset=utf-8",
+    );
+    assert.equal(await download.text(), answer);
   });
 });
 
