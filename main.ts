@@ -4,10 +4,10 @@
  */
 import { ConfigError, parseConfig } from "./src/config.ts";
 import { createGateway } from "./src/gateway.ts";
-import { permissionProblems } from "./src/permissions.ts";
+import { listenHost, permissionProblems } from "./src/permissions.ts";
 import { RegistryError } from "./src/registry/registry.ts";
 import { createLogger } from "./src/telemetry/log.ts";
-import { readEnvironment } from "./src/environment.ts";
+import { readEnvironment, variableLookup } from "./src/environment.ts";
 
 async function main(): Promise<number> {
   const env = readEnvironment(Deno.args);
@@ -31,29 +31,50 @@ async function main(): Promise<number> {
     return 2;
   }
   const logger = createLogger(config.logLevel, config.logFormat);
+  const variables = variableLookup(env);
   let gateway;
   try {
-    gateway = await createGateway(config, { env: (name) => env[name], logger });
+    gateway = await createGateway(config, { env: variables.get, logger });
   } catch (error) {
     if (error instanceof RegistryError || error instanceof ConfigError) {
       console.error(`github-proxy: ${error.message}`);
+      const denied = variables.denied();
+      if (denied.length > 0) {
+        console.error(
+          `  - ${
+            denied.join(", ")
+          } not in this build's --allow-env: rebuild with the registry file at CLIENT_REGISTRY_FILE_PATH (\`deno task compile\`), which allows the variables it names`,
+        );
+      }
       return 2;
     }
     throw error;
   }
-  const stop = new AbortController();
-  gateway.registry.watch(logger, stop.signal);
-  const server = Deno.serve({
-    hostname: config.bind,
-    port: config.port,
-    onListen: ({ hostname, port }) => logger.info("listening", { address: `${hostname}:${port}` }),
-  }, gateway.app.fetch);
-
+  // Signal handlers go in before the server says it is listening: a SIGTERM or SIGHUP that
+  // arrives in between would otherwise take the default action and kill the process.
   const signalled = new Promise<string>((resolve) => {
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
       Deno.addSignalListener(signal, () => resolve(signal));
     }
   });
+  const stop = new AbortController();
+  gateway.registry.watch(logger, stop.signal);
+  let server;
+  try {
+    server = Deno.serve({
+      hostname: config.bind,
+      port: config.port,
+      onListen: ({ hostname, port }) =>
+        logger.info("listening", { address: `${hostname}:${port}` }),
+    }, gateway.app.fetch);
+  } catch (error) {
+    console.error(
+      `github-proxy: cannot listen on ${listenHost(config)}: ${(error as Error).message}`,
+    );
+    stop.abort();
+    await gateway.close();
+    return 2;
+  }
   const signal = await signalled;
   logger.info("shutting down: draining in-flight requests", {
     signal,

@@ -10,8 +10,11 @@ import { type ServerProcess, spawnServer } from "../tests/support/process.ts";
 import type { LoadRequest, LoadResult } from "./load_worker.ts";
 
 export const CONNECTIONS = 32;
-const WARMUP_MS = 1000;
-const DURATION_MS = Number(Deno.env.get("BENCH_SECONDS") ?? "5") * 1000;
+const WARMUP_MS = 500;
+const DURATION_MS = Number(Deno.env.get("BENCH_SECONDS") ?? "3") * 1000;
+/** Scenarios take turns, round after round, so that a change in the machine's load over the
+ * run (other processes on 2 shared cores) weighs on all of them alike. */
+const ROUNDS = 2;
 /** The pass-through path must reach this fraction of direct throughput. */
 export const TARGET_RATIO = 0.25;
 
@@ -109,22 +112,26 @@ function load(target: Target): Promise<LoadResult> {
   }).finally(() => worker.terminate());
 }
 
-export async function measure(scenario: Scenario, upstream: FakeGitHub): Promise<Measurement> {
+async function loadOnce(scenario: Scenario, upstream: FakeGitHub): Promise<LoadResult> {
   const target = await scenario.start(upstream);
   try {
-    const result = await load(target);
-    upstream.clearRequests();
-    const sorted = [...result.latencies].sort((a, b) => a - b);
-    return {
-      name: scenario.name,
-      requestsPerSecond: result.latencies.length / (result.elapsedMs / 1000),
-      p50Ms: percentile(sorted, 0.5),
-      p99Ms: percentile(sorted, 0.99),
-      errors: result.errors,
-    };
+    return await load(target);
   } finally {
+    upstream.clearRequests();
     await target.stop();
   }
+}
+
+function summarise(name: string, results: readonly LoadResult[]): Measurement {
+  const latencies = results.flatMap((result) => result.latencies).sort((a, b) => a - b);
+  const elapsedMs = results.reduce((sum, result) => sum + result.elapsedMs, 0);
+  return {
+    name,
+    requestsPerSecond: latencies.length / (elapsedMs / 1000),
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    errors: results.reduce((sum, result) => sum + result.errors, 0),
+  };
 }
 
 export function report(measurements: readonly Measurement[]): string {
@@ -140,9 +147,9 @@ export function report(measurements: readonly Measurement[]): string {
     ].join(" ")
   );
   return [
-    `${CONNECTIONS} connections, ${DURATION_MS / 1000} s each (after ${
+    `${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION_MS / 1000} s per scenario (after ${
       WARMUP_MS / 1000
-    } s warm-up)`,
+    } s warm-up each)`,
     `${"scenario".padEnd(28)} ${"req/s".padStart(9)} ${"p50 ms".padStart(8)} ${
       "p99 ms".padStart(8)
     } ${"ratio".padStart(6)} ${"errors".padStart(7)}`,
@@ -153,12 +160,17 @@ export function report(measurements: readonly Measurement[]): string {
 /** Runs `scenarios` against one shared fake upstream; exits non-zero below the target ratio. */
 export async function runBench(scenarios: readonly Scenario[]): Promise<number> {
   const upstream = await FakeGitHub.start({ pats: { [UPSTREAM_PAT]: { limit: 1_000_000_000 } } });
-  const measurements: Measurement[] = [];
+  const results = scenarios.map(() => [] as LoadResult[]);
   try {
-    for (const scenario of scenarios) measurements.push(await measure(scenario, upstream));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [i, scenario] of scenarios.entries()) {
+        results[i].push(await loadOnce(scenario, upstream));
+      }
+    }
   } finally {
     await upstream.close();
   }
+  const measurements = scenarios.map((scenario, i) => summarise(scenario.name, results[i]));
   console.log(report(measurements));
   const direct = measurements.find((m) => m.name === "direct")!;
   const passThrough = measurements.find((m) => m.name === "gateway pass-through")!;

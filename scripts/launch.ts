@@ -113,6 +113,40 @@ export function childSignal(mode: Mode, signal: Deno.Signal): Deno.Signal {
   return mode === "dev" && signal === "SIGTERM" ? "SIGINT" : signal;
 }
 
+/**
+ * Test directories of the npm packages in `lockText`, under the npm cache `npmCache`, that a
+ * build leaves out. `deno compile` parses every file of the packages it embeds as JavaScript,
+ * extension-less data files included, and bintrees' 100 000-line test sample (a dependency of
+ * prom-client) overflows its stack; tests are never loaded at run time.
+ */
+export function npmTestDirectories(npmCache: string, lockText: string): string[] {
+  const packages = Object.keys(JSON.parse(lockText).npm ?? {});
+  return packages.flatMap((key) => {
+    const match = /^(@?[^@]+)@([^_]+)/.exec(key);
+    if (!match) return [];
+    const [, name, version] = match;
+    return ["test", "tests"].map((dir) =>
+      `${npmCache}/registry.npmjs.org/${name}/${version}/${dir}`
+    );
+  });
+}
+
+async function compileExcludes(): Promise<string[]> {
+  const info = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"], stderr: "null" })
+    .output();
+  const npmCache: string | undefined = JSON.parse(new TextDecoder().decode(info.stdout)).npmCache;
+  if (!npmCache) return [];
+  return npmTestDirectories(npmCache, Deno.readTextFileSync(`${ROOT}/deno.lock`))
+    .filter((path) => {
+      try {
+        return Deno.statSync(path).isDirectory;
+      } catch {
+        return false;
+      }
+    })
+    .map((path) => `--exclude=${path}`);
+}
+
 async function run(mode: Mode): Promise<number> {
   let cmd: Command;
   try {
@@ -134,8 +168,9 @@ async function run(mode: Mode): Promise<number> {
       console.error(`github-proxy: ${problem}`);
       return 2;
     }
+    const [subcommand, ...rest] = cmd.args;
     const output = await new Deno.Command(Deno.execPath(), {
-      args: [...cmd.args],
+      args: [subcommand, ...await compileExcludes(), ...rest],
       env: cmd.env,
       stdout: "inherit",
       stderr: "piped",

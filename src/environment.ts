@@ -22,3 +22,30 @@ export function readEnvironment(args: readonly string[]): Environment {
   }
   return env;
 }
+
+export interface VariableLookup {
+  /** The value of `name`, for the registry's `{{ env.NAME }}`; undefined when unset or denied. */
+  readonly get: (name: string) => string | undefined;
+  /** Names asked for that this process may not read (outside its `--allow-env` allowlist). */
+  denied(): string[];
+}
+
+/**
+ * Looks up registry template variables: from `env`, else directly when the allowlist permits.
+ * Names outside the allowlist are remembered, so start-up can say that a "missing" variable is
+ * in fact one the build did not allow.
+ */
+export function variableLookup(env: Environment): VariableLookup {
+  const denied = new Set<string>();
+  return {
+    get(name) {
+      if (name in env) return env[name];
+      if (Deno.permissions.querySync({ name: "env", variable: name }).state === "granted") {
+        return Deno.env.get(name);
+      }
+      denied.add(name);
+      return undefined;
+    },
+    denied: () => [...denied],
+  };
+}

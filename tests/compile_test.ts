@@ -1,6 +1,6 @@
 /** `deno task compile`: DENORT_BIN is honoured, and a missing base binary is explained. */
 import assert from "node:assert/strict";
-import { compileAdvice, denortBinProblem } from "../scripts/launch.ts";
+import { compileAdvice, denortBinProblem, npmTestDirectories } from "../scripts/launch.ts";
 import { runDeno } from "./support/process.ts";
 
 /** What `deno compile` 2.9.6 prints when it cannot download denort (observed on this machine). */
@@ -54,4 +54,33 @@ Deno.test("deno task compile with a missing DENORT_BIN fails clearly before buil
   assert.equal(result.code, 2);
   assert.match(result.stderr, /github-proxy: DENORT_BIN=\/nonexistent\/denort is not a file/);
   assert.match(result.stderr, /DENORT_BIN=\/path\/to\/denort deno task compile/);
+});
+
+Deno.test("deno task compile builds with the base binary DENORT_BIN names (no download)", async () => {
+  const binary = new URL("../github-proxy", import.meta.url).pathname;
+  try {
+    // The deno CLI itself stands in for denort: it is a valid base, and nothing is downloaded.
+    const result = await runDeno(["task", "compile"], { DENORT_BIN: Deno.execPath() });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /built .*github-proxy/);
+    assert.ok((await Deno.stat(binary)).size > 0);
+  } finally {
+    await Deno.remove(binary).catch(() => {});
+  }
+});
+
+Deno.test("a build leaves out the test directories of the locked npm packages", () => {
+  const lock = JSON.stringify({
+    npm: {
+      "bintrees@1.0.2": {},
+      "@octokit/plugin-throttling@11.0.5_@octokit+core@7.0.8": {},
+    },
+  });
+  assert.deepEqual(npmTestDirectories("/cache/npm", lock), [
+    "/cache/npm/registry.npmjs.org/bintrees/1.0.2/test",
+    "/cache/npm/registry.npmjs.org/bintrees/1.0.2/tests",
+    "/cache/npm/registry.npmjs.org/@octokit/plugin-throttling/11.0.5/test",
+    "/cache/npm/registry.npmjs.org/@octokit/plugin-throttling/11.0.5/tests",
+  ]);
+  assert.deepEqual(npmTestDirectories("/cache/npm", "{}"), []);
 });

@@ -143,7 +143,7 @@ Deno.test("JSON bodies both ways: Octokit creates an issue", async () => {
   });
 });
 
-Deno.test("form-encoded bodies reach GitHub intact", async () => {
+Deno.test("form-encoded bodies both ways, intact", async () => {
   await withGateway(async (fake, gw) => {
     const form = new URLSearchParams([["a", "1"], ["a", "2"], ["text", "x y&z=é"]]);
     const response = await fetch(
@@ -157,6 +157,17 @@ Deno.test("form-encoded bodies reach GitHub intact", async () => {
     assert.equal(echo.contentType, "application/x-www-form-urlencoded;charset=UTF-8");
     assert.equal(Buffer.from(echo.bodyBase64, "base64").toString(), form.toString());
     assert.equal(new TextDecoder().decode(fake.requests[0].body), "a=1&a=2&text=x+y%26z%3D%C3%A9");
+
+    const answer = "access_token=gho_x&scope=repo%2Cgist&token_type=bearer";
+    fake.setResource("/login/oauth/form", new TextEncoder().encode(answer), {
+      headers: { "content-type": "application/x-www-form-urlencoded; charset=utf-8" },
+    });
+    const download = await fetch(`${gw.url}/login/oauth/form`, authed());
+    assert.equal(
+      download.headers.get("content-type"),
+      "application/x-www-form-urlencoded; charset=utf-8",
+    );
+    assert.equal(await download.text(), answer);
   });
 });
 
@@ -462,4 +473,62 @@ Deno.test("Expect: 100-continue is answered by the gateway, not forwarded (curl 
       await Deno.remove(dir, { recursive: true });
     }
   });
+});
+
+/** An upstream that writes one raw HTTP/1.1 answer per connection, headers exactly as given. */
+function rawUpstream(head: string, body: string) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = (async () => {
+    for await (const conn of listener) {
+      const buffer = new Uint8Array(65536);
+      await conn.read(buffer);
+      const bytes = new TextEncoder().encode(body);
+      await conn.write(
+        new TextEncoder().encode(
+          `${
+            head.trim().replaceAll("\n", "\r\n")
+          }\r\nContent-Length: ${bytes.length}\r\n\r\n${body}`,
+        ),
+      );
+      conn.close();
+    }
+  })();
+  return {
+    url: `http://127.0.0.1:${listener.addr.port}`,
+    async close() {
+      listener.close();
+      await serving.catch(() => {});
+    },
+  };
+}
+
+Deno.test("upstream hop-by-hop headers and every Set-Cookie stay out of the client's answer", async () => {
+  const upstream = rawUpstream(
+    `HTTP/1.1 200 OK
+Connection: close, X-Hop-Listed
+X-Hop-Listed: secret
+Keep-Alive: timeout=5
+Proxy-Authenticate: Basic realm="upstream"
+Set-Cookie: _gh_sess=abc; Path=/; HttpOnly
+Set-Cookie: logged_in=no; Path=/
+Content-Type: text/plain
+X-GitHub-Request-Id: ABCD:1234
+X-RateLimit-Remaining: 4999`,
+    "ok",
+  );
+  const gw = await startGateway({ githubApiUrl: upstream.url });
+  try {
+    const response = await fetch(`${gw.url}/zen`, authed());
+    assert.equal(response.status, 200);
+    assert.equal(await response.text(), "ok");
+    for (const dropped of ["x-hop-listed", "keep-alive", "proxy-authenticate", "set-cookie"]) {
+      assert.equal(response.headers.get(dropped), null, dropped);
+    }
+    assert.equal(response.headers.get("content-type"), "text/plain");
+    assert.equal(response.headers.get("x-github-request-id"), "ABCD:1234");
+    assert.equal(response.headers.get("x-ratelimit-remaining"), "4999");
+  } finally {
+    await gw.close();
+    await upstream.close();
+  }
 });

@@ -353,3 +353,25 @@ Deno.test("a configuration outside the baked allowlist is refused, naming variab
     });
   });
 });
+
+Deno.test("a registry variable the build did not allow is named with the rebuild, not as unset", async () => {
+  await tempDir(async (dir) => {
+    await withServerEnv(dir, async (u) => {
+      await Deno.writeTextFile(u.registryPath, "version: 1\nclients: []\n");
+      const compile = command("compile", u.env);
+      const output = compile.args.indexOf("--output");
+      const args = ["run", ...compile.args.slice(1, output), ...compile.args.slice(output + 2)];
+      await Deno.writeTextFile(
+        u.registryPath,
+        "version: 1\nclients:\n  - name: ci\n    token: {{ env.TOKEN_CI }}\n",
+      );
+      const result = await runDeno(args, u.env);
+      assert.equal(result.code, 2);
+      const line = result.stderr.split("\n").find((l) => l.includes("--allow-env"));
+      assert.ok(line, result.stderr);
+      assert.match(line, /TOKEN_CI/);
+      assert.match(line, /deno task compile/);
+      assert.ok(!result.stderr.includes("ci-client-token"));
+    });
+  });
+});

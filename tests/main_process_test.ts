@@ -177,3 +177,30 @@ for (const mode of ["start", "dev"] as const) {
     }
   });
 }
+
+Deno.test("main.ts reports a listen address in use plainly, without a stack trace", async () => {
+  const dir = await Deno.makeTempDir();
+  const occupied = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    await Deno.writeTextFile(`${dir}/registry.yaml`, FULL_ACCESS_REGISTRY);
+    const result = await runDeno(
+      ["run", "--allow-env", "--allow-read", "--allow-net=127.0.0.1", MAIN],
+      {
+        GITHUB_API_URL: "http://127.0.0.1:9",
+        BIND: "127.0.0.1",
+        PORT: String(occupied.addr.port),
+        CLIENT_REGISTRY_FILE_PATH: `${dir}/registry.yaml`,
+        CACHE_BACKEND_URL: "memory://",
+      },
+    );
+    assert.equal(result.code, 2);
+    assert.match(
+      result.stderr,
+      new RegExp(`github-proxy: cannot listen on 127\\.0\\.0\\.1:${occupied.addr.port}: `),
+    );
+    assert.ok(!/\bat .*\.ts:\d+/.test(result.stderr), result.stderr);
+  } finally {
+    occupied.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -43,6 +43,9 @@ export async function runDeno(
   };
 }
 
+/** Generous: a cold start type-checks nothing but may load npm packages on a busy machine. */
+const START_TIMEOUT_MS = 30_000;
+
 export interface ServerProcess {
   readonly url: string;
   readonly port: number;
@@ -105,7 +108,20 @@ export async function spawnServer(
       );
     });
   };
-  const listening = JSON.parse(await waitForLog(/"msg":"listening"/));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const listening = JSON.parse(
+    await Promise.race([
+      waitForLog(/"msg":"listening"/),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          child.kill("SIGKILL");
+          reject(
+            new Error(`no "listening" log within ${START_TIMEOUT_MS} ms:\n${logs.join("\n")}`),
+          );
+        }, START_TIMEOUT_MS);
+      }),
+    ]).finally(() => clearTimeout(timer)),
+  );
   const port = Number(String(listening.address).split(":").at(-1));
   return {
     url: `http://127.0.0.1:${port}`,
