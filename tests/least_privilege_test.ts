@@ -212,6 +212,21 @@ async function exercise(url: string, u: Upstream, server: { waitForLog(p: RegExp
   assert.equal(await zen.text(), "Keep it logically awesome.");
   assert.equal(u.fake.requests.at(-1)?.credential, "ghp_pool_secret");
 
+  // The Deno KV cache in the state directory, metrics and usage work under the same flags.
+  const auth = { headers: { authorization: "token ci-client-token" } };
+  for (const expected of [/fwd=uri-miss; stored/, /fwd-status=304/]) {
+    const repo = await fetch(`${url}/repos/acme/app`, auth);
+    assert.equal(repo.status, 200);
+    assert.match(repo.headers.get("cache-status") ?? "", expected);
+    await repo.body?.cancel();
+  }
+  const metrics = await fetch(`${url}/metrics`);
+  assert.equal(metrics.status, 200);
+  assert.match(await metrics.text(), /github_proxy_client_requests_total\{client="ci"/);
+  const usage = await fetch(`${url}/usage`, auth);
+  assert.equal(usage.status, 200);
+  assert.equal((await usage.json()).clients[0].client, "ci");
+
   await Deno.writeTextFile(
     u.registryPath,
     "version: 1\nclients:\n  - name: ci\n    token: {{ env.TOKEN_CI }}\n  - name: new\n    token: added\n",
