@@ -7,6 +7,7 @@ import { command } from "../scripts/launch.ts";
 import { FakeGitHub } from "../tests/support/fake_github.ts";
 import { FULL_ACCESS_REGISTRY, TEST_TOKEN } from "../tests/support/gateway.ts";
 import { type ServerProcess, spawnServer } from "../tests/support/process.ts";
+import { formatCacheReport, runCacheBench } from "./cache_bench.ts";
 import type { LoadRequest, LoadResult } from "./load_worker.ts";
 
 export const CONNECTIONS = 32;
@@ -182,4 +183,9 @@ export async function runBench(scenarios: readonly Scenario[]): Promise<number> 
   return failed ? 1 : 0;
 }
 
-if (import.meta.main) Deno.exit(await runBench(SCENARIOS));
+if (import.meta.main) {
+  const status = await runBench(SCENARIOS);
+  console.log("\nshared ETag cache (warm GETs of a 4.4 KB repository document)");
+  console.log(formatCacheReport(await runCacheBench()));
+  Deno.exit(status);
+}

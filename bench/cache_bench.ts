@@ -113,7 +113,12 @@ function startUpstream(): Deno.HttpServer<Deno.NetAddr> {
   });
 }
 
-async function startBenchGateway(upstreamUrl: string, backendUrl: string, dir: string) {
+async function startBenchGateway(
+  upstreamUrl: string,
+  backendUrl: string,
+  dir: string,
+  telemetry = "prometheus",
+) {
   const registryPath = `${dir}/registry.yaml`;
   await Deno.writeTextFile(
     registryPath,
@@ -126,6 +131,7 @@ async function startBenchGateway(upstreamUrl: string, backendUrl: string, dir: s
     CACHE_BACKEND_URL: backendUrl,
     GITHUB_PAT_BENCH: PAT,
     LOG_LEVEL: "warn",
+    TELEMETRY_COLLECTOR_TYPE: telemetry,
   });
   const gateway: Gateway = await createGateway(config, {
     logger: createLogger("warn", "json"),
@@ -141,9 +147,15 @@ async function serve(): Promise<void> {
   const upstreamUrl = `http://127.0.0.1:${upstream.addr.port}`;
   const memory = await startBenchGateway(upstreamUrl, "memory://", dir);
   const denokv = await startBenchGateway(upstreamUrl, `denokv://${dir}/cache.kv`, dir);
-  console.log(JSON.stringify({ upstream: upstreamUrl, memory: memory.url, denokv: denokv.url }));
+  const quiet = await startBenchGateway(upstreamUrl, "memory://", dir, "noop");
+  console.log(JSON.stringify({
+    upstream: upstreamUrl,
+    memory: memory.url,
+    denokv: denokv.url,
+    quiet: quiet.url,
+  }));
   for await (const _ of Deno.stdin.readable) { /* wait for the parent to close stdin */ }
-  for (const gw of [memory, denokv]) {
+  for (const gw of [memory, denokv, quiet]) {
     await gw.server.shutdown();
     await gw.gateway.close();
   }
@@ -225,7 +237,11 @@ export const simpleLoad: LoadGenerator = async (target, { durationMs, concurrenc
   };
 };
 
-function benchTargets(urls: { upstream: string; memory: string; denokv: string }): BenchTarget[] {
+export const TELEMETRY_OFF = "memory: revalidation, no telemetry";
+
+function benchTargets(
+  urls: { upstream: string; memory: string; denokv: string; quiet: string },
+): BenchTarget[] {
   const path = "/repos/acme/widget";
   const client = { authorization: `token ${CLIENT_TOKEN}` };
   const fresh = { ...client, "cache-control": "max-age=3600" };
@@ -244,6 +260,7 @@ function benchTargets(urls: { upstream: string; memory: string; denokv: string }
     { name: "memory: freshness (local)", url: `${urls.memory}${path}`, headers: fresh },
     { name: "denokv: revalidation (304)", url: `${urls.denokv}${path}`, headers: client },
     { name: "denokv: freshness (local)", url: `${urls.denokv}${path}`, headers: fresh },
+    { name: TELEMETRY_OFF, url: `${urls.quiet}${path}`, headers: client },
   ];
 }
 
@@ -316,7 +333,7 @@ export async function runCacheBench(
 /** The report as a table, with the ratios the performance budget (DESIGN §10) asks about. */
 export function formatCacheReport(report: CacheBenchReport): string {
   const row = (name: string, rps: string, p50: string, p99: string) =>
-    `${name.padEnd(30)} ${rps.padStart(9)} ${p50.padStart(8)} ${p99.padStart(8)}`;
+    `${name.padEnd(36)} ${rps.padStart(9)} ${p50.padStart(8)} ${p99.padStart(8)}`;
   const lines = [row("path", "req/s", "p50 ms", "p99 ms")];
   for (const r of report.rows) {
     lines.push(row(r.name, r.requestsPerSecond.toFixed(0), r.p50Ms.toFixed(2), r.p99Ms.toFixed(2)));
@@ -339,6 +356,15 @@ export function formatCacheReport(report: CacheBenchReport): string {
           }× forward`,
       );
     }
+  }
+  const quiet = byName.get(TELEMETRY_OFF);
+  const measured = byName.get("memory: revalidation (304)");
+  if (quiet && measured) {
+    const cost = 1 - measured.requestsPerSecond / quiet.requestsPerSecond;
+    lines.push(
+      `telemetry (Prometheus, access log, usage) costs ${(100 * cost).toFixed(1)} % of ` +
+        `warm-path throughput (target ≤ 5 %)`,
+    );
   }
   const { entries, bodyBytesPerEntry, bytesPerEntry } = report.memory;
   lines.push(
