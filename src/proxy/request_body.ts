@@ -60,3 +60,16 @@ function resumed(
     },
   });
 }
+
+/** The body's bytes (empty when none), or `undefined` when it is larger than `limit`. */
+export async function readBounded(
+  request: Request,
+  limit: number,
+): Promise<Uint8Array<ArrayBuffer> | undefined> {
+  const { body, replayable } = await prepareBody(request, limit);
+  if (!replayable) {
+    await (body as ReadableStream<Uint8Array>).cancel();
+    return undefined;
+  }
+  return (body as Uint8Array<ArrayBuffer> | null) ?? new Uint8Array();
+}

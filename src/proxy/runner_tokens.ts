@@ -6,7 +6,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import type { GatewayEnv } from "../app.ts";
-import { readBounded } from "../http/body.ts";
+import { readBounded } from "./request_body.ts";
 import { githubError } from "../http/errors.ts";
 import { normalisePath } from "./request_target.ts";
 

@@ -5,7 +5,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import type { GatewayEnv } from "../app.ts";
-import { readBounded } from "../http/body.ts";
+import { readBounded } from "../proxy/request_body.ts";
 import { githubError } from "../http/errors.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { classifyGraphqlRequest } from "./graphql_operation.ts";
