@@ -3,10 +3,9 @@
  * GETs sent directly and through the gateway; requests/s, p50/p99 latency and the ratio to
  * direct. Each measured path is one entry of `SCENARIOS`.
  */
-import { command } from "../scripts/launch.ts";
 import { FakeGitHub } from "../tests/support/fake_github.ts";
-import { FULL_ACCESS_REGISTRY, TEST_TOKEN } from "../tests/support/gateway.ts";
-import { type ServerProcess, spawnServer } from "../tests/support/process.ts";
+import { TEST_TOKEN } from "../tests/support/gateway.ts";
+import { startGatewayProcess } from "../tests/support/process.ts";
 import { formatCacheReport, runCacheBench } from "./cache_bench.ts";
 import type { LoadRequest, LoadResult } from "./load_worker.ts";
 
@@ -42,33 +41,6 @@ export interface Measurement {
   readonly errors: number;
 }
 
-/** The gateway as a separate process, started with the launcher's least-privilege flags. */
-export async function startGatewayProcess(
-  upstream: FakeGitHub,
-  env: Record<string, string> = {},
-): Promise<{ server: ServerProcess; stop(): Promise<void> }> {
-  const dir = await Deno.makeTempDir({ prefix: "github-proxy-bench-" });
-  await Deno.writeTextFile(`${dir}/registry.yaml`, FULL_ACCESS_REGISTRY);
-  const cmd = command("start", {
-    GITHUB_API_URL: upstream.url,
-    CLIENT_REGISTRY_FILE_PATH: `${dir}/registry.yaml`,
-    STATE_DIRECTORY: dir,
-    CACHE_BACKEND_URL: "memory://",
-    BIND: "127.0.0.1",
-    PORT: "0",
-    GITHUB_PAT_BENCH: UPSTREAM_PAT,
-    ...env,
-  });
-  const server = await spawnServer(cmd.args, { ...cmd.env });
-  return {
-    server,
-    async stop() {
-      await server.stop();
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
-}
-
 export const SCENARIOS: Scenario[] = [
   {
     name: "direct",
@@ -82,7 +54,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: "gateway pass-through",
     async start(upstream) {
-      const gateway = await startGatewayProcess(upstream);
+      const gateway = await startGatewayProcess(upstream.url, { GITHUB_PAT_BENCH: UPSTREAM_PAT });
       return {
         url: `${gateway.server.url}/zen`,
         headers: { authorization: `token ${TEST_TOKEN}` },

@@ -2,9 +2,8 @@
  * `main.ts` as a process: start-up refusals and graceful drain on SIGTERM.
  */
 import assert from "node:assert/strict";
-import { command } from "../scripts/launch.ts";
 import { FULL_ACCESS_REGISTRY, TEST_TOKEN } from "./support/gateway.ts";
-import { runDeno, spawnServer } from "./support/process.ts";
+import { runDeno, spawnServer, startGatewayProcess } from "./support/process.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
@@ -110,17 +109,8 @@ async function refusesConnections(port: number): Promise<boolean> {
 
 Deno.test("SIGTERM: stop accepting, finish the in-flight request, exit 0", async () => {
   const upstream = slowUpstream();
-  const dir = await Deno.makeTempDir();
-  await Deno.writeTextFile(`${dir}/registry.yaml`, FULL_ACCESS_REGISTRY);
-  const cmd = command("start", {
-    GITHUB_API_URL: upstream.url,
-    CLIENT_REGISTRY_FILE_PATH: `${dir}/registry.yaml`,
-    STATE_DIRECTORY: dir,
-    CACHE_BACKEND_URL: "memory://",
-    BIND: "127.0.0.1",
-    PORT: "0",
-  });
-  const server = await spawnServer(cmd.args, { ...cmd.env });
+  const gateway = await startGatewayProcess(upstream.url);
+  const server = gateway.server;
   try {
     const headers = { authorization: `token ${TEST_TOKEN}` };
     assert.equal(await (await fetch(`${server.url}/fast`, { headers })).text(), "fast");
@@ -139,9 +129,8 @@ Deno.test("SIGTERM: stop accepting, finish the in-flight request, exit 0", async
     assert.ok(server.logs.some((line) => line.includes('"msg":"stopped"')));
   } finally {
     upstream.release();
-    await server.stop();
+    await gateway.stop();
     await upstream.close();
-    await Deno.remove(dir, { recursive: true });
   }
 });
 

@@ -3,6 +3,9 @@
  * with a controlled environment.
  */
 
+import { command } from "../../scripts/launch.ts";
+import { FULL_ACCESS_REGISTRY } from "./gateway.ts";
+
 const decoder = new TextDecoder();
 /** The repository root, so that `deno.json` (import map, `unstable`) applies. */
 const ROOT = new URL("../..", import.meta.url).pathname;
@@ -133,6 +136,35 @@ export async function spawnServer(
     async stop() {
       if (!exited) child.kill("SIGTERM");
       return await exit;
+    },
+  };
+}
+
+/**
+ * The gateway as a separate process on 127.0.0.1, started with the launcher's least-privilege
+ * flags, the full-access test registry and the memory cache; `env` adds or overrides variables.
+ */
+export async function startGatewayProcess(
+  githubApiUrl: string,
+  env: Record<string, string> = {},
+): Promise<{ server: ServerProcess; stop(): Promise<void> }> {
+  const dir = await Deno.makeTempDir({ prefix: "github-proxy-process-" });
+  await Deno.writeTextFile(`${dir}/registry.yaml`, FULL_ACCESS_REGISTRY);
+  const cmd = command("start", {
+    GITHUB_API_URL: githubApiUrl,
+    CLIENT_REGISTRY_FILE_PATH: `${dir}/registry.yaml`,
+    STATE_DIRECTORY: dir,
+    CACHE_BACKEND_URL: "memory://",
+    BIND: "127.0.0.1",
+    PORT: "0",
+    ...env,
+  });
+  const server = await spawnServer(cmd.args, { ...cmd.env });
+  return {
+    server,
+    async stop() {
+      await server.stop();
+      await Deno.remove(dir, { recursive: true });
     },
   };
 }
