@@ -5,6 +5,7 @@ import { Hono } from "hono";
 import type { Config } from "./config.ts";
 import type { CredentialPool } from "./credentials/pool.ts";
 import type { CacheLayer } from "./proxy/cache_layer.ts";
+import { credentialOf } from "./http/authorization.ts";
 import { githubError } from "./http/errors.ts";
 import { forwarder } from "./proxy/forward.ts";
 import { runnerTokens } from "./proxy/runner_tokens.ts";
@@ -101,27 +102,4 @@ export function createGateway(deps: GatewayDeps): Hono<GatewayEnv> {
   app.all("*", forwarder({ config, pool, logger, upstream, cache: deps.cache }));
 
   return app;
-}
-
-/** The client token from `token X`, `Bearer X`, or Basic auth whose password is the token. */
-export function credentialOf(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  const [scheme, value] = header.trim().split(/\s+/, 2);
-  if (!value) return undefined;
-  switch (scheme.toLowerCase()) {
-    case "token":
-    case "bearer":
-      return value;
-    case "basic": {
-      try {
-        const decoded = atob(value);
-        const colon = decoded.indexOf(":");
-        return colon < 0 ? undefined : decoded.slice(colon + 1) || undefined;
-      } catch {
-        return undefined;
-      }
-    }
-    default:
-      return undefined;
-  }
 }

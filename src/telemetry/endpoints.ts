@@ -2,7 +2,7 @@
 import type { Context } from "hono";
 import { sha256, timingSafeEqual } from "../digest.ts";
 import { githubError } from "../http/errors.ts";
-import { credentialOf } from "../app.ts";
+import { credentialOf } from "../http/authorization.ts";
 import type { QuotaView } from "./prometheus.ts";
 import type { Telemetry } from "./telemetry.ts";
 
