@@ -9,7 +9,7 @@ import { createPool, type CredentialPool } from "./credentials/pool.ts";
 import { CacheLayer } from "./proxy/cache_layer.ts";
 import { createUpstreamFetch } from "./proxy/upstream.ts";
 import { VERSION } from "./version.ts";
-import { RegistryStore } from "./registry/store.ts";
+import { RegistryStore, type ReloadTiming } from "./registry/store.ts";
 import { createLogger, type Logger } from "./telemetry/log.ts";
 import { connectPool, quotaViews } from "./telemetry/pool_telemetry.ts";
 import { createTelemetry, type Telemetry } from "./telemetry/telemetry.ts";
@@ -18,6 +18,8 @@ export interface GatewayOptions {
   /** Resolves `{{ env.NAME }}` in the registry; defaults to no variables. */
   readonly env?: (name: string) => string | undefined;
   readonly logger?: Logger;
+  /** How long a registry changed in place must stay unchanged before it loads (tests shorten it). */
+  readonly registryReload?: Partial<ReloadTiming>;
 }
 
 export interface Gateway {
@@ -38,7 +40,11 @@ export async function createGateway(
   options: GatewayOptions = {},
 ): Promise<Gateway> {
   const logger = options.logger ?? createLogger(config.logLevel, config.logFormat);
-  const registry = await RegistryStore.load(config.registryPath, options.env ?? (() => undefined));
+  const registry = await RegistryStore.load(
+    config.registryPath,
+    options.env ?? (() => undefined),
+    options.registryReload,
+  );
   const pool = createPool(config.credentials, {
     apiUrl: config.githubApiUrl,
     paddingMs: config.credsTtlPaddingSeconds * 1000,

@@ -1,61 +1,205 @@
 /**
  * Holds the current registry and swaps it atomically on reload. A request reads the registry
  * once, so it finishes under the registry it started with.
+ *
+ * A file written in place can be read between two writes, and a registry cut off before a
+ * client's `scopes:` still parses, giving that client full access. So a file changed in place is
+ * loaded only once it has stayed unchanged for the settle time; a file renamed into place (how
+ * editors and configuration management replace files) is complete and loads at once; and a new
+ * registry that takes `scopes` or `deny` rules away from a client waits for the settle time
+ * whatever brought it, `SIGHUP` included.
  */
 import type { Logger } from "../telemetry/log.ts";
 import { parseRegistry, type Registry, RegistryError } from "./registry.ts";
+import { type FileSnapshot, readSnapshot, sameFile, unchanged } from "./file_snapshot.ts";
+import { widenedClients } from "./widening.ts";
 
 export interface RegistrySource {
   readonly current: Registry;
 }
 
+/** How long a changed file must stay unchanged before it is trusted, and how to wait. */
+export interface ReloadTiming {
+  readonly settleMs: number;
+  /** Resolves after `ms`, or at once when `signal` aborts; tests inject one they release. */
+  readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+/** Longer than the pauses of a writer between its writes, short enough to wait for an edit. */
+export const DEFAULT_RELOAD_TIMING: ReloadTiming = { settleMs: 2000, sleep: abortableSleep };
+
 export class RegistryStore implements RegistrySource {
   #current: Registry;
+  /** The last content looked at (loaded or refused), so a watch event without change is no-op. */
+  #seen: FileSnapshot;
+  /** Serialises reloads: each one compares against the registry the previous one left. */
+  #tail: Promise<unknown> = Promise.resolve();
+  #changeQueued = false;
 
   private constructor(
     readonly path: string,
     private readonly env: (name: string) => string | undefined,
+    private readonly timing: ReloadTiming,
     registry: Registry,
+    snapshot: FileSnapshot,
   ) {
     this.#current = registry;
+    this.#seen = snapshot;
   }
 
   static async load(
     path: string,
     env: (name: string) => string | undefined,
+    timing: Partial<ReloadTiming> = {},
   ): Promise<RegistryStore> {
-    return new RegistryStore(path, env, await readRegistry(path, env));
+    const snapshot = await read(path);
+    if (!snapshot.consistent) {
+      throw new RegistryError(path, ["the file changed while it was read; start again"]);
+    }
+    const registry = parseRegistry(snapshot.text, path, env);
+    return new RegistryStore(
+      path,
+      env,
+      { ...DEFAULT_RELOAD_TIMING, ...timing },
+      registry,
+      snapshot,
+    );
   }
 
   get current(): Registry {
     return this.#current;
   }
 
-  /** Replaces the registry with the file's current content; keeps the old one if it is invalid. */
-  async reload(logger: Logger): Promise<boolean> {
-    try {
-      this.#current = await readRegistry(this.path, this.env);
-      logger.info("client registry reloaded", {
+  /**
+   * Re-reads the file now, as `SIGHUP` asks: loaded at once if it was read completely and gives
+   * no client more access, else once it has stayed unchanged for the settle time. Resolves to
+   * whether a new registry was loaded; keeps the old one when the file is invalid.
+   */
+  reload(logger: Logger, signal: AbortSignal = new AbortController().signal): Promise<boolean> {
+    return this.#serially(() => this.#reload(logger, signal, true));
+  }
+
+  /** Reloads on SIGHUP and whenever the file changes, until `signal` aborts. */
+  watch(logger: Logger, signal: AbortSignal): void {
+    const onHangup = () => void this.reload(logger, signal);
+    Deno.addSignalListener("SIGHUP", onHangup);
+    signal.addEventListener("abort", () => Deno.removeSignalListener("SIGHUP", onHangup));
+    void this.#watchFile(logger, signal);
+  }
+
+  /** A change seen by the watch; changes that arrive while one waits to run share its run. */
+  #changed(logger: Logger, signal: AbortSignal): void {
+    if (this.#changeQueued) return;
+    this.#changeQueued = true;
+    void this.#serially(() => {
+      this.#changeQueued = false;
+      return this.#reload(logger, signal, false);
+    });
+  }
+
+  #serially<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(task);
+    this.#tail = run.catch(() => {});
+    return run;
+  }
+
+  async #reload(logger: Logger, signal: AbortSignal, requested: boolean): Promise<boolean> {
+    let snapshot = await this.#read(logger);
+    if (snapshot === undefined) return false;
+    // A watch event that changed nothing readable (e.g. chmod): nothing to do. SIGHUP re-reads
+    // anyway, since the template's variables may have changed.
+    if (!requested && snapshot.digest === this.#seen.digest && snapshot.consistent) return false;
+    let settled = false;
+    const inPlace = !requested && sameFile(snapshot, this.#seen);
+    if (inPlace || !snapshot.consistent) {
+      logger.info("client registry is changing; loading it once unchanged for the settle time", {
         file: this.path,
-        clients: this.#current.clients.length,
+        settleMs: this.timing.settleMs,
       });
-      return true;
+      const stable = await this.#settle(snapshot, logger, signal);
+      if (stable === undefined) return false;
+      snapshot = stable;
+      settled = true;
+    }
+    let registry = this.#parse(snapshot, logger);
+    if (registry === undefined) return false;
+    let widened = widenedClients(this.#current, registry);
+    if (widened.length > 0 && !settled) {
+      logger.warn(
+        "client registry reload deferred: it removes scopes or deny rules; loading it once unchanged for the settle time",
+        { file: this.path, clients: widened, settleMs: this.timing.settleMs },
+      );
+      const stable = await this.#settle(snapshot, logger, signal);
+      if (stable === undefined) return false;
+      if (!unchanged(stable, snapshot)) {
+        logger.warn(
+          "client registry reload refused: the file changed before the removal of scopes or deny rules was stable",
+          { file: this.path, clients: widened },
+        );
+        registry = this.#parse(stable, logger);
+        if (registry === undefined) return false;
+        widened = widenedClients(this.#current, registry);
+      }
+      snapshot = stable;
+    }
+    this.#current = registry;
+    this.#seen = snapshot;
+    const fields = { file: this.path, clients: registry.clients.length };
+    if (widened.length > 0) {
+      logger.warn("client registry reloaded; scopes or deny rules removed", {
+        ...fields,
+        widened,
+      });
+    } else {
+      logger.info("client registry reloaded", fields);
+    }
+    return true;
+  }
+
+  /**
+   * Waits until one settle time passes with the file unchanged; resolves to that last read, or
+   * undefined when the watch stops or the file cannot be read. Each new change waits again.
+   */
+  async #settle(
+    from: FileSnapshot,
+    logger: Logger,
+    signal: AbortSignal,
+  ): Promise<FileSnapshot | undefined> {
+    let previous = from;
+    for (;;) {
+      await this.timing.sleep(this.timing.settleMs, signal);
+      if (signal.aborted) return undefined;
+      const next = await this.#read(logger);
+      if (next === undefined) return undefined;
+      if (unchanged(previous, next)) return next;
+      previous = next;
+    }
+  }
+
+  #parse(snapshot: FileSnapshot, logger: Logger): Registry | undefined {
+    this.#seen = snapshot;
+    try {
+      return parseRegistry(snapshot.text, this.path, this.env);
     } catch (error) {
       const problems = error instanceof RegistryError ? error.problems : [(error as Error).message];
       logger.error("client registry reload failed; keeping the previous one", {
         file: this.path,
         problems,
       });
-      return false;
+      return undefined;
     }
   }
 
-  /** Reloads on SIGHUP and whenever the file changes, until `signal` aborts. */
-  watch(logger: Logger, signal: AbortSignal): void {
-    const onHangup = () => void this.reload(logger);
-    Deno.addSignalListener("SIGHUP", onHangup);
-    signal.addEventListener("abort", () => Deno.removeSignalListener("SIGHUP", onHangup));
-    void this.#watchFile(logger, signal);
+  async #read(logger: Logger): Promise<FileSnapshot | undefined> {
+    try {
+      return await read(this.path);
+    } catch (error) {
+      logger.error("client registry reload failed; keeping the previous one", {
+        file: this.path,
+        problems: (error as RegistryError).problems,
+      });
+      return undefined;
+    }
   }
 
   /**
@@ -71,7 +215,7 @@ export class RegistryStore implements RegistrySource {
       } catch (error) {
         if (error instanceof Deno.errors.NotFound) {
           // Mid-replacement: the new file is about to appear.
-          await new Promise((resolve) => setTimeout(resolve, 200));
+          await abortableSleep(200, signal);
           continue;
         }
         logger.warn("cannot watch the client registry; reload with SIGHUP", {
@@ -83,26 +227,32 @@ export class RegistryStore implements RegistrySource {
       const close = () => watcher.close();
       signal.addEventListener("abort", close, { once: true });
       // Read only once the new watch is in place, so a write in between is not missed.
-      if (changed) await this.reload(logger);
+      if (changed) this.#changed(logger, signal);
       for await (const _event of watcher) break;
       signal.removeEventListener("abort", close);
       if (signal.aborted) return;
-      // Let the writer finish before reading.
-      await new Promise((resolve) => setTimeout(resolve, 100));
       changed = true;
     }
   }
 }
 
-async function readRegistry(
-  path: string,
-  env: (name: string) => string | undefined,
-): Promise<Registry> {
-  let text: string;
+async function read(path: string): Promise<FileSnapshot> {
   try {
-    text = await Deno.readTextFile(path);
+    return await readSnapshot(path);
   } catch (error) {
     throw new RegistryError(path, [`cannot read the file: ${(error as Error).message}`]);
   }
-  return parseRegistry(text, path, env);
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
 }

@@ -3,6 +3,7 @@
  */
 import { parseConfig } from "../../src/config.ts";
 import { createGateway, type Gateway } from "../../src/gateway.ts";
+import type { ReloadTiming } from "../../src/registry/store.ts";
 import { createLogger, type Logger } from "../../src/telemetry/log.ts";
 
 export interface TestGateway {
@@ -24,6 +25,8 @@ export interface TestGatewayOptions {
   /** Variables visible to the registry template. */
   readonly templateEnv?: Record<string, string>;
   readonly logger?: Logger;
+  /** Settle time and clock of registry reloads (see `RegistryStore.watch`). */
+  readonly registryReload?: Partial<ReloadTiming>;
 }
 
 export const TEST_TOKEN = "test-token";
@@ -50,7 +53,11 @@ export async function startGateway(options: TestGatewayOptions): Promise<TestGat
   const logs: string[] = [];
   const logger = options.logger ?? createLogger("debug", "json", (line) => logs.push(line));
   const templateEnv = options.templateEnv ?? {};
-  const gateway = await createGateway(config, { env: (name) => templateEnv[name], logger });
+  const gateway = await createGateway(config, {
+    env: (name) => templateEnv[name],
+    logger,
+    registryReload: options.registryReload,
+  });
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
     gateway.app.fetch,
