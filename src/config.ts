@@ -193,6 +193,14 @@ function parseCredentials(env: Env, problems: string[]): CredentialSource[] {
       apps.set(name, entry);
     }
   }
+  for (const name of apps.keys()) {
+    // The pool knows credentials by name: a PAT and an App sharing one would be one credential.
+    if (credentials.some((credential) => credential.name === name)) {
+      problems.push(
+        `GITHUB_PAT_${name} and GITHUB_APP_${name}_* both name the credential "${name}"; rename one`,
+      );
+    }
+  }
   for (const [name, parts] of apps) {
     const missing = (["ID", "INSTALLATION_ID", "PEM"] as const).filter((p) => !parts[p]?.trim());
     if (missing.length > 0) {

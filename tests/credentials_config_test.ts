@@ -51,3 +51,18 @@ Deno.test("an incomplete or unreadable App triple is a start-up error naming it,
   assert.ok(found.some((p) => p.includes("GITHUB_APP_BROKEN_PEM")));
   assert.ok(found.every((p) => !p.includes("secret-garbage") && !p.includes("MII")));
 });
+
+Deno.test("a PAT and an App with the same name are a start-up error naming both variables", async () => {
+  const { privateKeyPem } = await generateAppKey();
+  const found = problems({
+    GITHUB_PAT_BOT: "ghp_secret_bot",
+    GITHUB_APP_BOT_ID: "1",
+    GITHUB_APP_BOT_INSTALLATION_ID: "10",
+    GITHUB_APP_BOT_PEM: privateKeyPem,
+    GITHUB_PAT_bot: "ghp_other",
+  });
+  assert.equal(found.length, 1, found.join("\n"));
+  assert.match(found[0], /\bGITHUB_PAT_BOT\b/);
+  assert.match(found[0], /\bGITHUB_APP_BOT_\*/);
+  assert.ok(!found[0].includes("ghp_secret_bot"));
+});

@@ -185,6 +185,58 @@ const INVALID: { rule: string; source: string; line: number; message: RegExp }[]
     message: /unique/i,
   },
   {
+    rule: "path regex with a backreference (needs backtracking; RE2 has none)",
+    source: "clients:\n  - name: a\n    token: t\n    scopes:\n      - path: /repos/(\\w+)/\\1\n",
+    line: 5,
+    message: /invalid path regex .*no lookaround or backreferences/,
+  },
+  {
+    rule: "path regex with a lookahead",
+    source: "clients:\n  - name: a\n    token: t\n    deny:\n      - path: /repos/(?!acme/).*\n",
+    line: 5,
+    message: /invalid path regex .*no lookaround or backreferences/,
+  },
+  {
+    rule: "method present but empty (a commented-out value)",
+    source:
+      "clients:\n  - name: a\n    token: t\n    scopes:\n      - path: /repos/.*\n        method: # POST\n",
+    line: 6,
+    message: /scopes "method" is empty; write a value or remove the key/,
+  },
+  {
+    rule: "method present but null",
+    source: "clients:\n  - name: a\n    token: t\n    deny:\n      - method: ~\n        path: .*\n",
+    line: 5,
+    message: /deny "method" is empty/,
+  },
+  {
+    rule: "graphql present but empty",
+    source:
+      "clients:\n  - name: a\n    token: t\n    scopes:\n      - method: POST\n        path: /graphql\n        graphql:\n",
+    line: 7,
+    message: /scopes "graphql" is empty/,
+  },
+  {
+    rule: "graphql present but empty in a deny rule",
+    source:
+      "clients:\n  - name: a\n    token: t\n    deny:\n      - path: /graphql\n        graphql: ''\n",
+    line: 6,
+    message: /deny "graphql" is empty/,
+  },
+  {
+    rule: "path present but empty",
+    source:
+      "clients:\n  - name: a\n    token: t\n    scopes:\n      - method: GET\n        path:\n",
+    line: 6,
+    message: /scopes "path" is empty/,
+  },
+  {
+    rule: "token with an explicit YAML type",
+    source: "clients:\n  - name: a\n    token: !!int 12\n",
+    line: 3,
+    message: /token must be text; write it in quotes/,
+  },
+  {
     rule: "missing environment variable",
     source: "clients:\n  - name: a\n    token: {{ env.TOKEN_A }}\n",
     line: 3,
@@ -295,11 +347,63 @@ clients:
   ]);
   assert.deepEqual(twin.scopes?.map((s) => s.source), reader.scopes?.map((s) => s.source));
   const [read] = reader.scopes!;
-  assert.ok(read.path.test("/repos/ACME/App"), "case-insensitive");
-  assert.ok(!read.path.test("/x/repos/acme/app"), "anchored at the start");
-  assert.ok(!read.method.test("GETS"), "method anchored");
-  assert.ok(registrar.scopes![0].path.test("/orgs/acme/actions/runners/remove-token"));
-  assert.ok(!registrar.scopes![0].path.test("/orgs/acme/actions/runners/remove-token/x"));
+  assert.ok(read.path.matches("/repos/ACME/App"), "case-insensitive");
+  assert.ok(!read.path.matches("/x/repos/acme/app"), "anchored at the start");
+  assert.ok(!read.method.matches("GETS"), "method anchored");
+  assert.ok(registrar.scopes![0].path.matches("/orgs/acme/actions/runners/remove-token"));
+  assert.ok(!registrar.scopes![0].path.matches("/orgs/acme/actions/runners/remove-token/x"));
+});
+
+/**
+ * A token is the characters written: YAML would read these unquoted values as numbers, a
+ * boolean or infinity, and accept a different token than the one in the file.
+ */
+const TYPED_SCALARS: [written: string, yamlWouldRead: string][] = [
+  ["0x1F2E3D4C", "523124044"],
+  ["000123456789", "123456789"],
+  [".inf", "Infinity"],
+  ["-.INF", "-Infinity"],
+  [".nan", "NaN"],
+  ["1e3", "1000"],
+  ["0o17", "15"],
+  ["1.50", "1.5"],
+  ["true", "true"],
+  ["False", "false"],
+];
+
+for (const [written, yamlWouldRead] of TYPED_SCALARS) {
+  Deno.test(`registry: unquoted token ${written} is exactly "${written}"`, () => {
+    const registry = parseRegistry(
+      `clients:\n  - name: a\n    token: ${written}\n`,
+      "r.yaml",
+      noEnv,
+    );
+    assert.equal(identify(registry, written)?.name, "a");
+    if (yamlWouldRead !== written) assert.equal(identify(registry, yamlWouldRead), undefined);
+  });
+}
+
+Deno.test("registry: names, hashed tokens and rendered templates stay the text written", () => {
+  const digits = "1234567890".repeat(6) + "1234";
+  const env = (name: string) => ({ ZEROS: "000123", HEX: "x1F" })[name];
+  const registry = parseRegistry(
+    `clients:
+  - name: 007
+    token_sha256: ${digits}
+  - name: whole
+    token: {{ env.ZEROS }}
+  - name: part
+    token: 0{{ env.HEX }}
+`,
+    "r.yaml",
+    env,
+  );
+  const [bond, whole, part] = registry.clients;
+  assert.equal(bond.name, "007");
+  assert.equal(toHex(bond.tokenDigest), digits);
+  assert.equal(identify(registry, "000123"), whole);
+  assert.equal(identify(registry, "0x1F"), part);
+  assert.equal(identify(registry, "31"), undefined);
 });
 
 Deno.test("template: a whole value is quoted so it cannot change the document", () => {
@@ -336,6 +440,6 @@ Deno.test("registry.example.yaml loads, full-access example client first", async
   const reader = registry.clients.find((c) => c.name === "reader")!;
   assert.equal(reader.maxAgeSeconds, 60);
   assert.deepEqual(reader.scopes?.map((s) => s.graphql), ["any", "query"]);
-  assert.ok(reader.deny[0].path.test("/repos/acme/secrets-prod/issues"));
+  assert.ok(reader.deny[0].path.matches("/repos/acme/secrets-prod/issues"));
   assert.deepEqual(registry.clients.find((c) => c.name === "suspended")?.scopes, []);
 });

@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { classifyGraphqlRequest } from "../src/registry/graphql_operation.ts";
+import { compileScopePattern } from "../src/registry/pattern.ts";
 import { parseRegistry } from "../src/registry/registry.ts";
-import { decide, decideOperation, type OperationType } from "../src/registry/scopes.ts";
+import {
+  decide,
+  decideOperation,
+  MAX_MATCHED_LENGTH,
+  type OperationType,
+} from "../src/registry/scopes.ts";
+import { FakeGitHub } from "./support/fake_github.ts";
+import { startGatewayProcess } from "./support/process.ts";
 
 const registry = parseRegistry(
   `clients:
@@ -147,6 +155,87 @@ Deno.test("scope: a refusal says why, and which deny rule refused", () => {
     decideOperation(client("reader"), { method: "POST", path: "/graphql" }, "mutation"),
     { verdict: "deny", reason: "no scope allows GraphQL mutation operations" },
   );
+});
+
+/** Patterns match the whole input, ignoring case, with RE2 syntax. */
+const PATTERNS: [pattern: string, input: string, matches: boolean][] = [
+  ["/repos/acme/.*", "/repos/ACME/app", true],
+  ["/repos/acme/.*", "/x/repos/acme/app", false],
+  ["/repos/acme", "/repos/acme/app", false],
+  ["GET|POST", "post", true],
+  ["GET|POST", "GETPOST", false],
+  ["GET|POST", "GETS", false],
+  ["GET|POST", "XPOST", false],
+  ["a|ab", "ab", true],
+  ["/repos/acme/app/issues(/\\d+)?", "/repos/acme/app/issues/12", true],
+  ["/repos/acme/app/issues(/\\d+)?", "/repos/acme/app/issues/x", false],
+  ["/orgs/[^/]+/teams", "/orgs/acme/teams", true],
+  ["/orgs/[^/]+/teams", "/orgs/acme/x/teams", false],
+  ["/repos/octo-org/([a-z0-9]+-?)+/issues(/.*)?", "/repos/Octo-Org/app-1/issues/3", true],
+  ["/repos/octo-org/([a-z0-9]+-?)+/issues(/.*)?", `/repos/octo-org/${"a".repeat(8000)}/x`, false],
+];
+
+for (const [pattern, input, expected] of PATTERNS) {
+  Deno.test(`scope pattern: ${pattern} ${expected ? "matches" : "does not match"} ${input.slice(0, 40)}`, () => {
+    const compiled = compileScopePattern(pattern);
+    assert.ok(compiled.ok);
+    assert.equal(compiled.pattern.matches(input), expected);
+  });
+}
+
+Deno.test("scope: a method or path longer than the matched bound is refused, even with full access", () => {
+  const long = "X".repeat(MAX_MATCHED_LENGTH + 1);
+  for (const name of ["full", "reader"]) {
+    assert.equal(decide(client(name), { method: long, path: "/zen" }).verdict, "deny");
+    assert.equal(decide(client(name), { method: "GET", path: `/${long}` }).verdict, "deny");
+  }
+  assert.equal(
+    decide(client("full"), { method: "GET", path: `/${"x".repeat(8000)}` }).verdict,
+    "allow",
+  );
+});
+
+Deno.test("scope: a pattern that would backtrack answers a hostile repository name at once (gateway process)", async () => {
+  const github = await FakeGitHub.start();
+  const dir = await Deno.makeTempDir();
+  const registryPath = `${dir}/registry.yaml`;
+  await Deno.writeTextFile(
+    registryPath,
+    `version: 1
+clients:
+  - name: triage
+    token: t-triage
+    scopes:
+      - method: GET
+        path: /repos/octo-org/([a-z0-9]+-?)+/issues(/.*)?
+`,
+  );
+  const gateway = await startGatewayProcess(github.url, {
+    CLIENT_REGISTRY_FILE_PATH: registryPath,
+  });
+  try {
+    const headers = { authorization: "token t-triage" };
+    // With a backtracking engine each character doubles the work: 28 froze the process for
+    // seconds, 32 for minutes on a busy machine. The bound is generous; a linear engine needs ms.
+    const hostile = `/repos/octo-org/${"a".repeat(32)}/pulls`;
+    const refused = await fetch(`${gateway.server.url}${hostile}`, {
+      headers,
+      signal: AbortSignal.timeout(2000),
+    });
+    assert.equal(refused.status, 403);
+    assert.match((await refused.json()).message, /no scope allows it/);
+    const allowed = await fetch(`${gateway.server.url}/repos/octo-org/app-1/issues`, {
+      headers,
+      signal: AbortSignal.timeout(2000),
+    });
+    assert.equal(allowed.status, 200);
+    await allowed.body?.cancel();
+    assert.deepEqual(github.requests.map((r) => r.path), ["/repos/octo-org/app-1/issues"]);
+  } finally {
+    await gateway.stop();
+    await github.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 const body = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));

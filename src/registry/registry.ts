@@ -11,16 +11,18 @@ import {
   isSeq,
   LineCounter,
   parseDocument,
+  Scalar,
   type YAMLMap,
 } from "yaml";
 import { renderTemplate } from "./template.ts";
+import { compileScopePattern, type ScopePattern } from "./pattern.ts";
 import { fromHex, sha256, timingSafeEqual, toHex } from "../digest.ts";
 
 export type GraphqlAllowance = "query" | "mutation" | "any";
 
 export interface ScopeRule {
-  readonly method: RegExp;
-  readonly path: RegExp;
+  readonly method: ScopePattern;
+  readonly path: ScopePattern;
   readonly graphql: GraphqlAllowance;
   /** The rule as written, for error messages and logs. */
   readonly source: string;
@@ -68,6 +70,7 @@ export function parseRegistry(
     return `${file}:${range ? lineCounter.linePos(range[0]).line : 1}`;
   };
   const field = fieldReader(doc);
+  const text = textReader(rendered.text, at, problems);
   for (const error of doc.errors) {
     problems.push(`${file}:${error.linePos?.[0].line ?? 1}: ${error.message.split("\n")[0]}`);
   }
@@ -112,7 +115,7 @@ export function parseRegistry(
         problems.push(`${at(pair.key)}: unknown field "${key}"`);
       }
     }
-    const name = text(field(item, "name"), `client "name"`, at, problems);
+    const name = text(field(item, "name"), `client "name"`);
     if (!name) {
       problems.push(`${where}: client has no "name"`);
       continue;
@@ -122,7 +125,7 @@ export function parseRegistry(
     }
     names.set(name, where);
 
-    const tokenDigest = clientDigest(item, field, name, where, at, problems);
+    const tokenDigest = clientDigest(item, field, text, name, where, problems);
     if (tokenDigest) {
       const hex = toHex(tokenDigest);
       const first = digests.get(hex);
@@ -133,11 +136,11 @@ export function parseRegistry(
     const scopesNode = field(item, "scopes");
     const scopes = scopesNode === undefined
       ? null
-      : parseRules(scopesNode, `client "${name}" scopes`, field, at, problems);
+      : parseRules(scopesNode, `client "${name}" scopes`, field, text, at, problems);
     const denyNode = field(item, "deny");
     const deny = denyNode === undefined
       ? []
-      : parseRules(denyNode, `client "${name}" deny`, field, at, problems);
+      : parseRules(denyNode, `client "${name}" deny`, field, text, at, problems);
     const maxAgeSeconds = parseCache(field(item, "cache"), name, field, at, problems);
     if (tokenDigest) clients.push({ name, tokenDigest, scopes, deny, maxAgeSeconds });
   }
@@ -158,28 +161,56 @@ function fieldReader(doc: Document): Field {
   return Object.assign((map: YAMLMap, key: string) => resolve(map.get(key, true)), { resolve });
 }
 
-/** A scalar's text, trimmed; undefined when absent or empty; a list or mapping is a problem. */
-function text(node: unknown, what: string, at: At, problems: string[]): string | undefined {
-  if (node === undefined) return undefined;
-  if (!isScalar(node)) {
-    problems.push(`${at(node)}: ${what} must be a single value, not a list or mapping`);
-    return undefined;
-  }
-  if (node.value === null || node.value === undefined) return undefined;
-  const value = String(node.value).trim();
-  return value === "" ? undefined : value;
+/** A key written with no value: nothing, `~`, `null` or blanks. */
+function isEmpty(node: unknown): boolean {
+  if (node === null || node === undefined) return true;
+  if (!isScalar(node)) return false;
+  return node.value === null || node.value === undefined ||
+    (typeof node.value === "string" && node.value.trim() === "");
+}
+
+/** Reads a scalar as text; `what` names it in problems. */
+type Text = (node: unknown, what: string) => string | undefined;
+
+/**
+ * A scalar's text as written in `source`, trimmed; undefined when absent, empty or null; a list or
+ * mapping is a problem. YAML reads an unquoted `0x1F2E3D4C` as 523124044, `000123` as 123 and
+ * `.inf` as Infinity, but a token (or a name, a pattern) is the characters written: a plain
+ * scalar that YAML typed is taken as its source text. An explicit tag (`!!int 12`) asks for a
+ * conversion that text cannot have, and is refused.
+ */
+function textReader(source: string, at: At, problems: string[]): Text {
+  return (node, what) => {
+    if (node === undefined || node === null) return undefined;
+    if (!isScalar(node)) {
+      problems.push(`${at(node)}: ${what} must be a single value, not a list or mapping`);
+      return undefined;
+    }
+    if (node.value === null || node.value === undefined) return undefined;
+    let value: string;
+    if (typeof node.value === "string") {
+      value = node.value;
+    } else if (node.type === Scalar.PLAIN && node.tag === undefined && node.range) {
+      value = source.slice(node.range[0], node.range[1]);
+    } else {
+      problems.push(`${at(node)}: ${what} must be text; write it in quotes`);
+      return undefined;
+    }
+    value = value.trim();
+    return value === "" ? undefined : value;
+  };
 }
 
 function clientDigest(
   item: YAMLMap,
   field: Field,
+  text: Text,
   name: string,
   where: string,
-  at: At,
   problems: string[],
 ): Uint8Array | undefined {
-  const token = text(field(item, "token"), `client "${name}" token`, at, problems);
-  const hashed = text(field(item, "token_sha256"), `client "${name}" token_sha256`, at, problems);
+  const token = text(field(item, "token"), `client "${name}" token`);
+  const hashed = text(field(item, "token_sha256"), `client "${name}" token_sha256`);
   if (item.has("token") && item.has("token_sha256")) {
     problems.push(`${where}: client "${name}" has both "token" and "token_sha256"; keep one`);
     return undefined;
@@ -198,6 +229,7 @@ function parseRules(
   node: unknown,
   what: string,
   field: Field,
+  text: Text,
   at: At,
   problems: string[],
 ): ScopeRule[] {
@@ -220,15 +252,31 @@ function parseRules(
       );
       continue;
     }
+    const written = new Map<string, string>();
+    let broken = false;
     for (const pair of ruleNode.items) {
       const key = String(isScalar(pair.key) ? pair.key.value : pair.key);
       if (!RULE_FIELDS.has(key)) {
         problems.push(`${at(pair.key)}: unknown field "${key}" in ${what}`);
+        continue;
       }
+      const node = field.resolve(pair.value);
+      if (isEmpty(node)) {
+        // `method: # POST` must not mean every method, nor `graphql:` every operation.
+        problems.push(
+          `${at(pair.key)}: ${what} "${key}" is empty; write a value or remove the key`,
+        );
+        broken = true;
+        continue;
+      }
+      const value = text(node, `${what} "${key}"`);
+      if (value === undefined) broken = true;
+      else written.set(key, value);
     }
-    const path = text(field(ruleNode, "path"), `${what} "path"`, at, problems);
-    const method = text(field(ruleNode, "method"), `${what} "method"`, at, problems) ?? ".*";
-    const graphql = text(field(ruleNode, "graphql"), `${what} "graphql"`, at, problems) ?? "any";
+    if (broken) continue;
+    const path = written.get("path");
+    const method = written.get("method") ?? ".*";
+    const graphql = written.get("graphql") ?? "any";
     if (!path) {
       problems.push(`${where}: ${what} rule has no "path"`);
       continue;
@@ -237,12 +285,12 @@ function parseRules(
       problems.push(`${where}: "graphql" must be query, mutation or any, got "${graphql}"`);
       continue;
     }
-    const pathRegex = anchored(path, `${where}: invalid path regex`, problems);
-    const methodRegex = anchored(method, `${where}: invalid method regex`, problems);
-    if (pathRegex && methodRegex) {
+    const pathPattern = compiled(path, `${where}: invalid path regex`, problems);
+    const methodPattern = compiled(method, `${where}: invalid method regex`, problems);
+    if (pathPattern && methodPattern) {
       rules.push({
-        path: pathRegex,
-        method: methodRegex,
+        path: pathPattern,
+        method: methodPattern,
         graphql: graphql as GraphqlAllowance,
         source: `${method} ${path}`,
       });
@@ -251,18 +299,12 @@ function parseRules(
   return rules;
 }
 
-/**
- * Whole-string, case-insensitive: GitHub treats owner and repository names case-insensitively.
- * The pattern must compile on its own too, or `a)|(b` would escape the anchoring group.
- */
-function anchored(pattern: string, error: string, problems: string[]): RegExp | undefined {
-  try {
-    new RegExp(pattern);
-    return new RegExp(`^(?:${pattern})$`, "i");
-  } catch (e) {
-    problems.push(`${error} "${pattern}": ${(e as Error).message}`);
-    return undefined;
-  }
+/** Whole-string, case-insensitive: GitHub treats owner and repository names case-insensitively. */
+function compiled(pattern: string, error: string, problems: string[]): ScopePattern | undefined {
+  const result = compileScopePattern(pattern);
+  if (result.ok) return result.pattern;
+  problems.push(`${error} "${pattern}": ${result.reason}`);
+  return undefined;
 }
 
 function parseCache(

@@ -11,6 +11,7 @@
  *   answer depends on it and it is not known yet, the decision is `classify`.
  */
 import type { Client, ScopeRule } from "./registry.ts";
+import { MAX_PATH_BYTES } from "../proxy/request_target.ts";
 
 export type OperationType = "query" | "mutation" | "subscription";
 
@@ -38,6 +39,16 @@ export type ScopeDecision = Verdict | { readonly verdict: "classify" };
 const GRAPHQL_PATH = /^\/(?:api\/)?graphql$/i;
 const GRAPHQL_NAMES = ["/graphql", "/api/graphql"];
 const OPERATION_TYPES: readonly OperationType[] = ["query", "mutation", "subscription"];
+/**
+ * The most a scope pattern reads: the request target's own bound. Matching is linear, and this
+ * keeps it short; a longer method (the server accepts any length) is refused, never skipped.
+ */
+export const MAX_MATCHED_LENGTH = MAX_PATH_BYTES;
+const TOO_LONG: Verdict = {
+  verdict: "deny",
+  reason:
+    `the method or path is longer than scopes are checked for (${MAX_MATCHED_LENGTH} characters)`,
+};
 
 /** True for a path that reaches GitHub's GraphQL endpoint. */
 export function isGraphqlPath(path: string): boolean {
@@ -45,6 +56,7 @@ export function isGraphqlPath(path: string): boolean {
 }
 
 export function decide(client: Client, { method, path }: ScopeRequest): ScopeDecision {
+  if (method.length > MAX_MATCHED_LENGTH || path.length > MAX_MATCHED_LENGTH) return TOO_LONG;
   if (!isGraphqlPath(path)) return decideFor(client, method, [path], undefined);
   const names = [path, ...GRAPHQL_NAMES];
   if (method.toUpperCase() !== "POST") return decideFor(client, method, names, "unknown");
@@ -60,6 +72,7 @@ export function decideOperation(
   { method, path }: ScopeRequest,
   operation: OperationType,
 ): Verdict {
+  if (method.length > MAX_MATCHED_LENGTH || path.length > MAX_MATCHED_LENGTH) return TOO_LONG;
   return decideFor(client, method, [path, ...GRAPHQL_NAMES], operation);
 }
 
@@ -100,7 +113,9 @@ function matches(
   operation: GraphqlOperation | undefined,
   kind: "allow" | "deny",
 ): boolean {
-  if (!rule.method.test(method) || !paths.some((path) => rule.path.test(path))) return false;
+  if (!rule.method.matches(method) || !paths.some((path) => rule.path.matches(path))) {
+    return false;
+  }
   if (operation === undefined || rule.graphql === "any") return true;
   return operation === "unknown" ? kind === "deny" : rule.graphql === operation;
 }
