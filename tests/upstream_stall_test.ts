@@ -8,8 +8,8 @@ import {
   ANSWER,
   type Behaviour,
   FIRST_BYTES,
-  startStallingUpstream,
   type StallingUpstream,
+  startStallingUpstream,
   within,
 } from "./support/stalling_upstream.ts";
 
@@ -49,7 +49,11 @@ Deno.test("a cached GET whose body stalls: 504 at the deadline, nothing stored, 
       documentation_url: "https://docs.github.com/rest",
     });
     assert.equal(gw.gateway.cache.inflight, 0);
-    await within(upstream.connections[0].closed, BOUND_MS, "the stalled upstream connection closing");
+    await within(
+      upstream.connections[0].closed,
+      BOUND_MS,
+      "the stalled upstream connection closing",
+    );
 
     // Started after the deadline: its own upstream call, not the stuck one, and a miss.
     const second = await within(request(gw), BOUND_MS, "the second client's answer");
@@ -134,4 +138,3 @@ for (
 async function readToEnd(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
   while (!(await reader.read()).done);
 }
-
