@@ -66,6 +66,12 @@ async function main(): Promise<number> {
       port: config.port,
       onListen: ({ hostname, port }) =>
         logger.info("listening", { address: `${hostname}:${port}` }),
+      // Hono answers the handler's errors; what reaches here is an answer whose body broke off
+      // after its status line (e.g. GitHub went quiet mid-stream): a log line, not a stack trace.
+      onError: (error) => {
+        logger.warn("answer broke off", { error: String(error) });
+        return new Response(null, { status: 502 });
+      },
     }, gateway.app.fetch);
   } catch (error) {
     console.error(

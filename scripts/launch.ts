@@ -65,6 +65,9 @@ export function command(mode: Mode, rawEnv: Record<string, string>): Command {
   const extra = [...new Set([...credentials, ...templateVariables(config.registryPath)])];
   const flags = [
     "--unstable-kv",
+    // request.signal aborts only when the client goes away (not after every answer), without
+    // the legacy-behaviour warning: the gateway cancels upstream calls on it.
+    "--unstable-no-legacy-abort",
     "--no-prompt",
     ...permissionFlags(requiredPermissions(config, extra)),
   ];

@@ -84,6 +84,7 @@ export async function createGateway(
     upstream,
     apiUrl: config.githubApiUrl,
     ttlSeconds: config.cacheTtlSeconds,
+    upstreamTimeoutMs: config.upstreamTimeoutMs,
   });
   const app = createApp({
     config,

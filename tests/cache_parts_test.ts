@@ -3,6 +3,8 @@ import type { CacheBackend } from "../src/cache/backend.ts";
 import { describe, GuardedBackend } from "../src/cache/guard.ts";
 import { readCapped } from "../src/proxy/capped_body.ts";
 import { Coalescer } from "../src/proxy/coalesce.ts";
+import { idleBounded } from "../src/proxy/idle_stream.ts";
+import { UpstreamError } from "../src/proxy/upstream.ts";
 import { createLogger } from "../src/telemetry/log.ts";
 
 /** A backend whose every call fails the way the test says. */
@@ -107,8 +109,11 @@ Deno.test("describe keeps the error's kind and first line only", () => {
   assert.equal(describe("plain"), "plain");
 });
 
+/** A deadline no test reaches. */
+const LONG = { deadlineMs: 60_000, overdue: () => new Error("overdue") };
+
 Deno.test("coalescer: concurrent joins share one run; a later join runs again", async () => {
-  const flights = new Coalescer<number>();
+  const flights = new Coalescer<number>(LONG);
   let runs = 0;
   const gate = Promise.withResolvers<void>();
   const work = async () => {
@@ -130,7 +135,7 @@ Deno.test("coalescer: concurrent joins share one run; a later join runs again", 
 });
 
 Deno.test("coalescer: a failure reaches every waiter and clears the key", async () => {
-  const flights = new Coalescer<number>();
+  const flights = new Coalescer<number>(LONG);
   const gate = Promise.withResolvers<void>();
   const work = async () => {
     await gate.promise;
@@ -142,6 +147,95 @@ Deno.test("coalescer: a failure reaches every waiter and clears the key", async 
   await assert.rejects(a.result, /upstream down/);
   await assert.rejects(b.result, /upstream down/);
   assert.equal(flights.has("k"), false);
+});
+
+Deno.test("coalescer: an overdue flight is aborted, forgotten, and not joined", async () => {
+  const flights = new Coalescer<string>({
+    deadlineMs: 20,
+    overdue: () => new UpstreamError("timeout", "overdue"),
+  });
+  const seen: AbortSignal[] = [];
+  const stuck = (signal: AbortSignal) => {
+    seen.push(signal);
+    return new Promise<string>(() => {});
+  };
+  const first = flights.join("k", stuck);
+  const second = flights.join("k", stuck);
+  await assert.rejects(first.result, /overdue/);
+  await assert.rejects(second.result, /overdue/);
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0].aborted, true);
+  assert.equal(flights.has("k"), false);
+  const later = flights.join("k", () => Promise.resolve("fresh"));
+  assert.equal(later.leader, true);
+  assert.equal(await later.result, "fresh");
+});
+
+Deno.test("coalescer: the flight stops when its last waiter leaves, not before", async () => {
+  const flights = new Coalescer<string>(LONG);
+  const gate = Promise.withResolvers<string>();
+  let signal: AbortSignal | undefined;
+  const work = (s: AbortSignal) => {
+    signal = s;
+    return gate.promise;
+  };
+  const [a, b] = [new AbortController(), new AbortController()];
+  const first = flights.join("k", work, a.signal);
+  const second = flights.join("k", work, b.signal);
+  a.abort(new Error("a left"));
+  await assert.rejects(first.result, /a left/);
+  assert.equal(signal!.aborted, false);
+  assert.equal(flights.has("k"), true);
+  b.abort(new Error("b left"));
+  await assert.rejects(second.result, /b left/);
+  assert.equal(signal!.aborted, true);
+  assert.equal(flights.has("k"), false);
+  gate.resolve("too late");
+});
+
+Deno.test("coalescer: a waiter leaving after the answer changes nothing", async () => {
+  const flights = new Coalescer<string>(LONG);
+  let signal: AbortSignal | undefined;
+  const leaving = new AbortController();
+  const joined = flights.join("k", (s) => {
+    signal = s;
+    return Promise.resolve("answer");
+  }, leaving.signal);
+  assert.equal(await joined.result, "answer");
+  leaving.abort();
+  assert.equal(signal!.aborted, false);
+});
+
+Deno.test("idleBounded: passes a body through; cuts a quiet one off and cancels it", async () => {
+  const encode = (text: string) => new TextEncoder().encode(text);
+  const whole = idleBounded(ReadableStream.from([encode("ab"), encode("cd")]), 1000);
+  assert.equal(await new Response(whole).text(), "abcd");
+  let cancelled: unknown;
+  const quiet = new ReadableStream<Uint8Array>({
+    start: (controller) => controller.enqueue(encode("first")),
+    cancel: (reason) => {
+      cancelled = reason;
+    },
+  });
+  const reader = idleBounded(quiet, 20).getReader();
+  assert.equal(new TextDecoder().decode((await reader.read()).value), "first");
+  await assert.rejects(reader.read(), (error) => {
+    assert.ok(error instanceof UpstreamError);
+    assert.equal(error.failure, "timeout");
+    return true;
+  });
+  assert.ok(cancelled instanceof UpstreamError);
+});
+
+Deno.test("idleBounded: time the reader spends not reading is not quiet", async () => {
+  let clock = 0;
+  const parts = ["a", "b"].map((part) => new TextEncoder().encode(part));
+  const reader = idleBounded(ReadableStream.from(parts), 20, () => clock).getReader();
+  assert.equal((await reader.read()).done, false);
+  clock += 1000;
+  await new Promise((resolve) => setTimeout(resolve, 40));
+  assert.equal((await reader.read()).done, false);
+  assert.equal((await reader.read()).done, true);
 });
 
 Deno.test("readCapped: bytes under the cap, the whole body as a stream over it", async () => {

@@ -368,6 +368,8 @@ Deno.test("a waiter whose client goes away does not cancel the shared upstream c
     const first = fetch(`${gw.url}${WIDGET}`, authed(undefined, { signal: leaving.signal }));
     await new Promise((resolve) => setTimeout(resolve, 50));
     const second = get(gw, WIDGET);
+    // The second joins before the first leaves: a flight no one waits for is cancelled.
+    await new Promise((resolve) => setTimeout(resolve, 50));
     leaving.abort();
     await assert.rejects(first);
     const answer = await second;

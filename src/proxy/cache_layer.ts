@@ -21,6 +21,7 @@ import {
 import { keptHeaders, servedHeaders } from "./cache_headers.ts";
 import { readCapped } from "./capped_body.ts";
 import { Coalescer } from "./coalesce.ts";
+import { idleBounded } from "./idle_stream.ts";
 import { clientEtag, revalidationTags } from "./github_etag.ts";
 import { clientResponseHeaders } from "./headers.ts";
 import { rewriteLocationHeaders } from "./links.ts";
@@ -48,6 +49,11 @@ export interface CacheLayerDeps {
   /** GitHub base URL: part of every key, and the base `Link`/`Location` rewriting replaces. */
   readonly apiUrl: string;
   readonly ttlSeconds: number;
+  /**
+   * `UPSTREAM_TIMEOUT`: the deadline of a whole upstream exchange whose body the cache buffers,
+   * and the longest quiet between two chunks of a body too large to buffer.
+   */
+  readonly upstreamTimeoutMs: number;
   readonly now?: () => number;
 }
 
@@ -65,6 +71,8 @@ export interface ReadRequest {
   readonly maxAgeSeconds?: number;
   /** Who the request is for: told which credential answered, named in usage. */
   readonly requester?: Requester;
+  /** Aborts when the client went away: it stops waiting, and a flight no one waits for stops. */
+  readonly signal?: AbortSignal;
 }
 
 type ForwardEvent = Omit<Extract<CacheEvent, { kind: "forward" }>, "collapsed">;
@@ -91,12 +99,17 @@ type Outcome =
   };
 
 export class CacheLayer {
-  readonly #flights = new Coalescer<Outcome>();
+  readonly #flights: Coalescer<Outcome>;
   readonly #pendingWrites = new Set<Promise<unknown>>();
   readonly #now: () => number;
 
   constructor(private readonly deps: CacheLayerDeps) {
     this.#now = deps.now ?? Date.now;
+    const deadlineMs = deps.upstreamTimeoutMs;
+    this.#flights = new Coalescer({
+      deadlineMs,
+      overdue: () => new UpstreamError("timeout", `GitHub did not answer within ${deadlineMs} ms`),
+    });
   }
 
   /** Upstream calls in flight, for tests and metrics. */
@@ -139,13 +152,14 @@ export class CacheLayer {
       }
     }
     if (request.method === "HEAD" && !entry && !this.#flights.has(key)) return undefined;
-    const fetchOutcome = () => this.#fetch(key, entry, lookup.ok, request, accept);
-    const joined = this.#flights.join(key, fetchOutcome);
+    const fetchOutcome = (signal: AbortSignal) =>
+      this.#fetch(key, entry, lookup.ok, request, accept, signal);
+    const joined = this.#flights.join(key, fetchOutcome, request.signal);
     let outcome = await joined.result;
     let collapsed = !joined.leader;
     let stream = outcome.kind === "stream" ? outcome.claim() : undefined;
     if (outcome.kind === "stream" && !stream) {
-      outcome = await fetchOutcome();
+      outcome = await this.#flights.solo(fetchOutcome, request.signal);
       collapsed = false;
       stream = outcome.kind === "stream" ? outcome.claim() : undefined;
     }
@@ -163,6 +177,7 @@ export class CacheLayer {
     backendOk: boolean,
     request: ReadRequest,
     accept: string,
+    signal: AbortSignal,
   ): Promise<Outcome> {
     const { backend, pool, upstream, ttlSeconds } = this.deps;
     const headers = new Headers(request.upstreamHeaders);
@@ -180,7 +195,14 @@ export class CacheLayer {
           sent.set("if-none-match", revalidationTags(entry.etag, hashed, entry.body));
           if (entry.lastModified) sent.set("if-modified-since", entry.lastModified);
         }
-        return upstream({ method: "GET", url: request.url, headers: sent, body: null });
+        return upstream({
+          method: "GET",
+          url: request.url,
+          headers: sent,
+          body: null,
+          signal,
+          deadlined: true,
+        });
       },
     });
     const { response } = answer;
@@ -198,12 +220,17 @@ export class CacheLayer {
       return { kind: "entry", entry: refreshed, latest: response.headers, event };
     }
     const read = await readCapped(response, MAX_STORED_BODY_BYTES).catch(() => {
+      if (signal.aborted) throw signal.reason;
       throw new UpstreamError("unreachable", "GitHub's answer broke off");
     });
     const event = { ...base, kind: "forward", status: response.status, stored: false } as const;
     if (read.kind === "stream") {
       if (entry && response.status === 200) this.#background(backend.delete(key));
-      let stream: ReadableStream<Uint8Array> | undefined = read.stream;
+      // Past the flight's deadline, which ends here: only quiet cuts it off.
+      let stream: ReadableStream<Uint8Array> | undefined = idleBounded(
+        read.stream,
+        this.deps.upstreamTimeoutMs,
+      );
       const claim = () => {
         const claimed = stream;
         stream = undefined;
@@ -224,7 +251,8 @@ export class CacheLayer {
         storedAt: now,
         validatedAt: now,
       };
-      const stored = backendOk && await backend.set(key, created, ttlSeconds);
+      // An answer completed after the deadline is not the one the waiters were told about.
+      const stored = backendOk && !signal.aborted && await backend.set(key, created, ttlSeconds);
       return {
         kind: "entry",
         entry: created,

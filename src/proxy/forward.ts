@@ -11,6 +11,7 @@ import { githubError } from "../http/errors.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { CacheLayer } from "./cache_layer.ts";
 import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
+import { idleBounded } from "./idle_stream.ts";
 import { rewriteLocationHeaders } from "./links.ts";
 import { prepareBody } from "./request_body.ts";
 import { UpstreamError, type UpstreamFetch } from "./upstream.ts";
@@ -44,6 +45,8 @@ export function forwarder(
       ? { body: buffered, replayable: true }
       : await prepareBody(c.req.raw);
     const resource = inferResource(isGraphql ? "/graphql" : target.path);
+    // Aborts when the client disconnects: the upstream call it was waiting for stops.
+    const signal = c.req.raw.signal;
     const requester: Requester = {
       client: c.get("client").name,
       answered: (credential, ms) => c.set("upstream", { credential, ms }),
@@ -60,6 +63,7 @@ export function forwarder(
           clientBase: c.get("clientBase"),
           maxAgeSeconds: c.get("client").maxAgeSeconds,
           requester,
+          signal,
         });
         if (cached) return cached;
       }
@@ -70,19 +74,24 @@ export function forwarder(
         send: (authorization) => {
           if (authorization) headers.set("authorization", authorization);
           else headers.delete("authorization");
-          return upstream({ method, url, headers, body });
+          return upstream({ method, url, headers, body, signal });
         },
       });
       const response = answer.response;
       const out = clientResponseHeaders(response.headers);
       rewriteLocationHeaders(out, config.githubApiUrl, c.get("clientBase"));
       out.set("cache-status", "github-proxy; fwd=bypass");
-      return new Response(method === "HEAD" ? null : response.body, {
+      const streamed = method === "HEAD" || response.body === null
+        ? null
+        : idleBounded(response.body, config.upstreamTimeoutMs);
+      return new Response(streamed, {
         status: response.status,
         statusText: response.statusText,
         headers: out,
       });
     } catch (error) {
+      // No one reads this answer; it only keeps a client that left out of the error log.
+      if (signal.aborted) return githubError(499, "Client closed the request");
       if (error instanceof UpstreamError) {
         logger.warn("upstream call failed", { path: target.path, failure: error.failure });
         return error.failure === "timeout"

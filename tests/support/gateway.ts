@@ -59,7 +59,16 @@ export async function startGateway(options: TestGatewayOptions): Promise<TestGat
     registryReload: options.registryReload,
   });
   const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    {
+      hostname: "127.0.0.1",
+      port: 0,
+      onListen: () => {},
+      // As main.ts: a body that broke off after the status line is a log line.
+      onError: (error) => {
+        logger.warn("answer broke off", { error: String(error) });
+        return new Response(null, { status: 502 });
+      },
+    },
     gateway.app.fetch,
   );
   return {
