@@ -540,6 +540,28 @@ Deno.test("a refusal names the client, method and path, and is logged without th
   }
 });
 
+Deno.test("a refused 60 000-character method is logged shortened", async () => {
+  await setUp();
+  try {
+    const method = `M${"x".repeat(60_000)}X`;
+    const response = await rawRequest(gw.url, {
+      method,
+      target: "/repos/acme/app",
+      headers: { authorization: "token reader-token" },
+    });
+    assert.equal(response.status, 403);
+    const logged = gw.logs.map((line) => JSON.parse(line)).find((l) =>
+      l.msg === "request refused by scope"
+    );
+    assert.equal(logged.method, `M${"X".repeat(15)}…`);
+    assert.ok(gw.logs.join("\n").length < 10_000, "no line carries the whole method");
+    assert.equal(fake.requests.length, 0);
+  } finally {
+    await gw.close();
+    await fake.close();
+  }
+});
+
 Deno.test("unknown and missing client tokens get 401 and reach nothing", async () => {
   await setUp();
   try {
