@@ -25,7 +25,7 @@ export type TargetResult =
 /**
  * `host[:port]` as a client may name the gateway: a DNS name (letters, digits, `-`, `.`, `_`,
  * `~`) or a bracketed IP literal. Nothing that could end the authority early: no userinfo,
- * percent-escapes, `/`, `?`, `#`, `\\` or whitespace.
+ * percent-escapes, `/`, `?`, `#`, backslash or whitespace.
  */
 const AUTHORITY = /^(?:[A-Za-z0-9\-._~]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{0,5})?$/;
 
