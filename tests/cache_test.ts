@@ -234,6 +234,36 @@ Deno.test("Connection: X-GitHub-Api-Version cannot strip the keyed version from 
   });
 });
 
+Deno.test("an answer with Cache-Control: no-store is not stored nor served again", async () => {
+  await withGateway({}, async ({ fake, gw }) => {
+    const secret = "/repos/acme/volatile";
+    fake.setResource(secret, { value: 1 }, { headers: { "cache-control": "no-store" } });
+    const first = await get(gw, secret);
+    assert.equal(first.status, 200);
+    assert.equal(first.headers.get("cache-status"), "github-proxy; fwd=uri-miss");
+    fake.mutate(secret, { value: 2 });
+    const second = await get(gw, secret, { "cache-control": "max-age=600" });
+    assert.deepEqual(JSON.parse(second.body), { value: 2 });
+    assert.equal(second.headers.get("cache-status"), "github-proxy; fwd=uri-miss");
+    const calls = upstreamCalls(fake, secret);
+    assert.equal(calls.length, 2);
+    assert.equal(calls[1].headers.get("if-none-match"), null, "nothing held to revalidate");
+  });
+});
+
+Deno.test("GitHub's private, max-age=60 answers are still stored and revalidated", async () => {
+  await withGateway({}, async ({ fake, gw }) => {
+    const path = "/repos/acme/private";
+    const cacheControl = "private, max-age=60, s-maxage=60";
+    fake.setResource(path, { value: 1 }, { headers: { "cache-control": cacheControl } });
+    const first = await get(gw, path);
+    assert.equal(first.headers.get("cache-status"), "github-proxy; fwd=uri-miss; stored");
+    const second = await get(gw, path);
+    assert.equal(second.headers.get("cache-status"), "github-proxy; fwd=stale; fwd-status=304");
+    assert.equal(upstreamCalls(fake, path).length, 2);
+  });
+});
+
 for (const status of [404, 500]) {
   Deno.test(`a ${status} from GitHub is passed on and does not overwrite the entry`, async () => {
     await withGateway({}, async ({ fake, gw }) => {
