@@ -5,7 +5,7 @@
 import { trace } from "@opentelemetry/api";
 import type { MiddlewareHandler } from "hono";
 import type { GatewayEnv } from "../app.ts";
-import { methodLabel, OTHER_METHOD } from "../http/method.ts";
+import { methodLabel } from "../http/method.ts";
 import { cacheResultOf, type TelemetrySink } from "./events.ts";
 import type { Logger } from "./log.ts";
 
@@ -40,8 +40,6 @@ export function accessTelemetry(
     if (span) {
       span.setAttribute("github_proxy.client", client);
       span.setAttribute("http.route", route);
-      // OpenTelemetry's convention for methods outside the known set; Deno set the raw one.
-      span.setAttribute("http.request.method", method === OTHER_METHOD ? "_OTHER" : method);
       span.updateName(`${method} ${route}`);
     }
     const upstream = c.get("upstream");
