@@ -4,6 +4,7 @@
  * `/readyz`, which needs no token, says what failed in the gateway's words, not the backend's.
  */
 import assert from "node:assert/strict";
+import { describe } from "../src/cache/guard.ts";
 import { ConfigError } from "../src/config.ts";
 import { redactUserinfo } from "../src/redact.ts";
 import { command } from "../scripts/launch.ts";
@@ -66,6 +67,14 @@ Deno.test("ConfigError messages never repeat a URL's password", () => {
   const error = new ConfigError([`CACHE_BACKEND_URL upstash://u:${SECRET}@h names no host`]);
   assert.ok(!error.message.includes(SECRET));
   assert.ok(!error.problems.join("\n").includes(SECRET));
+});
+
+Deno.test("backend errors in the log lose a quoted URL's userinfo", () => {
+  const error = new TypeError(`error sending request for url (http://u:${SECRET}@h/): refused`);
+  assert.equal(
+    describe(error),
+    "TypeError: error sending request for url (http://***@h/): refused",
+  );
 });
 
 for (const scheme of ["upstash+http", "upstash"]) {
