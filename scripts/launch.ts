@@ -18,13 +18,18 @@ const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 export const ENTRY_POINT = `${ROOT}/main.ts`;
 export const BINARY = `${ROOT}/github-proxy`;
 
-/** Defaults that make `deno task start` work with nothing set, and a compiled binary sit in FHS paths. */
+/**
+ * Defaults that make `deno task start` work with nothing set, and a compiled binary sit in FHS
+ * paths. A try-out listens on loopback only: the example registry's full-access token is printed
+ * in the README, and with a PAT set the gateway would be an open proxy on every interface.
+ */
 function withDefaults(mode: Mode, env: Record<string, string>): Record<string, string> {
   const local = mode === "start" || mode === "dev";
   const defaults: Record<string, string> = local
     ? {
       CLIENT_REGISTRY_FILE_PATH: `${ROOT}/registry.example.yaml`,
       STATE_DIRECTORY: `${ROOT}/.state`,
+      BIND: "127.0.0.1",
     }
     : {
       CLIENT_REGISTRY_FILE_PATH: "/etc/github-proxy/registry.yaml",

@@ -9,7 +9,12 @@ import { credentialOf } from "./http/authorization.ts";
 import { githubError } from "./http/errors.ts";
 import { forwarder } from "./proxy/forward.ts";
 import { runnerTokens } from "./proxy/runner_tokens.ts";
-import { normalisePath, type RequestTarget, splitRawUrl } from "./proxy/request_target.ts";
+import {
+  authorityProblem,
+  normalisePath,
+  type RequestTarget,
+  splitRawUrl,
+} from "./proxy/request_target.ts";
 import { createUpstreamFetch, type UpstreamFetch } from "./proxy/upstream.ts";
 import { authorize } from "./registry/authorize.ts";
 import { type Client, identify } from "./registry/registry.ts";
@@ -60,6 +65,12 @@ export function createGateway(deps: GatewayDeps): Hono<GatewayEnv> {
     return githubError(500, "Internal error in github-proxy");
   });
   app.notFound(() => githubError(404, "Not Found"));
+  // Before any route: a hostile Host would otherwise choose the route (`/metrics`) and the path.
+  app.use("*", async (c, next) => {
+    const problem = authorityProblem(c.req.raw.url, c.req.header("host"));
+    if (problem) return githubError(400, `Malformed request: ${problem}`);
+    await next();
+  });
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", async (c) => {

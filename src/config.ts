@@ -3,6 +3,7 @@
  * immutable typed object. Nothing below `main.ts` reads the environment.
  */
 import { createPrivateKey } from "node:crypto";
+import { redactUserinfo } from "./redact.ts";
 
 export type TelemetryCollector = "prometheus" | "logging" | "noop";
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -71,10 +72,15 @@ export const CONFIG_VARIABLES = [
 
 export const DEFAULT_STATE_DIRECTORY = ".state";
 
+/** Start-up problems; a URL quoted in one never shows its userinfo. */
 export class ConfigError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    const redacted = problems.map(redactUserinfo);
+    super(`invalid configuration:\n${redacted.map((p) => `  - ${p}`).join("\n")}`);
     this.name = "ConfigError";
+    this.problems = redacted;
   }
 }
 

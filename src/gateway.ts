@@ -4,10 +4,11 @@ import { createGateway as createApp, type GatewayEnv } from "./app.ts";
 import type { Config } from "./config.ts";
 import { openBackend } from "./cache/backends.ts";
 import { withNearCache } from "./cache/near.ts";
-import { DEFAULT_GUARD, describe, GuardedBackend } from "./cache/guard.ts";
+import { DEFAULT_GUARD, GuardedBackend, readinessFailure } from "./cache/guard.ts";
 import { createPool, type CredentialPool } from "./credentials/pool.ts";
 import { CacheLayer } from "./proxy/cache_layer.ts";
 import { createUpstreamFetch } from "./proxy/upstream.ts";
+import { redactUserinfo } from "./redact.ts";
 import { VERSION } from "./version.ts";
 import { RegistryStore, type ReloadTiming } from "./registry/store.ts";
 import { createLogger, type Logger } from "./telemetry/log.ts";
@@ -59,7 +60,7 @@ export async function createGateway(
   logger.info("github-proxy starting", {
     version: VERSION,
     github: config.githubApiUrl,
-    cache: config.cacheBackendUrl.replace(/^([^:]+:\/\/[^/?#]*).*$/, "$1"),
+    cache: redactUserinfo(config.cacheBackendUrl).replace(/^([^:]+:\/\/[^/?#]*).*$/, "$1"),
     telemetry: config.telemetry,
     clients: registry.current.clients.map((client) => client.name),
     credentials: config.credentials.map(({ name, kind }) => ({ name, kind })),
@@ -97,7 +98,7 @@ export async function createGateway(
     cache,
     readiness: () =>
       backend.ping().catch((error) => {
-        throw new Error(`cache backend ${backend.kind} unreachable: ${describe(error)}`);
+        throw new Error(`cache backend ${backend.kind} ${readinessFailure(error)}`);
       }),
   });
   logger.info("cache ready", { backend: backend.kind, ttlSeconds: config.cacheTtlSeconds });

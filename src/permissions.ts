@@ -5,7 +5,7 @@
  * configuration stays inside the allowlist baked in at build time.
  */
 import { kvLocation } from "./cache/denokv.ts";
-import { type Config, CONFIG_VARIABLES } from "./config.ts";
+import { type Config, CONFIG_VARIABLES, ConfigError } from "./config.ts";
 
 /**
  * Variables that libraries read through `process.env`, which throws under an allowlist that
@@ -42,7 +42,14 @@ export function cacheHost(cacheBackendUrl: string): string | undefined {
   const remote = scheme.toLowerCase() === "upstash" ||
     (scheme.toLowerCase() === "denokv" && transport !== undefined);
   if (!remote || rest === "") return undefined;
-  return hostPort(`${transport ?? "https"}://${rest}`);
+  try {
+    return hostPort(`${transport ?? "https"}://${rest}`);
+  } catch {
+    // `new URL`'s error quotes the value, which may carry a password.
+    throw new ConfigError([
+      "CACHE_BACKEND_URL names no valid host, e.g. upstash://host or denokv+https://host/path",
+    ]);
+  }
 }
 
 export function listenHost(config: Pick<Config, "bind" | "port">): string {

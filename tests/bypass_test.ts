@@ -540,6 +540,28 @@ Deno.test("a refusal names the client, method and path, and is logged without th
   }
 });
 
+Deno.test("a refused 60 000-character method is logged shortened", async () => {
+  await setUp();
+  try {
+    const method = `M${"x".repeat(60_000)}X`;
+    const response = await rawRequest(gw.url, {
+      method,
+      target: "/repos/acme/app",
+      headers: { authorization: "token reader-token" },
+    });
+    assert.equal(response.status, 403);
+    const logged = gw.logs.map((line) => JSON.parse(line)).find((l) =>
+      l.msg === "request refused by scope"
+    );
+    assert.equal(logged.method, `M${"X".repeat(15)}…`);
+    assert.ok(gw.logs.join("\n").length < 10_000, "no line carries the whole method");
+    assert.equal(fake.requests.length, 0);
+  } finally {
+    await gw.close();
+    await fake.close();
+  }
+});
+
 Deno.test("unknown and missing client tokens get 401 and reach nothing", async () => {
   await setUp();
   try {
@@ -556,6 +578,64 @@ Deno.test("unknown and missing client tokens get 401 and reach nothing", async (
       assert.ok(!response.body.includes("nope"));
     }
     assert.equal(fake.requests.length, 0);
+  } finally {
+    await gw.close();
+    await fake.close();
+  }
+});
+
+Deno.test("the path comes from the request target: a Host or authority with /, ?, #, @ or space is 400", async (t) => {
+  await setUp();
+  try {
+    const hostile: [string, string, string][] = [
+      // [target, host, what it tried]
+      ["/repos/acme/app", "127.0.0.1/orgs/acme?", "prefix the upstream path"],
+      ["/repos/acme/app", "h/metrics?", "reach /metrics"],
+      ["/repos/acme/app", "h/healthz#", "reach /healthz"],
+      ["/repos/acme/app", "h?x", "start the query early"],
+      ["/repos/acme/app", "h#x", "a fragment in the host"],
+      ["/repos/acme/app", "user@h", "userinfo in the host"],
+      ["/repos/acme/app", "h x", "a space in the host"],
+      ["/repos/acme/app", "h\tx", "a tab in the host"],
+      ["/repos/acme/app", "h\\x", "a backslash in the host"],
+      ["http://h#x/repos/acme/app", "h", "a fragment in the absolute-form authority"],
+      ["http://user@h/repos/acme/app", "h", "userinfo in the absolute-form authority"],
+      ["http://h?/repos/acme/app", "h", "a query in the absolute-form authority"],
+    ];
+    for (const [target, host, why] of hostile) {
+      await t.step(`${why}: Host ${JSON.stringify(host)}, target ${target}`, async () => {
+        fake.clearRequests();
+        const response = await rawRequest(gw.url, {
+          method: "GET",
+          target,
+          headers: { host, authorization: "token broad-token" },
+        });
+        assert.equal(response.status, 400, response.body);
+        const body = JSON.parse(response.body);
+        assert.match(body.message, /host/i);
+        assert.equal(typeof body.documentation_url, "string");
+        assert.equal(fake.requests.length, 0);
+      });
+    }
+    const { port } = new URL(gw.url);
+    const fine: [string, string][] = [
+      ["/repos/acme/app", `127.0.0.1:${port}`],
+      ["/repos/acme/app", `Gateway.example_1:${port}`],
+      ["/repos/acme/app", `[::1]:${port}`],
+      [`http://gateway.example:${port}/repos/acme/app`, "other.example"],
+    ];
+    for (const [target, host] of fine) {
+      await t.step(`accepted: Host ${host}, target ${target}`, async () => {
+        fake.clearRequests();
+        const response = await rawRequest(gw.url, {
+          method: "GET",
+          target,
+          headers: { host, authorization: "token broad-token" },
+        });
+        assert.equal(response.status, 200, response.body);
+        assert.deepEqual(fake.requests.map((r) => r.path), ["/repos/acme/app"]);
+      });
+    }
   } finally {
     await gw.close();
     await fake.close();

@@ -140,7 +140,7 @@ Deno.test("freshnessLimit: request max-age, then registry max_age; no-cache wins
   }
 });
 
-Deno.test("isStorable: only a 200 with a validator, no Set-Cookie, under the cap", () => {
+Deno.test("isStorable: only a 200 with a validator, no Set-Cookie, no no-store, under the cap", () => {
   const table: [number, Record<string, string>, number, boolean][] = [
     [200, { etag: 'W/"a"' }, 10, true],
     [200, { "last-modified": "Mon, 01 Jan 2024 00:00:00 GMT" }, 10, true],
@@ -151,6 +151,11 @@ Deno.test("isStorable: only a 200 with a validator, no Set-Cookie, under the cap
     [404, { etag: 'W/"a"' }, 10, false],
     [500, { etag: 'W/"a"' }, 10, false],
     [206, { etag: 'W/"a"' }, 10, false],
+    [200, { etag: 'W/"a"', "cache-control": "no-store" }, 10, false],
+    [200, { etag: 'W/"a"', "cache-control": "private, No-Store" }, 10, false],
+    // GitHub's authenticated answers: shared here on purpose, the cache is the point.
+    [200, { etag: 'W/"a"', "cache-control": "private, max-age=60, s-maxage=60" }, 10, true],
+    [200, { etag: 'W/"a"', "cache-control": "no-cache" }, 10, true],
   ];
   for (const [status, headers, bytes, expected] of table) {
     assert.equal(isStorable(status, new Headers(headers), bytes), expected, `${status}`);

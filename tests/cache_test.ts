@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { FakeGitHub } from "./support/fake_github.ts";
 import { authed, startGateway, type TestGateway } from "./support/gateway.ts";
+import { rawRequest } from "./support/raw_http.ts";
 import { startSlowProxy } from "./support/slow_proxy.ts";
 
 const PAT = "pat-one";
@@ -207,6 +208,59 @@ Deno.test("the Accept header and API version are part of the key", async () => {
     assert.equal(version.headers.get("cache-status"), "github-proxy; fwd=uri-miss; stored");
     const same = await get(gw, WIDGET, { accept: "application/vnd.github+json" });
     assert.equal(same.headers.get("cache-status"), "github-proxy; fwd=stale; fwd-status=304");
+  });
+});
+
+Deno.test("Connection: X-GitHub-Api-Version cannot strip the keyed version from the upstream call", async () => {
+  await withGateway({}, async ({ fake, gw }) => {
+    const version = "2026-03-10";
+    const poisoner = await rawRequest(gw.url, {
+      method: "GET",
+      target: WIDGET,
+      headers: {
+        authorization: "token test-token",
+        connection: "X-GitHub-Api-Version",
+        "x-github-api-version": version,
+      },
+    });
+    assert.equal(poisoner.status, 200);
+    assert.deepEqual(
+      upstreamCalls(fake, WIDGET).map((r) => r.headers.get("x-github-api-version")),
+      [version],
+    );
+    const other = await get(gw, WIDGET, { "x-github-api-version": version });
+    assert.equal(other.headers.get("cache-status"), "github-proxy; fwd=stale; fwd-status=304");
+    assert.equal(other.headers.get("x-github-api-version-selected"), version);
+  });
+});
+
+Deno.test("an answer with Cache-Control: no-store is not stored nor served again", async () => {
+  await withGateway({}, async ({ fake, gw }) => {
+    const secret = "/repos/acme/volatile";
+    fake.setResource(secret, { value: 1 }, { headers: { "cache-control": "no-store" } });
+    const first = await get(gw, secret);
+    assert.equal(first.status, 200);
+    assert.equal(first.headers.get("cache-status"), "github-proxy; fwd=uri-miss");
+    fake.mutate(secret, { value: 2 });
+    const second = await get(gw, secret, { "cache-control": "max-age=600" });
+    assert.deepEqual(JSON.parse(second.body), { value: 2 });
+    assert.equal(second.headers.get("cache-status"), "github-proxy; fwd=uri-miss");
+    const calls = upstreamCalls(fake, secret);
+    assert.equal(calls.length, 2);
+    assert.equal(calls[1].headers.get("if-none-match"), null, "nothing held to revalidate");
+  });
+});
+
+Deno.test("GitHub's private, max-age=60 answers are still stored and revalidated", async () => {
+  await withGateway({}, async ({ fake, gw }) => {
+    const path = "/repos/acme/private";
+    const cacheControl = "private, max-age=60, s-maxage=60";
+    fake.setResource(path, { value: 1 }, { headers: { "cache-control": cacheControl } });
+    const first = await get(gw, path);
+    assert.equal(first.headers.get("cache-status"), "github-proxy; fwd=uri-miss; stored");
+    const second = await get(gw, path);
+    assert.equal(second.headers.get("cache-status"), "github-proxy; fwd=stale; fwd-status=304");
+    assert.equal(upstreamCalls(fake, path).length, 2);
   });
 });
 

@@ -380,7 +380,7 @@ Deno.test("healthz and readyz answer without a token", async () => {
   });
 });
 
-Deno.test("hop-by-hop, Host, Cookie and method overrides are dropped (curl)", async () => {
+Deno.test("hop-by-hop, Host, Cookie and method overrides are dropped; keyed headers are not (curl)", async () => {
   await withGateway(async (fake, gw) => {
     const answer = await curl(`${gw.url}/echo/curl?a=1&a=2&b=%2F`, [
       "-X",
@@ -390,7 +390,8 @@ Deno.test("hop-by-hop, Host, Cookie and method overrides are dropped (curl)", as
       "-H",
       `Authorization: token ${TEST_TOKEN}`,
       "-H",
-      "Connection: keep-alive, X-Hop-Listed",
+      // A Connection listing may not strip the end-to-end headers GitHub's answer depends on.
+      "Connection: keep-alive, X-Hop-Listed, X-GitHub-Api-Version, Accept, Content-Type",
       "-H",
       "X-Hop-Listed: secret",
       "-H",

@@ -73,7 +73,11 @@ for (const [label, env, net] of NET_CASES) {
   Deno.test(`launcher --allow-net: ${label}`, () => {
     for (const mode of ["start", "dev", "compile"] as const) {
       const cmd = command(mode, { CLIENT_REGISTRY_FILE_PATH: "/srv/registry.yaml", ...env });
-      assert.deepEqual(flag(cmd.args, "net"), net, mode);
+      // A try-out listens on loopback only unless BIND says otherwise (see the defaults test).
+      const expected = mode === "compile"
+        ? net
+        : net.map((host) => host === "0.0.0.0:8080" ? "127.0.0.1:8080" : host);
+      assert.deepEqual(flag(cmd.args, "net"), expected, mode);
     }
   });
 }
@@ -101,6 +105,16 @@ Deno.test("launcher read/write: the registry file and, for Deno KV, the state di
 Deno.test("launcher defaults: the example registry for start, FHS paths for a build", () => {
   const start = command("start", {});
   assert.match(flag(start.args, "read")![0], /\/registry\.example\.yaml$/);
+  // The example registry has a full-access token printed in the README: a try-out must not
+  // be an open proxy on every interface once a PAT is set.
+  for (const mode of ["start", "dev"] as const) {
+    const local = command(mode, { GITHUB_PAT_MAIN: "ghp_x" });
+    assert.equal(local.env.BIND, "127.0.0.1", mode);
+    assert.ok(flag(local.args, "net")!.includes("127.0.0.1:8080"), mode);
+    assert.ok(!flag(local.args, "net")!.some((host) => host.startsWith("0.0.0.0")), mode);
+    assert.equal(command(mode, { BIND: "0.0.0.0" }).env.BIND, "0.0.0.0", "BIND still wins");
+  }
+  assert.equal(command("compile", {}).env.BIND, undefined, "a build listens where BIND says");
   const compile = command("compile", {});
   assert.deepEqual(flag(compile.args, "read"), [
     "/etc/github-proxy/registry.yaml",
@@ -154,6 +168,7 @@ Deno.test("compile bakes the same flags and entry point as start", () => {
     GITHUB_API_URL: "https://ghe.example.com/api/v3",
     CLIENT_REGISTRY_FILE_PATH: "/etc/github-proxy/registry.yaml",
     STATE_DIRECTORY: "/var/lib/github-proxy",
+    BIND: "0.0.0.0",
     GITHUB_PAT_ONE: "ghp_x",
   };
   const start = command("start", env);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { command } from "../scripts/launch.ts";
 import { FakeGitHub } from "./support/fake_github.ts";
+import { rawRequest } from "./support/raw_http.ts";
 
 interface OtlpAttribute {
   key: string;
@@ -79,6 +80,11 @@ Deno.test("OTEL_DENO=true exports a span per request with client and route attri
     });
     assert.equal(response.status, 404);
     await response.body?.cancel();
+    const invented = await rawRequest(`http://127.0.0.1:${port}`, {
+      method: `M${"x".repeat(1000)}X`,
+      target: "/zen",
+    });
+    assert.equal(invented.status, 401);
     child.kill("SIGTERM");
     assert.equal((await child.status).code, 0);
     const attribute = (span: OtlpSpan, key: string) =>
@@ -90,6 +96,12 @@ Deno.test("OTEL_DENO=true exports a span per request with client and route attri
       "/repos/{owner}/{repo}/issues/{issue_number}",
     );
     assert.equal(requestSpan.name, "GET /repos/{owner}/{repo}/issues/{issue_number}");
+    const inventedSpan = spans.find((s) =>
+      attribute(s, "github_proxy.client") === "unauthenticated"
+    );
+    assert.ok(inventedSpan);
+    assert.equal(inventedSpan.name, "other /zen");
+    // Deno's own `http.request.method` attribute carries the method as sent; not ours to change.
   } finally {
     await fake.close();
     await collector.shutdown();

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { FakeGitHub, generateAppKey } from "./support/fake_github.ts";
 import { startGateway, type TestGateway } from "./support/gateway.ts";
 import { parseExposition } from "./support/prometheus_text.ts";
+import { rawRequest } from "./support/raw_http.ts";
 
 const PAT = "ghp_secret_value_never_shown";
 const TWO_CLIENTS = `version: 1
@@ -271,4 +272,42 @@ clients:
     await gw.close();
     await fake.close();
   }
+});
+
+Deno.test("100 unauthenticated requests with invented methods add no metric series", async () => {
+  await withGateway({}, async (gw) => {
+    const send = async (method: string) => {
+      const response = await rawRequest(gw.url, { method, target: "/zen" });
+      assert.equal(response.status, 401, method.slice(0, 10));
+    };
+    await send("M0X");
+    const first = await scrape(gw);
+    for (let n = 1; n < 99; n++) await send(`M${n}X`);
+    await send(`M${"x".repeat(60_000)}X`);
+    const after = await scrape(gw);
+    assert.equal(after.samples.length, first.samples.length, "series count constant");
+    assert.equal(after.series("github_proxy_client_requests_total").length, 1);
+    const unauthenticated = { client: "unauthenticated", route: "/zen", status: "401" };
+    assert.equal(
+      after.value("github_proxy_client_requests_total", { ...unauthenticated, method: "other" }),
+      100,
+    );
+    const logs = gw.logs.join("\n");
+    assert.ok(!logs.includes("M42X"), "an invented method is not logged");
+    assert.ok(logs.length < 100_000, `${logs.length} characters of log`);
+  });
+});
+
+Deno.test("methods GitHub has keep their name as label, in any case", async () => {
+  await withGateway({}, async (gw) => {
+    for (const method of ["get", "DELETE", "Patch"]) {
+      const response = await rawRequest(gw.url, { method, target: "/zen" });
+      assert.equal(response.status, 401);
+    }
+    const metrics = await scrape(gw);
+    const requests = "github_proxy_client_requests_total";
+    assert.equal(metrics.value(requests, { client: "unauthenticated", method: "GET" }), 1);
+    assert.equal(metrics.value(requests, { client: "unauthenticated", method: "DELETE" }), 1);
+    assert.equal(metrics.value(requests, { client: "unauthenticated", method: "PATCH" }), 1);
+  });
 });

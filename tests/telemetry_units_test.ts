@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { methodLabel, shownMethod } from "../src/http/method.ts";
 import { cacheResultOf } from "../src/telemetry/events.ts";
 import { createRouteMatcher, UNKNOWN_ROUTE } from "../src/telemetry/routes.ts";
 import { UsageTracker } from "../src/telemetry/usage.ts";
@@ -97,4 +98,21 @@ Deno.test("the logging collector writes usage summaries instead of metrics", asy
   assert.ok(summary, "a summary was logged");
   assert.equal(summary.clients[0].client, "ci");
   assert.equal(summary.clients[0].lastHour.requests, 1);
+});
+
+Deno.test("method labels come from a fixed set; shown methods are cut", () => {
+  const labels: [string, string][] = [
+    ["GET", "GET"],
+    ["get", "GET"],
+    ["Options", "OPTIONS"],
+    ["DELETE", "DELETE"],
+    ["PROPFIND", "other"],
+    ["M1X", "other"],
+    [`GET${"T".repeat(60_000)}`, "other"],
+  ];
+  for (const [method, label] of labels) {
+    assert.equal(methodLabel(method), label, method.slice(0, 9));
+  }
+  assert.equal(shownMethod("DELETE"), "DELETE");
+  assert.equal(shownMethod("A".repeat(17)), `${"A".repeat(16)}…`);
 });

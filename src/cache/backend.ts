@@ -5,6 +5,14 @@
 import { ConfigError } from "../config.ts";
 import type { CacheEntry } from "./entry.ts";
 
+/** Thrown by a backend whose server refused the gateway's credentials (HTTP 401 or 403). */
+export class BackendAuthError extends Error {
+  constructor(readonly backendKind: string) {
+    super(`cache backend ${backendKind} refused the gateway's credentials`);
+    this.name = "BackendAuthError";
+  }
+}
+
 export interface CacheBackend {
   /** `memory`, `denokv`, `upstash`: the label in logs. */
   readonly kind: string;

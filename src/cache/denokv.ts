@@ -176,6 +176,11 @@ export function kvLocation(url: string, stateDirectory: string): string {
   return path === "" ? `${stateDirectory.replace(/\/+$/, "")}/cache.kv` : path;
 }
 
+/** Deno's KV Connect errors name the server's status: 401/403 mean the token was refused. */
+function refusedCredentials(error: unknown): boolean {
+  return error instanceof Error && /\bstatus 40[13]\b/.test(error.message);
+}
+
 async function openDenoKv(url: string, context: BackendContext): Promise<CacheBackend> {
   const location = kvLocation(url, context.stateDirectory);
   const remote = /^https?:\/\//.test(location);
@@ -186,7 +191,14 @@ async function openDenoKv(url: string, context: BackendContext): Promise<CacheBa
     const directory = location.slice(0, location.lastIndexOf("/"));
     if (directory !== "") await Deno.mkdir(directory, { recursive: true });
   }
-  return new DenoKvBackend(await Deno.openKv(location));
+  try {
+    return new DenoKvBackend(await Deno.openKv(location));
+  } catch (error) {
+    if (!remote) throw error;
+    // Deno's message quotes the URL and the server's answer: neither is repeated.
+    const why = refusedCredentials(error) ? "auth failed" : "unreachable";
+    throw new ConfigError([`CACHE_BACKEND_URL ${url}: cannot open the remote Deno KV (${why})`]);
+  }
 }
 
 registerBackend(["denokv", "denokv+https", "denokv+http"], openDenoKv);

@@ -8,7 +8,8 @@
  */
 import type { CacheBackendEvent } from "../telemetry/events.ts";
 import type { Logger } from "../telemetry/log.ts";
-import type { CacheBackend } from "./backend.ts";
+import { redactUserinfo } from "../redact.ts";
+import { BackendAuthError, type CacheBackend } from "./backend.ts";
 import type { CacheEntry } from "./entry.ts";
 
 export interface GuardOptions {
@@ -167,9 +168,20 @@ export class GuardedBackend {
   }
 }
 
-/** The error's kind and first line, without what some clients append (the command and values). */
+/**
+ * The error's kind and first line for the log, without what some clients append (the command
+ * and values) and without a URL's userinfo (fetch errors quote the URL).
+ */
 export function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error).slice(0, 200);
+  if (!(error instanceof Error)) return redactUserinfo(String(error).slice(0, 200));
   const message = error.message.split(/, command was:|\n/)[0].slice(0, 200);
-  return `${error.name}: ${message}`;
+  return redactUserinfo(`${error.name}: ${message}`);
+}
+
+/**
+ * Why a backend is not ready, in the gateway's words only: `/readyz` needs no token, so it
+ * never repeats the backend's own error text (hosts, commands, server messages).
+ */
+export function readinessFailure(error: unknown): "auth failed" | "unreachable" {
+  return error instanceof BackendAuthError ? "auth failed" : "unreachable";
 }

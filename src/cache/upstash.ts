@@ -7,7 +7,12 @@
 import { Redis } from "@upstash/redis";
 import { Buffer } from "node:buffer";
 import { ConfigError } from "../config.ts";
-import { type BackendContext, type CacheBackend, registerBackend } from "./backend.ts";
+import {
+  BackendAuthError,
+  type BackendContext,
+  type CacheBackend,
+  registerBackend,
+} from "./backend.ts";
 import {
   type CacheEntry,
   decodeContent,
@@ -17,11 +22,19 @@ import {
 } from "./entry.ts";
 
 const PREFIX = "github-proxy:cache:";
+/** Bound for the readiness probe's own request (the guard answers `/readyz` sooner). */
+const PING_TIMEOUT_MS = 5000;
+
+/** Where and how the readiness probe calls the REST endpoint. */
+export interface UpstashEndpoint {
+  readonly restUrl: string;
+  readonly token: string;
+}
 
 export class UpstashBackend implements CacheBackend {
   readonly kind = "upstash";
 
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: Redis, private readonly endpoint: UpstashEndpoint) {}
 
   async get(key: string): Promise<CacheEntry | undefined> {
     // Without automatic deserialisation the client hands back Redis's reply as is: an array.
@@ -57,8 +70,20 @@ export class UpstashBackend implements CacheBackend {
     await this.redis.del(PREFIX + key);
   }
 
+  /**
+   * PING over plain `fetch`, not the client: the client's errors carry the server's words but
+   * not the HTTP status, and readiness must tell refused credentials from an unreachable server.
+   */
   async ping(): Promise<void> {
-    await this.redis.ping();
+    const response = await fetch(this.endpoint.restUrl, {
+      method: "POST",
+      headers: { authorization: `Bearer ${this.endpoint.token}` },
+      body: JSON.stringify(["PING"]),
+      signal: AbortSignal.timeout(PING_TIMEOUT_MS),
+    });
+    await response.body?.cancel();
+    if (response.status === 401 || response.status === 403) throw new BackendAuthError(this.kind);
+    if (!response.ok) throw new Error(`Upstash PING answered ${response.status}`);
   }
 
   close(): Promise<void> {
@@ -90,7 +115,7 @@ function openUpstash(url: string, context: BackendContext): Promise<CacheBackend
     enableAutoPipelining: false,
     readYourWrites: false,
   });
-  return Promise.resolve(new UpstashBackend(redis));
+  return Promise.resolve(new UpstashBackend(redis, { restUrl, token: context.upstashToken }));
 }
 
 registerBackend(["upstash", "upstash+http", "upstash+https"], openUpstash);

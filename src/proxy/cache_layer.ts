@@ -131,12 +131,13 @@ export class CacheLayer {
     const { clientHeaders } = request;
     if (bypassReason(clientHeaders) !== undefined) return undefined;
     const accept = clientHeaders.get("accept") ?? DEFAULT_ACCEPT;
+    const apiVersion = clientHeaders.get("x-github-api-version");
     const key = cacheKey({
       apiUrl: this.deps.apiUrl,
       path: request.target.path,
       query: request.target.query,
       accept,
-      apiVersion: clientHeaders.get("x-github-api-version"),
+      apiVersion,
     });
     const lookup = await this.deps.backend.get(key);
     const entry = lookup.ok ? lookup.entry : undefined;
@@ -153,7 +154,7 @@ export class CacheLayer {
     }
     if (request.method === "HEAD" && !entry && !this.#flights.has(key)) return undefined;
     const fetchOutcome = (signal: AbortSignal) =>
-      this.#fetch(key, entry, lookup.ok, request, accept, signal);
+      this.#fetch(key, entry, lookup.ok, request, accept, apiVersion, signal);
     const joined = this.#flights.join(key, fetchOutcome, request.signal);
     let outcome = await joined.result;
     let collapsed = !joined.leader;
@@ -177,12 +178,16 @@ export class CacheLayer {
     backendOk: boolean,
     request: ReadRequest,
     accept: string,
+    apiVersion: string | null,
     signal: AbortSignal,
   ): Promise<Outcome> {
     const { backend, pool, upstream, ttlSeconds } = this.deps;
     const headers = new Headers(request.upstreamHeaders);
     for (const name of CLIENT_CONDITIONALS) headers.delete(name);
+    // The headers in the key are sent as the key has them: what is stored is what was asked.
     headers.set("accept", accept);
+    if (apiVersion === null) headers.delete("x-github-api-version");
+    else headers.set("x-github-api-version", apiVersion);
     const answer = await pool.call({
       resource: request.resource,
       preferredCredential: entry?.credential,

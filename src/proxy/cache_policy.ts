@@ -67,11 +67,16 @@ export function freshnessLimit(cacheControl: string | null, registryMaxAge?: num
   return registryMaxAge ?? 0;
 }
 
-/** Only a complete 200 GET answer with a validator and no cookie may be stored. */
+/**
+ * Only a complete 200 GET answer with a validator, no cookie and no `no-store` may be stored.
+ * `private` does not prevent it: GitHub marks every authenticated answer `private, max-age=60`,
+ * and sharing those among clients the registry allows is what the cache is for.
+ */
 export function isStorable(status: number, headers: Headers, bodyBytes: number): boolean {
   return status === 200 &&
     (headers.has("etag") || headers.has("last-modified")) &&
     !headers.has("set-cookie") &&
+    !directives(headers.get("cache-control")).has("no-store") &&
     bodyBytes <= MAX_STORED_BODY_BYTES;
 }
 

@@ -47,10 +47,31 @@ const DROPPED_RESPONSE = new Set([
   "content-length",
 ]);
 
-function withoutConnectionListed(source: Headers, dropped: Set<string>): Headers {
+/**
+ * End-to-end request headers the gateway keys its cache by (`Accept`, `X-GitHub-Api-Version`)
+ * or forwards on purpose: a client's `Connection` cannot list them away, or GitHub would answer
+ * a different request than the one keyed, and the entry would be served to others as if it
+ * were theirs.
+ */
+const END_TO_END_REQUEST: ReadonlySet<string> = new Set([
+  "accept",
+  "x-github-api-version",
+  "content-type",
+  "if-none-match",
+  "if-modified-since",
+  "if-match",
+  "if-unmodified-since",
+]);
+
+function withoutConnectionListed(
+  source: Headers,
+  dropped: Set<string>,
+  kept: ReadonlySet<string> = new Set(),
+): Headers {
   const listed = new Set(
     (source.get("connection") ?? "").split(",").map((name) => name.trim().toLowerCase()),
   );
+  for (const name of kept) listed.delete(name);
   const out = new Headers();
   // forEach, not for…of: Deno's Headers iterator re-sorts the list at every step (O(n²)), which
   // made header copying the largest per-request cost of a forward.
@@ -61,7 +82,7 @@ function withoutConnectionListed(source: Headers, dropped: Set<string>): Headers
 }
 
 export function upstreamRequestHeaders(client: Headers): Headers {
-  const headers = withoutConnectionListed(client, DROPPED_REQUEST);
+  const headers = withoutConnectionListed(client, DROPPED_REQUEST, END_TO_END_REQUEST);
   headers.set("user-agent", USER_AGENT);
   return headers;
 }

@@ -23,6 +23,30 @@ export type TargetResult =
   | { readonly ok: false; readonly reason: string };
 
 /**
+ * `host[:port]` as a client may name the gateway: a DNS name (letters, digits, `-`, `.`, `_`,
+ * `~`) or a bracketed IP literal. Nothing that could end the authority early: no userinfo,
+ * percent-escapes, `/`, `?`, `#`, backslash or whitespace.
+ */
+const AUTHORITY = /^(?:[A-Za-z0-9\-._~]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{0,5})?$/;
+
+/**
+ * Why the authority of a request cannot be trusted, or undefined. Deno builds `Request.url` as
+ * the scheme, the `Host` header (or an absolute-form target's authority) and the target, so a
+ * `Host: h/metrics?` would move `/metrics` into the path and the real target into the query;
+ * the path must come from the request target only. An empty or absent `Host` is Deno's own
+ * `localhost:<port>`.
+ */
+export function authorityProblem(url: string, host: string | undefined): string | undefined {
+  if (host && !AUTHORITY.test(host)) return "Host header is not a host[:port]";
+  const start = url.indexOf("//") + 2;
+  const end = url.indexOf("/", start);
+  if (end < 0 || !AUTHORITY.test(url.slice(start, end))) {
+    return "request authority is not a host[:port]";
+  }
+  return undefined;
+}
+
+/**
  * Splits a raw request URL (as `Request.url` carries it, not re-parsed, so dot segments and
  * escapes are still visible) into origin, path and query.
  */

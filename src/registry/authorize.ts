@@ -7,6 +7,7 @@ import type { MiddlewareHandler } from "hono";
 import type { GatewayEnv } from "../app.ts";
 import { readBounded } from "../proxy/request_body.ts";
 import { githubError } from "../http/errors.ts";
+import { shownMethod } from "../http/method.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { classifyGraphqlRequest } from "./graphql_operation.ts";
 import { decide, decideOperation, type Verdict } from "./scopes.ts";
@@ -38,16 +39,17 @@ export function authorize(logger: Logger): MiddlewareHandler<GatewayEnv> {
       decision = first;
     }
     if (decision.verdict === "deny") {
+      const shown = shownMethod(method);
       logger.warn("request refused by scope", {
         client: client.name,
-        method,
+        method: shown,
         path,
         reason: decision.reason,
         ...(decision.rule ? { rule: decision.rule } : {}),
       });
       return githubError(
         403,
-        `github-proxy client "${client.name}" may not ${method} ${path}${operation}: ${decision.reason}`,
+        `github-proxy client "${client.name}" may not ${shown} ${path}${operation}: ${decision.reason}`,
       );
     }
     await next();

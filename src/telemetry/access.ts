@@ -5,6 +5,7 @@
 import { trace } from "@opentelemetry/api";
 import type { MiddlewareHandler } from "hono";
 import type { GatewayEnv } from "../app.ts";
+import { methodLabel } from "../http/method.ts";
 import { cacheResultOf, type TelemetrySink } from "./events.ts";
 import type { Logger } from "./log.ts";
 
@@ -29,7 +30,7 @@ export function accessTelemetry(
     const route = target ? routeOf(target.path) : "invalid";
     const status = c.res.status;
     const cache = cacheResultOf(c.res.headers.get("cache-status"));
-    const method = c.req.method;
+    const method = methodLabel(c.req.method);
     sink.clientRequest({ client, method, route, status, cache, seconds });
     if (cache === "hit" || cache === "revalidated" || cache === "coalesced") {
       sink.pointsSaved(client, 1);

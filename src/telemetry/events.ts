@@ -8,6 +8,7 @@ export type CacheResult = "hit" | "revalidated" | "miss" | "bypass" | "coalesced
 
 export interface ClientRequestEvent {
   readonly client: string;
+  /** From a fixed set (`methodLabel`): never the method as the client wrote it. */
   readonly method: string;
   readonly route: string;
   readonly status: number;

@@ -73,6 +73,7 @@ const ANONYMOUS_LIMITS: Readonly<Record<string, number>> = {
   code_search: 10,
 };
 const RESET_INTERVAL_SECONDS = 3600;
+const DEFAULT_API_VERSION = "2022-11-28";
 const ISSUE_COUNT = 45;
 const JWT_MAX_LIFETIME_SECONDS = 600;
 const ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -335,6 +336,11 @@ export class FakeGitHub {
     headers.set("x-ratelimit-reset", String(quota.reset));
     headers.set("x-ratelimit-resource", resource);
     headers.set("x-github-request-id", crypto.randomUUID().toUpperCase());
+    // GitHub names the REST API version it answered with: the one asked for, else the default.
+    headers.set(
+      "x-github-api-version-selected",
+      inc.headers.get("x-github-api-version") ?? DEFAULT_API_VERSION,
+    );
     headers.set("date", new Date().toUTCString());
     return new Response(inc.method === "HEAD" ? null : body ?? null, { status, headers });
   }

@@ -7,6 +7,7 @@ export interface RawRequest {
   readonly method: string;
   /** The request target exactly as written on the request line. */
   readonly target: string;
+  /** Sent after the request line; a `host` here replaces the server's address. */
   readonly headers?: Record<string, string>;
   readonly body?: string | Uint8Array;
 }
@@ -26,9 +27,10 @@ export async function rawRequest(origin: string, request: RawRequest): Promise<R
   const body = typeof request.body === "string"
     ? encoder.encode(request.body)
     : request.body ?? new Uint8Array();
+  const ownHost = Object.keys(request.headers ?? {}).some((name) => name.toLowerCase() === "host");
   const head = [
     `${request.method} ${request.target} HTTP/1.1`,
-    `host: ${hostname}:${port}`,
+    ...(ownHost ? [] : [`host: ${hostname}:${port}`]),
     "connection: close",
     ...(body.length > 0 || request.method.toUpperCase() === "POST"
       ? [`content-length: ${body.length}`]
