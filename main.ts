@@ -4,10 +4,10 @@
  */
 import { ConfigError, parseConfig } from "./src/config.ts";
 import { createGateway } from "./src/gateway.ts";
-import { listenHost, permissionProblems } from "./src/permissions.ts";
-import { RegistryError } from "./src/registry/registry.ts";
-import { createLogger } from "./src/telemetry/log.ts";
-import { readEnvironment, variableLookup } from "./src/environment.ts";
+import { listenHost, permissionProblems } from "./src/launch/permissions.ts";
+import { RegistryError } from "./src/registry/parse.ts";
+import { createLogger } from "./src/log.ts";
+import { readEnvironment, variableLookup } from "./src/launch/environment.ts";
 
 async function main(): Promise<number> {
   const env = readEnvironment(Deno.args);

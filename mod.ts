@@ -4,4 +4,4 @@
  */
 export { createGateway, type Gateway, type GatewayOptions } from "./src/gateway.ts";
 export { type Config, ConfigError, parseConfig } from "./src/config.ts";
-export { RegistryError } from "./src/registry/registry.ts";
+export { RegistryError } from "./src/registry/parse.ts";

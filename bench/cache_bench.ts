@@ -11,10 +11,10 @@
  */
 import { parseConfig } from "../src/config.ts";
 import { bodyDigest, type CacheEntry } from "../src/cache/entry.ts";
-import { MemoryBackend } from "../src/cache/memory.ts";
+import { MemoryBackend } from "../src/cache/backends/memory.ts";
 import { createGateway, type Gateway } from "../src/gateway.ts";
-import { githubEtagHex, noneMatchHits } from "../src/proxy/github_etag.ts";
-import { createLogger } from "../src/telemetry/log.ts";
+import { githubEtagHex, noneMatchHits } from "../src/cache/github_etag.ts";
+import { createLogger } from "../src/log.ts";
 
 export const CLIENT_TOKEN = "bench-client-token";
 const PAT = "ghp_bench";

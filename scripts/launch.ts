@@ -8,9 +8,13 @@
  *   deno run … scripts/launch.ts flags       prints the flags, one per line
  */
 import { ConfigError, parseConfig } from "../src/config.ts";
-import { ENV_ARGUMENT } from "../src/environment.ts";
+import { ENV_ARGUMENT } from "../src/launch/environment.ts";
 import { renderTemplate } from "../src/registry/template.ts";
-import { credentialVariables, permissionFlags, requiredPermissions } from "../src/permissions.ts";
+import {
+  credentialVariables,
+  permissionFlags,
+  requiredPermissions,
+} from "../src/launch/permissions.ts";
 
 export type Mode = "start" | "dev" | "compile" | "flags";
 

@@ -4,27 +4,27 @@
 import { Hono } from "hono";
 import type { Config } from "./config.ts";
 import type { CredentialPool } from "./credentials/pool.ts";
-import type { CacheLayer } from "./proxy/cache_layer.ts";
-import { credentialOf } from "./http/authorization.ts";
+import type { CacheLayer } from "./cache/layer.ts";
+import { credentialOf } from "./identify/client_token.ts";
 import { githubError } from "./http/errors.ts";
-import { forwarder } from "./proxy/forward.ts";
-import { runnerTokens } from "./proxy/runner_tokens.ts";
+import { forwarder } from "./forward.ts";
+import { runnerTokens } from "./endpoints/runner_tokens.ts";
 import {
   authorityProblem,
   normalisePath,
   type RequestTarget,
   splitRawUrl,
-} from "./proxy/request_target.ts";
-import { createUpstreamFetch, type UpstreamFetch } from "./proxy/upstream.ts";
-import { authorize } from "./registry/authorize.ts";
-import { type Client, identify } from "./registry/registry.ts";
+} from "./identify/target.ts";
+import { createUpstreamFetch, type UpstreamFetch } from "./http/upstream.ts";
+import { authorize } from "./authorize/authorize.ts";
+import { type Client, identify } from "./registry/parse.ts";
 import type { RegistrySource } from "./registry/store.ts";
-import { accessTelemetry } from "./telemetry/access.ts";
-import { metricsEndpoint, usageEndpoint } from "./telemetry/endpoints.ts";
-import type { Logger } from "./telemetry/log.ts";
+import { accessTelemetry } from "./telemetry/access_log.ts";
+import { metricsEndpoint, usageEndpoint } from "./endpoints/metrics.ts";
+import type { Logger } from "./log.ts";
 import type { QuotaView } from "./telemetry/prometheus.ts";
 import { createRouteMatcher } from "./telemetry/routes.ts";
-import type { Telemetry } from "./telemetry/telemetry.ts";
+import type { Telemetry } from "./telemetry/mod.ts";
 
 export interface GatewayDeps {
   readonly config: Config;

@@ -2,18 +2,18 @@
 import type { Hono } from "hono";
 import { createGateway as createApp, type GatewayEnv } from "./app.ts";
 import type { Config } from "./config.ts";
-import { openBackend } from "./cache/backends.ts";
-import { withNearCache } from "./cache/near.ts";
-import { DEFAULT_GUARD, GuardedBackend, readinessFailure } from "./cache/guard.ts";
+import { openBackend } from "./cache/backends/mod.ts";
+import { withNearCache } from "./cache/backends/near.ts";
+import { DEFAULT_GUARD, GuardedBackend, readinessFailure } from "./cache/backends/guard.ts";
 import { createPool, type CredentialPool } from "./credentials/pool.ts";
-import { CacheLayer } from "./proxy/cache_layer.ts";
-import { createUpstreamFetch } from "./proxy/upstream.ts";
+import { CacheLayer } from "./cache/layer.ts";
+import { createUpstreamFetch } from "./http/upstream.ts";
 import { redactUserinfo } from "./redact.ts";
 import { VERSION } from "./version.ts";
 import { RegistryStore, type ReloadTiming } from "./registry/store.ts";
-import { createLogger, type Logger } from "./telemetry/log.ts";
+import { createLogger, type Logger } from "./log.ts";
 import { connectPool, quotaViews } from "./telemetry/pool_telemetry.ts";
-import { createTelemetry, type Telemetry } from "./telemetry/telemetry.ts";
+import { createTelemetry, type Telemetry } from "./telemetry/mod.ts";
 
 export interface GatewayOptions {
   /** Resolves `{{ env.NAME }}` in the registry; defaults to no variables. */

@@ -5,8 +5,8 @@
  * quota. Credentials are named by `<NAME>` everywhere; their secrets never leave this module.
  */
 import type { CredentialSource } from "../config.ts";
-import { type Logger, silentLogger } from "../telemetry/log.ts";
-import { type AppTokens, createAppTokens, MintError, type TokenCacheEvent } from "./app_token.ts";
+import { type Logger, silentLogger } from "../log.ts";
+import { type AppTokens, createAppTokens, MintError, type TokenCacheEvent } from "./app_tokens.ts";
 import {
   availableAtMs,
   choose,
@@ -16,9 +16,9 @@ import {
   remainingNow,
   score,
 } from "./quota.ts";
-import { exhaustedResponse, noCredentialResponse, withPoolRateLimit } from "./pool_responses.ts";
+import { exhaustedResponse, noCredentialResponse, withPoolRateLimit } from "./exhausted.ts";
 import { isBadCredentials, limitVerdict, pointsSpent, readRateLimit } from "./rate_limit.ts";
-import { UpstreamError } from "../proxy/upstream.ts";
+import { UpstreamError } from "../http/upstream.ts";
 
 /** Who an upstream call is made for: named in usage telemetry, told which credential answered. */
 export interface Requester {

@@ -9,8 +9,8 @@
  * registry that takes `scopes` or `deny` rules away from a client waits for the settle time
  * whatever brought it, `SIGHUP` included.
  */
-import type { Logger } from "../telemetry/log.ts";
-import { parseRegistry, type Registry, RegistryError } from "./registry.ts";
+import type { Logger } from "../log.ts";
+import { parseRegistry, type Registry, RegistryError } from "./parse.ts";
 import { type FileSnapshot, readSnapshot, sameFile, unchanged } from "./file_snapshot.ts";
 import { widenedClients } from "./widening.ts";
 

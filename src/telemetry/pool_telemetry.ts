@@ -5,7 +5,7 @@
  */
 import type { CredentialPool, PoolSnapshot } from "../credentials/pool.ts";
 import type { TelemetrySink } from "./events.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../log.ts";
 import type { QuotaView } from "./prometheus.ts";
 
 export const LOW_QUOTA_RATIO = 0.1;

@@ -4,7 +4,7 @@
 import { parseConfig } from "../../src/config.ts";
 import { createGateway, type Gateway } from "../../src/gateway.ts";
 import type { ReloadTiming } from "../../src/registry/store.ts";
-import { createLogger, type Logger } from "../../src/telemetry/log.ts";
+import { createLogger, type Logger } from "../../src/log.ts";
 
 export interface TestGateway {
   readonly url: string;

@@ -1,0 +1,57 @@
+/**
+ * The authorize layer: refuses, before anything reaches GitHub, every request the client's
+ * scopes do not allow. GraphQL bodies are read only when the decision depends on the
+ * operation type; the bytes read are handed on to the forwarder as `requestBody`.
+ */
+import type { MiddlewareHandler } from "hono";
+import type { GatewayEnv } from "../app.ts";
+import { readBounded } from "../http/body.ts";
+import { githubError } from "../http/errors.ts";
+import { shownMethod } from "../http/method.ts";
+import type { Logger } from "../log.ts";
+import { classifyGraphqlRequest } from "./graphql_operation.ts";
+import { decide, decideOperation, type Verdict } from "./scopes.ts";
+
+export const MAX_GRAPHQL_BODY_BYTES = 1024 * 1024;
+
+export function authorize(logger: Logger): MiddlewareHandler<GatewayEnv> {
+  return async (c, next) => {
+    const client = c.get("client");
+    const { path, query } = c.get("target");
+    const method = c.req.method.toUpperCase();
+    const request = { method, path };
+    const first = decide(client, request);
+    let decision: Verdict;
+    let operation = "";
+    if (first.verdict === "classify") {
+      const body = await readBounded(c.req.raw, MAX_GRAPHQL_BODY_BYTES);
+      if (body === undefined) {
+        return githubError(413, "GraphQL request body is larger than github-proxy reads (1 MiB)");
+      }
+      c.set("requestBody", body);
+      const classified = classifyGraphqlRequest(body, query);
+      if (!classified.ok) {
+        return githubError(400, `Cannot authorise this GraphQL request: ${classified.reason}`);
+      }
+      operation = ` (${classified.operation})`;
+      decision = decideOperation(client, request, classified.operation);
+    } else {
+      decision = first;
+    }
+    if (decision.verdict === "deny") {
+      const shown = shownMethod(method);
+      logger.warn("request refused by scope", {
+        client: client.name,
+        method: shown,
+        path,
+        reason: decision.reason,
+        ...(decision.rule ? { rule: decision.rule } : {}),
+      });
+      return githubError(
+        403,
+        `github-proxy client "${client.name}" may not ${shown} ${path}${operation}: ${decision.reason}`,
+      );
+    }
+    await next();
+  };
+}

@@ -1,0 +1,187 @@
+/**
+ * Fail-open: every backend call is bounded in time and never throws at the request path. A
+ * failure turns a lookup into a miss and a write into a no-op; failures are counted and logged
+ * at most once per interval, so a dead backend cannot flood the log or fail a client request.
+ * After a failed lookup the backend is left alone for a cool-down, so that while it hangs only
+ * one request now and then waits for the timeout. (A slow write does not trigger it: writes are
+ * off the request path, and skipping lookups would turn free revalidations into paid requests.)
+ */
+import type { CacheBackendEvent } from "../../telemetry/events.ts";
+import type { Logger } from "../../log.ts";
+import { redactUserinfo } from "../../redact.ts";
+import { BackendAuthError, type CacheBackend } from "./backend.ts";
+import type { CacheEntry } from "../entry.ts";
+
+export interface GuardOptions {
+  /** Bound for lookups and readiness pings. */
+  readonly readTimeoutMs: number;
+  /** Bound for writes, which carry whole bodies. */
+  readonly writeTimeoutMs: number;
+  readonly reportIntervalMs: number;
+  /** After a failed lookup, calls are skipped (as failed) for this long. */
+  readonly cooldownMs: number;
+  readonly logger: Logger;
+  readonly now?: () => number;
+  /** Told of every backend call: its latency and whether it failed. */
+  readonly onOperation?: (event: CacheBackendEvent) => void;
+}
+
+export const DEFAULT_GUARD: Omit<GuardOptions, "logger"> = {
+  readTimeoutMs: 200,
+  writeTimeoutMs: 1000,
+  reportIntervalMs: 60_000,
+  cooldownMs: 1000,
+};
+
+export type Lookup =
+  | { readonly ok: true; readonly entry: CacheEntry | undefined }
+  | { readonly ok: false };
+
+export class BackendTimeout extends Error {
+  constructor(operation: string, ms: number) {
+    super(`cache ${operation} took longer than ${ms} ms`);
+    this.name = "BackendTimeout";
+  }
+}
+
+export class GuardedBackend {
+  #failures = 0;
+  #unreported = 0;
+  #lastReport = -Infinity;
+  #skipUntil = -Infinity;
+  #skipped = 0;
+  readonly #now: () => number;
+
+  constructor(readonly backend: CacheBackend, private readonly options: GuardOptions) {
+    this.#now = options.now ?? Date.now;
+  }
+
+  get kind(): string {
+    return this.backend.kind;
+  }
+
+  /** Failed or timed-out backend calls since start. */
+  get failures(): number {
+    return this.#failures;
+  }
+
+  /** Calls not made because the backend had just failed. */
+  get skipped(): number {
+    return this.#skipped;
+  }
+
+  async get(key: string): Promise<Lookup> {
+    if (this.#coolingDown()) return { ok: false };
+    try {
+      const entry = await this.#bounded(
+        "get",
+        this.options.readTimeoutMs,
+        () => this.backend.get(key),
+      );
+      return { ok: true, entry };
+    } catch (error) {
+      this.#failed("get", error);
+      this.#skipUntil = this.#now() + this.options.cooldownMs;
+      return { ok: false };
+    }
+  }
+
+  set(key: string, entry: CacheEntry, ttlSeconds: number): Promise<boolean> {
+    return this.#write("set", () => this.backend.set(key, entry, ttlSeconds));
+  }
+
+  touch(key: string, entry: CacheEntry, ttlSeconds: number): Promise<boolean> {
+    return this.#write("touch", () => this.backend.touch(key, entry, ttlSeconds));
+  }
+
+  delete(key: string): Promise<boolean> {
+    return this.#write("delete", () => this.backend.delete(key));
+  }
+
+  /** Throws when the backend does not answer in time: for `/readyz`. */
+  ping(): Promise<void> {
+    return this.#bounded("ping", this.options.readTimeoutMs, () => this.backend.ping());
+  }
+
+  close(): Promise<void> {
+    return this.backend.close();
+  }
+
+  async #write(
+    operation: CacheBackendEvent["operation"],
+    call: () => Promise<void>,
+  ): Promise<boolean> {
+    if (this.#coolingDown()) return false;
+    try {
+      await this.#bounded(operation, this.options.writeTimeoutMs, call);
+      return true;
+    } catch (error) {
+      this.#failed(operation, error);
+      return false;
+    }
+  }
+
+  async #bounded<T>(
+    operation: CacheBackendEvent["operation"],
+    ms: number,
+    call: () => Promise<T>,
+  ): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new BackendTimeout(operation, ms)), ms);
+    });
+    const started = performance.now();
+    let error = true;
+    try {
+      const result = await Promise.race([call(), timeout]);
+      error = false;
+      return result;
+    } finally {
+      clearTimeout(timer);
+      this.options.onOperation?.({
+        operation,
+        seconds: (performance.now() - started) / 1000,
+        error,
+      });
+    }
+  }
+
+  #coolingDown(): boolean {
+    if (this.#now() >= this.#skipUntil) return false;
+    this.#skipped++;
+    return true;
+  }
+
+  #failed(operation: string, error: unknown): void {
+    this.#failures++;
+    this.#unreported++;
+    const now = this.#now();
+    if (now - this.#lastReport < this.options.reportIntervalMs) return;
+    this.options.logger.warn("cache backend failing; serving without it", {
+      backend: this.backend.kind,
+      operation,
+      failures: this.#unreported,
+      error: describe(error),
+    });
+    this.#lastReport = now;
+    this.#unreported = 0;
+  }
+}
+
+/**
+ * The error's kind and first line for the log, without what some clients append (the command
+ * and values) and without a URL's userinfo (fetch errors quote the URL).
+ */
+export function describe(error: unknown): string {
+  if (!(error instanceof Error)) return redactUserinfo(String(error).slice(0, 200));
+  const message = error.message.split(/, command was:|\n/)[0].slice(0, 200);
+  return redactUserinfo(`${error.name}: ${message}`);
+}
+
+/**
+ * Why a backend is not ready, in the gateway's words only: `/readyz` needs no token, so it
+ * never repeats the backend's own error text (hosts, commands, server messages).
+ */
+export function readinessFailure(error: unknown): "auth failed" | "unreachable" {
+  return error instanceof BackendAuthError ? "auth failed" : "unreachable";
+}

@@ -1,0 +1,202 @@
+/**
+ * GitHub App installation tokens (DESIGN §8): minted with `@octokit/auth-app` against the
+ * configured API base (so GitHub Enterprise Server works), cached per (app id, installation id,
+ * API base URL, SHA-256 of the key), renewed at 80 % of their lifetime before they are handed
+ * out, never handed out expired; concurrent renewals share one mint.
+ */
+import { createHash, createPrivateKey } from "node:crypto";
+import { createAppAuth } from "@octokit/auth-app";
+import { request } from "@octokit/request";
+import type { AppSource } from "../config.ts";
+import { USER_AGENT } from "../http/headers.ts";
+
+export type TokenCacheEvent =
+  | { readonly type: "hit" | "miss"; readonly credential: string }
+  | { readonly type: "mint"; readonly credential: string; readonly outcome: "success" | "failure" }
+  | {
+    readonly type: "eviction";
+    readonly credential: string;
+    readonly reason: "renewed" | "rejected" | "capacity";
+  };
+
+export interface AppTokensOptions {
+  readonly apiUrl: string;
+  /** Most tokens kept; the least recently used goes first. */
+  readonly maxSize: number;
+  readonly fetch?: typeof fetch;
+  readonly now?: () => number;
+  readonly onEvent?: (event: TokenCacheEvent) => void;
+}
+
+export interface AppTokens {
+  /** An installation token for the App that is not due for renewal; mints when needed. */
+  token(source: AppSource): Promise<string>;
+  /** GitHub refused `token`: forget it, so the next `token` call mints a new one. */
+  reject(source: AppSource, token: string): void;
+  /** Tokens currently cached. */
+  readonly size: number;
+}
+
+/** Thrown when no usable token could be obtained; names the credential, never a secret. */
+export class MintError extends Error {
+  constructor(readonly credential: string, readonly detail: string) {
+    super(`could not mint an installation token for GitHub App ${credential}: ${detail}`);
+    this.name = "MintError";
+  }
+}
+
+interface CachedToken {
+  readonly credential: string;
+  readonly token: string;
+  readonly renewAtMs: number;
+  readonly expiresAtMs: number;
+}
+
+/**
+ * When to renew and when the token expires, on the gateway's clock. GitHub's `Date` (whole
+ * seconds, so GitHub's clock may be up to 1 s ahead of it) anchors `expires_at`; the lifetime is
+ * counted from when the mint was sent, so both moments err early.
+ */
+export function tokenSchedule(
+  mint: { sentAtMs: number; date: string | null; expiresAt: string },
+): { renewAtMs: number; expiresAtMs: number } {
+  const date = mint.date === null ? NaN : Date.parse(mint.date);
+  const githubNow = Number.isFinite(date) ? date + 1000 : mint.sentAtMs;
+  const lifetime = Math.max(0, Date.parse(mint.expiresAt) - githubNow);
+  return { renewAtMs: mint.sentAtMs + 0.8 * lifetime, expiresAtMs: mint.sentAtMs + lifetime };
+}
+
+/** `@octokit/auth-app` signs with WebCrypto, which reads PKCS#8 only: convert PKCS#1 keys. */
+export function pkcs8(privateKeyPem: string): string {
+  return createPrivateKey(privateKeyPem).export({ type: "pkcs8", format: "pem" }).toString();
+}
+
+function cacheKey(source: AppSource, apiUrl: string): string {
+  const keyDigest = createHash("sha256").update(source.privateKey).digest("hex");
+  return [source.appId, source.installationId, apiUrl, keyDigest].join("\n");
+}
+
+interface Minter {
+  readonly key: string;
+  mint(): Promise<CachedToken>;
+}
+
+/** Renewal is decided here; auth-app must keep no second copy of the tokens (empty = none). */
+const noCache = { get: () => "", set: () => {} };
+
+export function createAppTokens(options: AppTokensOptions): AppTokens {
+  const now = options.now ?? Date.now;
+  const emit = options.onEvent ?? (() => {});
+  const cache = new Map<string, CachedToken>();
+  const pending = new Map<string, Promise<CachedToken>>();
+  const minters = new Map<AppSource, Minter>();
+
+  const minterFor = (source: AppSource): Minter => {
+    let minter = minters.get(source);
+    if (minter) return minter;
+    let lastDate: string | null = null;
+    const baseFetch = options.fetch ?? fetch;
+    const auth = createAppAuth({
+      appId: source.appId,
+      installationId: source.installationId,
+      privateKey: pkcs8(source.privateKey),
+      cache: noCache,
+      request: request.defaults({
+        baseUrl: options.apiUrl,
+        headers: { "user-agent": USER_AGENT },
+        request: {
+          fetch: async (input: RequestInfo | URL, init?: RequestInit) => {
+            const response = await baseFetch(input, init);
+            lastDate = response.headers.get("date");
+            return response;
+          },
+        },
+      }),
+    });
+    minter = {
+      key: cacheKey(source, options.apiUrl),
+      async mint() {
+        const sentAtMs = now();
+        const minted = await auth({ type: "installation", refresh: true });
+        const schedule = tokenSchedule({ sentAtMs, date: lastDate, expiresAt: minted.expiresAt });
+        return { credential: source.name, token: minted.token, ...schedule };
+      },
+    };
+    minters.set(source, minter);
+    return minter;
+  };
+
+  const store = (key: string, entry: CachedToken) => {
+    const old = cache.get(key);
+    if (old && cache.delete(key)) {
+      emit({ type: "eviction", credential: old.credential, reason: "renewed" });
+    }
+    cache.set(key, entry);
+    for (const [oldestKey, oldest] of cache) {
+      if (cache.size <= options.maxSize) break;
+      cache.delete(oldestKey);
+      emit({ type: "eviction", credential: oldest.credential, reason: "capacity" });
+    }
+  };
+
+  const mintShared = (source: AppSource, minter: Minter): Promise<CachedToken> => {
+    let shared = pending.get(minter.key);
+    if (!shared) {
+      shared = minter.mint().then(
+        (entry) => {
+          emit({ type: "mint", credential: source.name, outcome: "success" });
+          store(minter.key, entry);
+          return entry;
+        },
+        (error) => {
+          emit({ type: "mint", credential: source.name, outcome: "failure" });
+          throw new MintError(source.name, describe(error));
+        },
+      ).finally(() => pending.delete(minter.key));
+      pending.set(minter.key, shared);
+    }
+    return shared;
+  };
+
+  return {
+    async token(source) {
+      const minter = minterFor(source);
+      const cached = cache.get(minter.key);
+      if (cached && now() < cached.renewAtMs) {
+        cache.delete(minter.key);
+        cache.set(minter.key, cached);
+        emit({ type: "hit", credential: source.name });
+        return cached.token;
+      }
+      emit({ type: "miss", credential: source.name });
+      try {
+        return (await mintShared(source, minter)).token;
+      } catch (error) {
+        // A token past its renewal point is still good for a while: ride out a failed mint
+        // on it until 90 % of its lifetime, never longer.
+        const stillCached = cached !== undefined && cache.get(minter.key) === cached;
+        if (stillCached && now() < (cached.renewAtMs + cached.expiresAtMs) / 2) {
+          return cached.token;
+        }
+        throw error;
+      }
+    },
+    reject(source, token) {
+      const key = minterFor(source).key;
+      if (cache.get(key)?.token !== token) return;
+      cache.delete(key);
+      emit({ type: "eviction", credential: source.name, reason: "rejected" });
+    },
+    get size() {
+      return cache.size;
+    },
+  };
+}
+
+/** A failure summary safe to log: HTTP status or error class, never the request or a key. */
+function describe(error: unknown): string {
+  if (typeof error === "object" && error !== null && "status" in error) {
+    return `GitHub answered ${String(error.status)}`;
+  }
+  return error instanceof Error ? error.name : "unknown error";
+}

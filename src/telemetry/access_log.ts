@@ -1,0 +1,58 @@
+/**
+ * Per-request telemetry: one access log line, the client-request metrics and the attributes
+ * of Deno's OpenTelemetry span for the request.
+ */
+import { trace } from "@opentelemetry/api";
+import type { MiddlewareHandler } from "hono";
+import type { GatewayEnv } from "../app.ts";
+import { methodLabel } from "../http/method.ts";
+import { cacheResultOf, type TelemetrySink } from "./events.ts";
+import type { Logger } from "../log.ts";
+
+/** Label for requests that never reached a known client. */
+export const UNAUTHENTICATED = "unauthenticated";
+
+export interface AccessDeps {
+  readonly sink: TelemetrySink;
+  readonly logger: Logger;
+  readonly routeOf: (path: string) => string;
+}
+
+export function accessTelemetry(
+  { sink, logger, routeOf }: AccessDeps,
+): MiddlewareHandler<GatewayEnv> {
+  return async (c, next) => {
+    const started = performance.now();
+    await next();
+    const seconds = (performance.now() - started) / 1000;
+    const client = c.get("client")?.name ?? UNAUTHENTICATED;
+    const target = c.get("target");
+    const route = target ? routeOf(target.path) : "invalid";
+    const status = c.res.status;
+    const cache = cacheResultOf(c.res.headers.get("cache-status"));
+    const method = methodLabel(c.req.method);
+    sink.clientRequest({ client, method, route, status, cache, seconds });
+    if (cache === "hit" || cache === "revalidated" || cache === "coalesced") {
+      sink.pointsSaved(client, 1);
+    }
+    if (cache === "coalesced") sink.coalescedWaiter();
+    const span = trace.getActiveSpan();
+    if (span) {
+      span.setAttribute("github_proxy.client", client);
+      span.setAttribute("http.route", route);
+      span.updateName(`${method} ${route}`);
+    }
+    const upstream = c.get("upstream");
+    logger.info("request", {
+      client,
+      method,
+      route,
+      status,
+      cache,
+      credential: upstream?.credential,
+      upstream_ms: upstream ? Math.round(upstream.ms * 10) / 10 : undefined,
+      total_ms: Math.round(seconds * 10_000) / 10,
+      github_request_id: c.res.headers.get("x-github-request-id") ?? undefined,
+    });
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * Credential rotation through the real pool against the fake GitHub, whose ETags depend on the
+ * Authorization header as sent: a renewed installation token (same credential, new token) and a
+ * switch to another PAT must keep earning free 304s from the stored body's recomputed ETag.
+ */
+import assert from "node:assert/strict";
+import { FakeGitHub, generateAppKey } from "../support/fake_github.ts";
+import { authed, startGateway, type TestGateway } from "../support/gateway.ts";
+
+const WIDGET = "/repos/acme/widget";
+
+async function get(gw: TestGateway): Promise<Response> {
+  const response = await fetch(`${gw.url}${WIDGET}`, authed());
+  assert.deepEqual(await response.json(), { name: "widget" });
+  return response;
+}
+
+function lastUpstream(fake: FakeGitHub) {
+  return fake.requests.filter((r) => r.path === WIDGET).at(-1)!;
+}
+
+Deno.test("an App token renewal keeps earning 304s: the ETag is recomputed for the new token", async () => {
+  const { privateKeyPem, publicKeyPem } = await generateAppKey("pkcs8");
+  const fake = await FakeGitHub.start({
+    apps: [{ id: "41", installationId: "941", publicKeyPem }],
+    installationTokenLifetimeSeconds: 2,
+  });
+  fake.setResource(WIDGET, { name: "widget" });
+  const gw = await startGateway({
+    githubApiUrl: fake.url,
+    env: {
+      GITHUB_APP_BOT_ID: "41",
+      GITHUB_APP_BOT_INSTALLATION_ID: "941",
+      GITHUB_APP_BOT_PEM: privateKeyPem,
+    },
+  });
+  try {
+    assert.match((await get(gw)).headers.get("cache-status")!, /fwd=uri-miss; stored/);
+    const first = lastUpstream(fake).credential;
+    await new Promise((resolve) => setTimeout(resolve, 1800));
+    const revalidated = await get(gw);
+    assert.match(revalidated.headers.get("cache-status")!, /fwd=stale; fwd-status=304/);
+    const renewed = lastUpstream(fake);
+    assert.notEqual(renewed.credential, first, "the renewed token was used");
+    assert.equal(renewed.status, 304);
+    assert.equal(fake.mints("41"), 2);
+    assert.equal(fake.remaining(renewed.credential, "core"), 5000, "the 304 cost nothing");
+  } finally {
+    await gw.close();
+    await fake.close();
+  }
+});
+
+Deno.test("a switch to another PAT keeps earning 304s", async () => {
+  const fake = await FakeGitHub.start({ pats: { "pat-a": {}, "pat-b": {} } });
+  fake.setResource(WIDGET, { name: "widget" });
+  const gw = await startGateway({
+    githubApiUrl: fake.url,
+    env: { GITHUB_PAT_A: "pat-a", GITHUB_PAT_B: "pat-b" },
+  });
+  try {
+    await get(gw);
+    const storedWith = lastUpstream(fake).credential!;
+    const other = storedWith === "pat-a" ? "pat-b" : "pat-a";
+    fake.setRemaining(storedWith, "core", 0);
+    const revalidated = await get(gw);
+    assert.equal(revalidated.status, 200);
+    assert.match(revalidated.headers.get("cache-status")!, /fwd-status=304/);
+    const last = lastUpstream(fake);
+    assert.equal(last.credential, other);
+    assert.equal(last.status, 304);
+    assert.equal(fake.remaining(other, "core"), 5000);
+  } finally {
+    await gw.close();
+    await fake.close();
+  }
+});

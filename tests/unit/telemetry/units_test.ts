@@ -1,0 +1,118 @@
+import assert from "node:assert/strict";
+import { methodLabel, shownMethod } from "../../../src/http/method.ts";
+import { cacheResultOf } from "../../../src/telemetry/events.ts";
+import { createRouteMatcher, UNKNOWN_ROUTE } from "../../../src/telemetry/routes.ts";
+import { UsageTracker } from "../../../src/telemetry/usage.ts";
+import { createTelemetry } from "../../../src/telemetry/mod.ts";
+import { createLogger } from "../../../src/log.ts";
+
+Deno.test("paths collapse to GitHub's published route templates", () => {
+  const routeOf = createRouteMatcher();
+  const table: [string, string][] = [
+    ["/repos/acme/app/issues", "/repos/{owner}/{repo}/issues"],
+    ["/repos/ACME/App/Issues", "/repos/{owner}/{repo}/issues"],
+    ["/repos/acme/app/issues/12", "/repos/{owner}/{repo}/issues/{issue_number}"],
+    ["/repos/acme/app/pulls/3/reviews", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews"],
+    ["/repos/acme/app/contents/docs/a/b.md", "/repos/{owner}/{repo}/contents/{path}"],
+    ["/repos/acme/app/git/refs/heads/feature/x", "/repos/{owner}/{repo}/git/refs/{ref}"],
+    [
+      "/orgs/acme/actions/runners/registration-token",
+      "/orgs/{org}/actions/runners/registration-token",
+    ],
+    ["/user", "/user"],
+    ["/users/octocat", "/users/{username}"],
+    ["/search/code", "/search/code"],
+    ["/graphql", "/graphql"],
+    ["/zen", "/zen"],
+    ["/", "/"],
+    ["/definitely/not/github", UNKNOWN_ROUTE],
+    ["/repos/acme", UNKNOWN_ROUTE],
+    ["/users//x", UNKNOWN_ROUTE],
+  ];
+  for (const [path, route] of table) assert.equal(routeOf(path), route, path);
+});
+
+Deno.test("the cache result is read from Cache-Status", () => {
+  const table: [string | null, string][] = [
+    [null, "bypass"],
+    ["github-proxy; fwd=bypass", "bypass"],
+    ["github-proxy; hit; ttl=12", "hit"],
+    ["github-proxy; fwd=stale; fwd-status=304", "revalidated"],
+    ["github-proxy; fwd=uri-miss; stored", "miss"],
+    ["github-proxy; fwd=stale; fwd-status=200; stored", "miss"],
+    ["github-proxy; fwd=uri-miss; collapsed", "coalesced"],
+  ];
+  for (const [header, result] of table) assert.equal(cacheResultOf(header), result, String(header));
+});
+
+Deno.test("usage keeps the last hour in minute buckets and the total since start", () => {
+  let now = Date.UTC(2026, 0, 1, 12, 0, 0);
+  const usage = new UsageTracker(() => now);
+  const request = { method: "GET", route: "/", status: 200, cache: "miss" as const, seconds: 0 };
+  usage.sink.clientRequest({ client: "ci", ...request });
+  usage.sink.upstreamRequest({
+    client: "ci",
+    credential: "A",
+    resource: "core",
+    status: 200,
+    seconds: 0,
+    points: 1,
+  });
+  usage.sink.pointsSaved("ci", 4);
+  now += 30 * 60_000;
+  usage.sink.clientRequest({ client: "ci", ...request });
+  usage.sink.clientRequest({ client: "bot", ...request });
+  assert.deepEqual(usage.clients().find((c) => c.client === "ci")?.lastHour, {
+    requests: 2,
+    pointsSpent: 1,
+    pointsSaved: 4,
+  });
+  now += 31 * 60_000;
+  const ci = usage.clients().find((c) => c.client === "ci")!;
+  assert.deepEqual(ci.lastHour, { requests: 1, pointsSpent: 0, pointsSaved: 0 });
+  assert.deepEqual(ci.sinceStart, { requests: 2, pointsSpent: 1, pointsSaved: 4 });
+  now += 120 * 60_000;
+  assert.deepEqual(usage.clients()[0].lastHour, { requests: 0, pointsSpent: 0, pointsSaved: 0 });
+});
+
+Deno.test("the logging collector writes usage summaries instead of metrics", async () => {
+  const lines: string[] = [];
+  const telemetry = createTelemetry(
+    "logging",
+    { quotas: () => [] },
+    createLogger("info", "json", (line) => lines.push(line)),
+    20,
+  );
+  telemetry.sink.clientRequest({
+    client: "ci",
+    method: "GET",
+    route: "/zen",
+    status: 200,
+    cache: "bypass",
+    seconds: 0.01,
+  });
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  telemetry.close();
+  assert.equal(telemetry.prometheus, undefined);
+  const summary = lines.map((l) => JSON.parse(l)).find((l) => l.msg === "usage summary");
+  assert.ok(summary, "a summary was logged");
+  assert.equal(summary.clients[0].client, "ci");
+  assert.equal(summary.clients[0].lastHour.requests, 1);
+});
+
+Deno.test("method labels come from a fixed set; shown methods are cut", () => {
+  const labels: [string, string][] = [
+    ["GET", "GET"],
+    ["get", "GET"],
+    ["Options", "OPTIONS"],
+    ["DELETE", "DELETE"],
+    ["PROPFIND", "other"],
+    ["M1X", "other"],
+    [`GET${"T".repeat(60_000)}`, "other"],
+  ];
+  for (const [method, label] of labels) {
+    assert.equal(methodLabel(method), label, method.slice(0, 9));
+  }
+  assert.equal(shownMethod("DELETE"), "DELETE");
+  assert.equal(shownMethod("A".repeat(17)), `${"A".repeat(16)}…`);
+});
