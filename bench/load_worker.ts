@@ -1,11 +1,13 @@
 /// <reference lib="deno.worker" />
 /**
- * The load generator, in its own thread so that it does not compete with the upstream's event
- * loop: `connections` concurrent request loops against one URL for a fixed time.
+ * The load generator, in its own thread so that it does not compete with the event loop of the
+ * upstream (which runs in the bench's main thread): `connections` concurrent request loops over
+ * a list of URLs for a fixed time.
  */
 
 export interface LoadRequest {
-  readonly url: string;
+  /** Requested in turn; the warm-up lasts until each has been fetched at least once. */
+  readonly urls: readonly string[];
   readonly headers: Record<string, string>;
   readonly connections: number;
   readonly warmupMs: number;
@@ -20,13 +22,20 @@ export interface LoadResult {
   readonly elapsedMs: number;
 }
 
-async function hammer(request: LoadRequest, until: number, latencies: number[] | null) {
+/** Runs the loops until `done(requests started so far)`; returns the error count. */
+async function hammer(
+  request: LoadRequest,
+  done: (started: number) => boolean,
+  latencies: number[] | null,
+): Promise<number> {
   let errors = 0;
+  let started = 0;
   const loop = async () => {
-    while (performance.now() < until) {
+    while (!done(started)) {
+      const url = request.urls[started++ % request.urls.length];
       const start = performance.now();
       try {
-        const response = await fetch(request.url, { headers: request.headers });
+        const response = await fetch(url, { headers: request.headers });
         await response.arrayBuffer();
         if (response.status >= 400) errors++;
       } catch {
@@ -41,10 +50,15 @@ async function hammer(request: LoadRequest, until: number, latencies: number[] |
 
 self.onmessage = async (event: MessageEvent<LoadRequest>) => {
   const request = event.data;
-  await hammer(request, performance.now() + request.warmupMs, null);
+  const warm = performance.now() + request.warmupMs;
+  await hammer(request, (n) => n >= request.urls.length && performance.now() >= warm, null);
   const latencies: number[] = [];
   const start = performance.now();
-  const errors = await hammer(request, start + request.durationMs, latencies);
+  const errors = await hammer(
+    request,
+    () => performance.now() >= start + request.durationMs,
+    latencies,
+  );
   const result: LoadResult = { latencies, errors, elapsedMs: performance.now() - start };
   self.postMessage(result);
 };

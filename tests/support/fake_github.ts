@@ -473,17 +473,7 @@ export class FakeGitHub {
   }
 
   #repo(owner: string, repo: string): Answer {
-    return {
-      ...json(200, {
-        id: 1,
-        name: repo,
-        full_name: `${owner}/${repo}`,
-        owner: { login: owner },
-        private: false,
-        url: `${this.url}/repos/${owner}/${repo}`,
-      }),
-      validators: true,
-    };
+    return { ...json(200, repositoryDocument(this.url, owner, repo)), validators: true };
   }
 
   /** 45 generated issues, paginated like GitHub (per_page default 30, max 100). */
@@ -577,6 +567,121 @@ export async function githubEtag(
   data.set(body, prefix.length);
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** `name_url` fields: a path's first word names it unless `name=` says otherwise. */
+function links(base: string, paths: readonly string[]): Record<string, string> {
+  return Object.fromEntries(paths.map((spec) => {
+    const [name, path] = spec.includes("=") ? spec.split("=") : [spec.replace(/[/{].*$/, ""), spec];
+    return [`${name}_url`, `${base}/${path}`];
+  }));
+}
+
+const OWNER_LINKS = [
+  "followers",
+  "following{/other_user}",
+  "gists{/gist_id}",
+  "starred{/owner}{/repo}",
+  "subscriptions",
+  "organizations=orgs",
+  "repos",
+  "events{/privacy}",
+  "received_events",
+];
+const REPO_LINKS = [
+  "forks",
+  "keys{/key_id}",
+  "collaborators{/collaborator}",
+  "teams",
+  "hooks",
+  "issue_events=issues/events{/number}",
+  "events",
+  "assignees{/user}",
+  "branches{/branch}",
+  "tags",
+  "blobs=git/blobs{/sha}",
+  "git_tags=git/tags{/sha}",
+  "git_refs=git/refs{/sha}",
+  "trees=git/trees{/sha}",
+  "statuses/{sha}",
+  "languages",
+  "stargazers",
+  "contributors",
+  "subscribers",
+  "subscription",
+  "commits{/sha}",
+  "git_commits=git/commits{/sha}",
+  "comments{/number}",
+  "issue_comment=issues/comments{/number}",
+  "contents/{+path}",
+  "compare/{base}...{head}",
+  "merges",
+  "archive={archive_format}{/ref}",
+  "downloads",
+  "issues{/number}",
+  "pulls{/number}",
+  "milestones{/number}",
+  "notifications{?since,all,participating}",
+  "labels{/name}",
+  "releases{/id}",
+  "deployments",
+];
+
+/**
+ * `owner/repo` as GitHub's `GET /repos/{owner}/{repo}` answers it, with its links under `api`
+ * (about 4.5 KB of JSON, the typical size of a cached answer).
+ */
+export function repositoryDocument(api: string, owner: string, repo: string): unknown {
+  const url = `${api}/repos/${owner}/${repo}`;
+  const account = {
+    login: owner,
+    id: 1,
+    node_id: "MDEyOk9yZ2FuaXphdGlvbjE=",
+    avatar_url: "https://avatars.githubusercontent.com/u/1?v=4",
+    gravatar_id: "",
+    url: `${api}/users/${owner}`,
+    html_url: `https://github.com/${owner}`,
+    ...links(`${api}/users/${owner}`, OWNER_LINKS),
+    type: "Organization",
+    site_admin: false,
+  };
+  return {
+    id: 1,
+    node_id: "MDEwOlJlcG9zaXRvcnkx",
+    name: repo,
+    full_name: `${owner}/${repo}`,
+    private: false,
+    owner: account,
+    html_url: `https://github.com/${owner}/${repo}`,
+    description: "A repository served by the fake GitHub.",
+    fork: false,
+    url,
+    ...links(url, REPO_LINKS),
+    created_at: "2020-01-01T00:00:00Z",
+    updated_at: "2026-12-01T00:00:00Z",
+    pushed_at: "2026-12-01T00:00:00Z",
+    git_url: `git://github.com/${owner}/${repo}.git`,
+    ssh_url: `git@github.com:${owner}/${repo}.git`,
+    clone_url: `https://github.com/${owner}/${repo}.git`,
+    homepage: null,
+    size: 1024,
+    stargazers_count: 42,
+    watchers_count: 42,
+    language: "TypeScript",
+    forks_count: 3,
+    open_issues_count: ISSUE_COUNT,
+    topics: ["ci", "github", "proxy", "cache"],
+    visibility: "public",
+    default_branch: "main",
+    permissions: { admin: false, maintain: false, push: true, triage: true, pull: true },
+    license: {
+      key: "mit",
+      name: "MIT License",
+      spdx_id: "MIT",
+      url: `${api}/licenses/mit`,
+      node_id: "MDc6TGljZW5zZTEz",
+    },
+  };
 }
 
 /** A fresh RSA 2048 key pair for a test App (private key PEM in the requested encoding). */
