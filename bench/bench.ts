@@ -1,5 +1,5 @@
 /**
- * `deno task bench`: every scenario of `SCENARIOS` loads GitHub-shaped repository documents from
+ * `deno task bench`: every scenario of `SCENARIOS` loads `/zen` or GitHub-shaped repositories from
  * the fake GitHub, directly or through a gateway process started with the launcher's flags, with
  * one load generator (`load_worker.ts`); one report with requests/s, p50/p99, the ratios of
  * DESIGN §10, the cost curve over hot resources and the memory a cached entry costs.
@@ -33,6 +33,8 @@ export interface Scenario {
   readonly headers?: Record<string, string>;
   /** Distinct repositories requested in turn (default 1). */
   readonly resources?: number;
+  /** A path to load instead of repositories. */
+  readonly path?: string;
 }
 
 const MEMORY = { GITHUB_PAT_BENCH: UPSTREAM_PAT, CACHE_BACKEND_URL: "memory://" };
@@ -42,8 +44,10 @@ const DENOKV = { GITHUB_PAT_BENCH: UPSTREAM_PAT, CACHE_BACKEND_URL: "denokv://" 
 const FRESH = { "cache-control": "max-age=3600" };
 
 export const SCENARIOS: readonly Scenario[] = [
-  { name: "direct to upstream" },
-  { name: "pass-through (no-store)", gateway: MEMORY, headers: { "cache-control": "no-store" } },
+  { name: "direct: /zen", path: "/zen" },
+  { name: "pass-through: /zen", gateway: MEMORY, path: "/zen" },
+  { name: "direct: repository" },
+  { name: "plain forward (no-store)", gateway: MEMORY, headers: { "cache-control": "no-store" } },
   { name: "memory: revalidation (304)", gateway: MEMORY },
   { name: "memory: freshness (local)", gateway: MEMORY, headers: FRESH },
   { name: "denokv: revalidation (304)", gateway: DENOKV },
@@ -91,7 +95,7 @@ async function loadOnce(scenario: Scenario, upstream: FakeGitHub): Promise<LoadR
   const token = gateway ? TEST_TOKEN : UPSTREAM_PAT;
   try {
     return await load({
-      urls: Array.from(
+      urls: scenario.path ? [base + scenario.path] : Array.from(
         { length: scenario.resources ?? 1 },
         (_, n) => `${base}/repos/acme/widget-${n}`,
       ),
@@ -168,7 +172,7 @@ export function report(
   const rate = (a: string, b: string) => by(a).requestsPerSecond / by(b).requestsPerSecond;
   const ratio = (a: string, b: string, note = "") =>
     `  ${`${a} / ${b}`.padEnd(64)} ${fixed(rate(a, b), 2, 5)}${note}`;
-  const passThrough = "pass-through (no-store)";
+  const forward = "plain forward (no-store)";
   return [
     `${CONNECTIONS} connections, ${ROUNDS} rounds of ${
       DURATION_MS / 1000
@@ -183,10 +187,11 @@ export function report(
     ),
     "",
     "ratios of throughput (DESIGN §10)",
-    ratio(passThrough, "direct to upstream", ` (target ≥ ${TARGET_RATIO})`),
+    ratio("pass-through: /zen", "direct: /zen", ` (target ≥ ${TARGET_RATIO})`),
+    ratio(forward, "direct: repository"),
     ...["memory", "denokv"].flatMap((backend) => [
-      ratio(`${backend}: revalidation (304)`, passThrough),
-      ratio(`${backend}: freshness (local)`, passThrough),
+      ratio(`${backend}: revalidation (304)`, forward),
+      ratio(`${backend}: freshness (local)`, forward),
     ]),
     ratio("memory: revalidation (304)", "memory: revalidation, telemetry noop", " (target ≥ 0.95)"),
     ratio("memory: freshness, 100 hot", "memory: freshness (local)"),
