@@ -158,7 +158,10 @@ async function memoryPerEntry(
       validatedAt: now,
     }, 3600);
   }
-  return { bytes: Math.round((used() - before) / count), bodyBytes: Math.round(bodyBytes / count) };
+  const bytes = used() - before;
+  // Read after measuring: it keeps the backend alive through the collection above.
+  if (backend.size !== count) throw new Error(`${backend.size} of ${count} entries stored`);
+  return { bytes: Math.round(bytes / count), bodyBytes: Math.round(bodyBytes / count) };
 }
 
 const fixed = (value: number, digits: number, width: number) =>
