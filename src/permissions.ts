@@ -6,6 +6,7 @@
  */
 import { kvLocation } from "./cache/denokv.ts";
 import { type Config, CONFIG_VARIABLES } from "./config.ts";
+import { listenerSocketPath } from "./serve/listener.ts";
 
 /**
  * Variables that libraries read through `process.env`, which throws under an allowlist that
@@ -82,11 +83,13 @@ export function requiredPermissions(
   const net = [hostPort(config.githubApiUrl), listenHost(config), ...(cache ? [cache] : [])];
   const cacheDir = cacheDirectory(config);
   const state = cacheDir === undefined ? [] : [cacheDir];
+  // The unix socket between the listener's guard and the HTTP server (src/serve/listener.ts).
+  const socket = listenerSocketPath(config);
   return {
-    net: [...new Set(net)],
+    net: [...new Set([...net, `unix:${socket}`])],
     env: [...new Set([...CONFIG_VARIABLES, ...LIBRARY_ENV, ...extraVariables])],
-    read: [config.registryPath, ...state],
-    write: state,
+    read: [config.registryPath, ...state, socket],
+    write: [...state, socket],
   };
 }
 
@@ -134,6 +137,17 @@ export function permissionProblems(config: Config): string[] {
     problems.push(
       `CLIENT_REGISTRY_FILE_PATH ${config.registryPath} is not in --allow-read; ${
         rebuild("CLIENT_REGISTRY_FILE_PATH")
+      }`,
+    );
+  }
+  const socket = listenerSocketPath(config);
+  if (
+    !(granted({ name: "read", path: socket }) && granted({ name: "write", path: socket }) &&
+      granted({ name: "net", host: `unix:${socket}` }))
+  ) {
+    problems.push(
+      `the listener socket ${socket} is not in --allow-net/--allow-read/--allow-write; ${
+        rebuild("STATE_DIRECTORY", "PORT")
       }`,
     );
   }

@@ -73,28 +73,47 @@ for (const [label, env, net] of NET_CASES) {
   Deno.test(`launcher --allow-net: ${label}`, () => {
     for (const mode of ["start", "dev", "compile"] as const) {
       const cmd = command(mode, { CLIENT_REGISTRY_FILE_PATH: "/srv/registry.yaml", ...env });
-      assert.deepEqual(flag(cmd.args, "net"), net, mode);
+      const tcp = flag(cmd.args, "net")!.filter((host) => !host.startsWith("unix:"));
+      assert.deepEqual(tcp, net, mode);
     }
   });
 }
+
+Deno.test("launcher: the listener's unix socket, and nothing else of the state directory", () => {
+  const socket = "/var/lib/github-proxy/listener-9000.sock";
+  const cmd = command("start", {
+    CLIENT_REGISTRY_FILE_PATH: "/srv/registry.yaml",
+    STATE_DIRECTORY: "/var/lib/github-proxy",
+    CACHE_BACKEND_URL: "memory://",
+    PORT: "9000",
+  });
+  assert.deepEqual(flag(cmd.args, "net")!.filter((host) => host.startsWith("unix:")), [
+    `unix:${socket}`,
+  ]);
+  assert.deepEqual(flag(cmd.args, "read"), ["/srv/registry.yaml", socket]);
+  assert.deepEqual(flag(cmd.args, "write"), [socket]);
+});
 
 Deno.test("launcher read/write: the registry file and, for Deno KV, the state directory", () => {
   const kv = command("start", {
     CLIENT_REGISTRY_FILE_PATH: "conf/registry.yaml",
     STATE_DIRECTORY: "/var/lib/github-proxy",
   });
+  const socket = "/var/lib/github-proxy/listener-8080.sock";
   assert.deepEqual(flag(kv.args, "read"), [
     `${Deno.cwd()}/conf/registry.yaml`,
     "/var/lib/github-proxy",
+    socket,
   ]);
-  assert.deepEqual(flag(kv.args, "write"), ["/var/lib/github-proxy"]);
+  assert.deepEqual(flag(kv.args, "write"), ["/var/lib/github-proxy", socket]);
 
   const memory = command("start", {
     CLIENT_REGISTRY_FILE_PATH: "/srv/registry.yaml",
+    STATE_DIRECTORY: "/var/lib/github-proxy",
     CACHE_BACKEND_URL: "memory://",
   });
-  assert.deepEqual(flag(memory.args, "read"), ["/srv/registry.yaml"]);
-  assert.equal(flag(memory.args, "write"), undefined);
+  assert.deepEqual(flag(memory.args, "read"), ["/srv/registry.yaml", socket]);
+  assert.deepEqual(flag(memory.args, "write"), [socket]);
   assert.ok(!memory.args.some((arg) => /^--allow-(all|run|ffi|sys)|^-A$/.test(arg)));
 });
 
@@ -105,6 +124,7 @@ Deno.test("launcher defaults: the example registry for start, FHS paths for a bu
   assert.deepEqual(flag(compile.args, "read"), [
     "/etc/github-proxy/registry.yaml",
     "/var/lib/github-proxy",
+    "/var/lib/github-proxy/listener-8080.sock",
   ]);
 });
 
