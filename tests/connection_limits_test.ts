@@ -104,6 +104,17 @@ Deno.test("a slow but steady request body is not cut off by BODY_TIMEOUT", async
   });
 });
 
+Deno.test("behind the listener, Link headers lead back to the address the client used", async () => {
+  await withGatewayProcess({}, async (url) => {
+    const response = await fetch(`${url}/repos/acme/app/issues?per_page=10`, {
+      headers: { authorization: `token ${TEST_TOKEN}` },
+    });
+    await response.body?.cancel();
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get("link")!, new RegExp(`^<${url}/repos/acme/app/issues\\?`));
+  });
+});
+
 /** Opens `count` connections that each send half a request line, as fast as they are accepted. */
 async function flood(url: string, count: number): Promise<RawConnection[]> {
   const conns: RawConnection[] = [];

@@ -22,11 +22,16 @@ export type TargetResult =
   | { readonly ok: true; readonly target: RequestTarget }
   | { readonly ok: false; readonly reason: string };
 
+/** The scheme Deno.serve gives requests that came over a unix socket (src/serve/listener.ts). */
+const UNIX_SCHEME = "http+unix:";
+
 /**
  * Splits a raw request URL (as `Request.url` carries it, not re-parsed, so dot segments and
- * escapes are still visible) into origin, path and query.
+ * escapes are still visible) into origin, path and query. The origin is the one the client
+ * used: plain `http:` for a request the listener relayed over its unix socket.
  */
-export function splitRawUrl(url: string): { origin: string; path: string; query: string } {
+export function splitRawUrl(raw: string): { origin: string; path: string; query: string } {
+  const url = raw.startsWith(UNIX_SCHEME) ? `http:${raw.slice(UNIX_SCHEME.length)}` : raw;
   const pathStart = url.indexOf("/", url.indexOf("//") + 2);
   if (pathStart < 0) return { origin: url, path: "/", query: "" };
   const origin = url.slice(0, pathStart);
