@@ -77,11 +77,7 @@ async function main(): Promise<number> {
     });
   } catch (error) {
     console.error(
-      error instanceof Deno.errors.NotFound
-        ? `github-proxy: STATE_DIRECTORY ${config.stateDirectory} does not exist; create it: the listener's socket ${
-          listenerSocketPath(config)
-        } lives there`
-        : `github-proxy: cannot listen on ${listenHost(config)}: ${(error as Error).message}`,
+      `github-proxy: cannot listen on ${listenHost(config)}: ${(error as Error).message}`,
     );
     stop.abort();
     await gateway.close();

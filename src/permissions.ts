@@ -82,14 +82,16 @@ export function requiredPermissions(
   const cache = cacheHost(config.cacheBackendUrl);
   const net = [hostPort(config.githubApiUrl), listenHost(config), ...(cache ? [cache] : [])];
   const cacheDir = cacheDirectory(config);
-  const state = cacheDir === undefined ? [] : [cacheDir];
-  // The unix socket between the listener's guard and the HTTP server (src/serve/listener.ts).
-  const socket = listenerSocketPath(config);
+  // The state directory holds the listener's unix socket (src/serve/listener.ts), and the gateway
+  // creates it when missing; a Deno KV file may live elsewhere.
+  const state = [
+    ...new Set([config.stateDirectory, ...(cacheDir === undefined ? [] : [cacheDir])]),
+  ];
   return {
-    net: [...new Set([...net, `unix:${socket}`])],
+    net: [...new Set([...net, `unix:${listenerSocketPath(config)}`])],
     env: [...new Set([...CONFIG_VARIABLES, ...LIBRARY_ENV, ...extraVariables])],
-    read: [config.registryPath, ...state, socket],
-    write: [...state, socket],
+    read: [config.registryPath, ...state],
+    write: state,
   };
 }
 
@@ -141,12 +143,13 @@ export function permissionProblems(config: Config): string[] {
     );
   }
   const socket = listenerSocketPath(config);
+  const state = config.stateDirectory;
   if (
-    !(granted({ name: "read", path: socket }) && granted({ name: "write", path: socket }) &&
+    !(granted({ name: "read", path: state }) && granted({ name: "write", path: state }) &&
       granted({ name: "net", host: `unix:${socket}` }))
   ) {
     problems.push(
-      `the listener socket ${socket} is not in --allow-net/--allow-read/--allow-write; ${
+      `the state directory ${state} (the listener's socket ${socket}) is not in --allow-read/--allow-write/--allow-net; ${
         rebuild("STATE_DIRECTORY", "PORT")
       }`,
     );

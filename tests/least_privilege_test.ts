@@ -79,8 +79,7 @@ for (const [label, env, net] of NET_CASES) {
   });
 }
 
-Deno.test("launcher: the listener's unix socket, and nothing else of the state directory", () => {
-  const socket = "/var/lib/github-proxy/listener-9000.sock";
+Deno.test("launcher: the listener's unix socket and the state directory it lives in", () => {
   const cmd = command("start", {
     CLIENT_REGISTRY_FILE_PATH: "/srv/registry.yaml",
     STATE_DIRECTORY: "/var/lib/github-proxy",
@@ -88,32 +87,37 @@ Deno.test("launcher: the listener's unix socket, and nothing else of the state d
     PORT: "9000",
   });
   assert.deepEqual(flag(cmd.args, "net")!.filter((host) => host.startsWith("unix:")), [
-    `unix:${socket}`,
+    "unix:/var/lib/github-proxy/listener-9000.sock",
   ]);
-  assert.deepEqual(flag(cmd.args, "read"), ["/srv/registry.yaml", socket]);
-  assert.deepEqual(flag(cmd.args, "write"), [socket]);
+  assert.deepEqual(flag(cmd.args, "read"), ["/srv/registry.yaml", "/var/lib/github-proxy"]);
+  assert.deepEqual(flag(cmd.args, "write"), ["/var/lib/github-proxy"]);
 });
 
-Deno.test("launcher read/write: the registry file and, for Deno KV, the state directory", () => {
+Deno.test("launcher read/write: the registry file, the state directory and a Deno KV file's", () => {
   const kv = command("start", {
     CLIENT_REGISTRY_FILE_PATH: "conf/registry.yaml",
     STATE_DIRECTORY: "/var/lib/github-proxy",
   });
-  const socket = "/var/lib/github-proxy/listener-8080.sock";
   assert.deepEqual(flag(kv.args, "read"), [
     `${Deno.cwd()}/conf/registry.yaml`,
     "/var/lib/github-proxy",
-    socket,
   ]);
-  assert.deepEqual(flag(kv.args, "write"), ["/var/lib/github-proxy", socket]);
+  assert.deepEqual(flag(kv.args, "write"), ["/var/lib/github-proxy"]);
+
+  const elsewhere = command("start", {
+    CLIENT_REGISTRY_FILE_PATH: "/srv/registry.yaml",
+    STATE_DIRECTORY: "/var/lib/github-proxy",
+    CACHE_BACKEND_URL: "denokv:///srv/kv/cache.kv",
+  });
+  assert.deepEqual(flag(elsewhere.args, "write"), ["/var/lib/github-proxy", "/srv/kv"]);
 
   const memory = command("start", {
     CLIENT_REGISTRY_FILE_PATH: "/srv/registry.yaml",
     STATE_DIRECTORY: "/var/lib/github-proxy",
     CACHE_BACKEND_URL: "memory://",
   });
-  assert.deepEqual(flag(memory.args, "read"), ["/srv/registry.yaml", socket]);
-  assert.deepEqual(flag(memory.args, "write"), [socket]);
+  assert.deepEqual(flag(memory.args, "read"), ["/srv/registry.yaml", "/var/lib/github-proxy"]);
+  assert.deepEqual(flag(memory.args, "write"), ["/var/lib/github-proxy"]);
   assert.ok(!memory.args.some((arg) => /^--allow-(all|run|ffi|sys)|^-A$/.test(arg)));
 });
 
@@ -124,7 +128,6 @@ Deno.test("launcher defaults: the example registry for start, FHS paths for a bu
   assert.deepEqual(flag(compile.args, "read"), [
     "/etc/github-proxy/registry.yaml",
     "/var/lib/github-proxy",
-    "/var/lib/github-proxy/listener-8080.sock",
   ]);
 });
 

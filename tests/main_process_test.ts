@@ -11,7 +11,7 @@ const MAIN = new URL("../main.ts", import.meta.url).pathname;
 /** Just enough to listen on loopback with the state (and listener socket) in `dir`. */
 function listenFlags(dir: string, port: number): string[] {
   const socket = listenerSocketPath({ stateDirectory: dir, port });
-  return [`--allow-net=127.0.0.1,unix:${socket}`, `--allow-write=${socket}`];
+  return [`--allow-net=127.0.0.1,unix:${socket}`, `--allow-write=${dir}`];
 }
 
 Deno.test("main.ts refuses a bad configuration: every problem at once, no secret, exit 2", async () => {

@@ -53,6 +53,9 @@ export async function serveGuarded(options: GuardedServeOptions): Promise<Guarde
   let stopping = false;
   let reportFailure: (error: Error) => void = () => {};
   const httpFailed = new Promise<Error>((resolve) => reportFailure = resolve);
+  Deno.mkdirSync(options.socketPath.slice(0, options.socketPath.lastIndexOf("/")) || "/", {
+    recursive: true,
+  });
   const startHttp = (): Deno.HttpServer<Deno.UnixAddr> => {
     removeStaleSocket(options.socketPath);
     const server = Deno.serve({
