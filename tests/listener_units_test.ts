@@ -64,6 +64,7 @@ const REQUEST_CASES: [string, string[], [FramePhase, number][]][] = [
   ["pipelined requests in one read", ["GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\nGET /c"], [
     ["head", 2],
   ]],
+  ["the HTTP/2 preface", ["PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"], [["opaque", 0]]],
   ["an oversized head", [`GET / HTTP/1.1\r\nx: ${"a".repeat(MAX_HEAD_BYTES)}`], [["opaque", 0]]],
 ];
 

@@ -125,6 +125,8 @@ export class MessageFramer {
       const value = line.slice(colon + 1).trim();
       headers.set(name, headers.has(name) ? `${headers.get(name)}, ${value}` : value);
     }
+    // HTTP/2 with prior knowledge is binary from here on: only the header timeout can apply.
+    if (this.kind === "request" && lines[0] === "PRI * HTTP/2.0") return [head, "opaque"];
     return [head, this.bodyLength(head, headers)];
   }
 
