@@ -8,6 +8,7 @@ import { listenHost, permissionProblems } from "./src/launch/permissions.ts";
 import { RegistryError } from "./src/registry/parse.ts";
 import { createLogger } from "./src/log.ts";
 import { readEnvironment, variableLookup } from "./src/launch/environment.ts";
+import { listenerSocketPath, serveGuarded } from "./src/serve/listener.ts";
 
 async function main(): Promise<number> {
   const env = readEnvironment(Deno.args);
@@ -61,18 +62,25 @@ async function main(): Promise<number> {
   gateway.registry.watch(logger, stop.signal);
   let server;
   try {
-    server = Deno.serve({
+    server = await serveGuarded({
       hostname: config.bind,
       port: config.port,
-      onListen: ({ hostname, port }) =>
-        logger.info("listening", { address: `${hostname}:${port}` }),
+      socketPath: listenerSocketPath(config),
+      maxConnections: config.maxConnections,
+      timeouts: {
+        headerMs: config.headerTimeoutMs,
+        bodyMs: config.bodyTimeoutMs,
+        idleMs: config.idleTimeoutMs,
+      },
+      logger,
+      handler: gateway.app.fetch,
       // Hono answers the handler's errors; what reaches here is an answer whose body broke off
       // after its status line (e.g. GitHub went quiet mid-stream): a log line, not a stack trace.
       onError: (error) => {
         logger.warn("answer broke off", { error: String(error) });
         return new Response(null, { status: 502 });
       },
-    }, gateway.app.fetch);
+    });
   } catch (error) {
     console.error(
       `github-proxy: cannot listen on ${listenHost(config)}: ${(error as Error).message}`,
@@ -81,7 +89,23 @@ async function main(): Promise<number> {
     await gateway.close();
     return 2;
   }
-  const signal = await signalled;
+  const { hostname, port } = server.addr;
+  logger.info("listening", {
+    address: `${hostname}:${port}`,
+    maxConnections: config.maxConnections,
+  });
+  const outcome = await Promise.race([
+    signalled.then((signal) => ({ signal })),
+    server.failed.then((failure) => ({ failure })),
+  ]);
+  if ("failure" in outcome) {
+    // Serving has stopped: a process that stays up would look healthy and answer nothing.
+    logger.error("listener stopped; exiting", { error: outcome.failure.message });
+    stop.abort();
+    await gateway.close();
+    return 1;
+  }
+  const { signal } = outcome;
   logger.info("shutting down: draining in-flight requests", {
     signal,
     drainMs: config.drainTimeoutMs,

@@ -47,6 +47,14 @@ export interface Config {
   readonly logFormat: LogFormat;
   readonly upstreamTimeoutMs: number;
   readonly drainTimeoutMs: number;
+  /** Time a client has for a request head (from connecting, or from its first byte). */
+  readonly headerTimeoutMs: number;
+  /** Longest pause allowed between two reads of a request body. */
+  readonly bodyTimeoutMs: number;
+  /** Time a keep-alive connection may wait for its next request. */
+  readonly idleTimeoutMs: number;
+  /** Cap on open client connections; each holds up to 4 file descriptors. */
+  readonly maxConnections: number;
 }
 
 /** Every variable the gateway reads besides the `GITHUB_PAT_*`/`GITHUB_APP_*` families. */
@@ -68,9 +76,20 @@ export const CONFIG_VARIABLES = [
   "LOG_FORMAT",
   "UPSTREAM_TIMEOUT",
   "DRAIN_TIMEOUT",
+  "HEADER_TIMEOUT",
+  "BODY_TIMEOUT",
+  "IDLE_TIMEOUT",
+  "MAX_CONNECTIONS",
 ] as const;
 
 export const DEFAULT_STATE_DIRECTORY = ".state";
+
+/**
+ * Fits the usual soft descriptor limit of 1024: a client connection holds its socket, both ends
+ * of the listener's internal socket and an upstream connection. Deno cannot read RLIMIT_NOFILE
+ * without --allow-all, so the cap is configured, not derived.
+ */
+export const DEFAULT_MAX_CONNECTIONS = 240;
 
 /** Start-up problems; a URL quoted in one never shows its userinfo. */
 export class ConfigError extends Error {
@@ -140,6 +159,10 @@ export function parseConfig(env: Env): Config {
     logFormat: oneOf("LOG_FORMAT", ["json", "pretty"], "json"),
     upstreamTimeoutMs: 1000 * integer("UPSTREAM_TIMEOUT", 30, 1, 3600),
     drainTimeoutMs: 1000 * integer("DRAIN_TIMEOUT", 25, 0, 3600),
+    headerTimeoutMs: 1000 * integer("HEADER_TIMEOUT", 30, 1, 3600),
+    bodyTimeoutMs: 1000 * integer("BODY_TIMEOUT", 60, 1, 3600),
+    idleTimeoutMs: 1000 * integer("IDLE_TIMEOUT", 5, 1, 3600),
+    maxConnections: integer("MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS, 1, 1_000_000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

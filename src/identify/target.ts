@@ -22,6 +22,9 @@ export type TargetResult =
   | { readonly ok: true; readonly target: RequestTarget }
   | { readonly ok: false; readonly reason: string };
 
+/** The scheme Deno.serve gives requests that came over a unix socket (src/serve/listener.ts). */
+const UNIX_SCHEME = "http+unix:";
+
 /**
  * `host[:port]` as a client may name the gateway: a DNS name (letters, digits, `-`, `.`, `_`,
  * `~`) or a bracketed IP literal. Nothing that could end the authority early: no userinfo,
@@ -48,9 +51,11 @@ export function authorityProblem(url: string, host: string | undefined): string 
 
 /**
  * Splits a raw request URL (as `Request.url` carries it, not re-parsed, so dot segments and
- * escapes are still visible) into origin, path and query.
+ * escapes are still visible) into origin, path and query. The origin is the one the client
+ * used: plain `http:` for a request the listener relayed over its unix socket.
  */
-export function splitRawUrl(url: string): { origin: string; path: string; query: string } {
+export function splitRawUrl(raw: string): { origin: string; path: string; query: string } {
+  const url = raw.startsWith(UNIX_SCHEME) ? `http:${raw.slice(UNIX_SCHEME.length)}` : raw;
   const pathStart = url.indexOf("/", url.indexOf("//") + 2);
   if (pathStart < 0) return { origin: url, path: "/", query: "" };
   const origin = url.slice(0, pathStart);

@@ -6,6 +6,7 @@
  */
 import { kvLocation } from "../cache/backends/denokv.ts";
 import { type Config, CONFIG_VARIABLES, ConfigError } from "../config.ts";
+import { listenerSocketPath } from "../serve/listener.ts";
 
 /**
  * Variables that libraries read through `process.env`, which throws under an allowlist that
@@ -88,9 +89,13 @@ export function requiredPermissions(
   const cache = cacheHost(config.cacheBackendUrl);
   const net = [hostPort(config.githubApiUrl), listenHost(config), ...(cache ? [cache] : [])];
   const cacheDir = cacheDirectory(config);
-  const state = cacheDir === undefined ? [] : [cacheDir];
+  // The state directory holds the listener's unix socket (src/serve/listener.ts), and the gateway
+  // creates it when missing; a Deno KV file may live elsewhere.
+  const state = [
+    ...new Set([config.stateDirectory, ...(cacheDir === undefined ? [] : [cacheDir])]),
+  ];
   return {
-    net: [...new Set(net)],
+    net: [...new Set([...net, `unix:${listenerSocketPath(config)}`])],
     env: [...new Set([...CONFIG_VARIABLES, ...LIBRARY_ENV, ...extraVariables])],
     read: [config.registryPath, ...state],
     write: state,
@@ -141,6 +146,18 @@ export function permissionProblems(config: Config): string[] {
     problems.push(
       `CLIENT_REGISTRY_FILE_PATH ${config.registryPath} is not in --allow-read; ${
         rebuild("CLIENT_REGISTRY_FILE_PATH")
+      }`,
+    );
+  }
+  const socket = listenerSocketPath(config);
+  const state = config.stateDirectory;
+  if (
+    !(granted({ name: "read", path: state }) && granted({ name: "write", path: state }) &&
+      granted({ name: "net", host: `unix:${socket}` }))
+  ) {
+    problems.push(
+      `the state directory ${state} (the listener's socket ${socket}) is not in --allow-read/--allow-write/--allow-net; ${
+        rebuild("STATE_DIRECTORY", "PORT")
       }`,
     );
   }

@@ -77,12 +77,27 @@ for (const [label, env, net] of NET_CASES) {
       const expected = mode === "compile"
         ? net
         : net.map((host) => host === "0.0.0.0:8080" ? "127.0.0.1:8080" : host);
-      assert.deepEqual(flag(cmd.args, "net"), expected, mode);
+      const tcp = flag(cmd.args, "net")!.filter((host) => !host.startsWith("unix:"));
+      assert.deepEqual(tcp, expected, mode);
     }
   });
 }
 
-Deno.test("launcher read/write: the registry file and, for Deno KV, the state directory", () => {
+Deno.test("launcher: the listener's unix socket and the state directory it lives in", () => {
+  const cmd = command("start", {
+    CLIENT_REGISTRY_FILE_PATH: "/srv/registry.yaml",
+    STATE_DIRECTORY: "/var/lib/github-proxy",
+    CACHE_BACKEND_URL: "memory://",
+    PORT: "9000",
+  });
+  assert.deepEqual(flag(cmd.args, "net")!.filter((host) => host.startsWith("unix:")), [
+    "unix:/var/lib/github-proxy/listener-9000.sock",
+  ]);
+  assert.deepEqual(flag(cmd.args, "read"), ["/srv/registry.yaml", "/var/lib/github-proxy"]);
+  assert.deepEqual(flag(cmd.args, "write"), ["/var/lib/github-proxy"]);
+});
+
+Deno.test("launcher read/write: the registry file, the state directory and a Deno KV file's", () => {
   const kv = command("start", {
     CLIENT_REGISTRY_FILE_PATH: "conf/registry.yaml",
     STATE_DIRECTORY: "/var/lib/github-proxy",
@@ -93,12 +108,20 @@ Deno.test("launcher read/write: the registry file and, for Deno KV, the state di
   ]);
   assert.deepEqual(flag(kv.args, "write"), ["/var/lib/github-proxy"]);
 
+  const elsewhere = command("start", {
+    CLIENT_REGISTRY_FILE_PATH: "/srv/registry.yaml",
+    STATE_DIRECTORY: "/var/lib/github-proxy",
+    CACHE_BACKEND_URL: "denokv:///srv/kv/cache.kv",
+  });
+  assert.deepEqual(flag(elsewhere.args, "write"), ["/var/lib/github-proxy", "/srv/kv"]);
+
   const memory = command("start", {
     CLIENT_REGISTRY_FILE_PATH: "/srv/registry.yaml",
+    STATE_DIRECTORY: "/var/lib/github-proxy",
     CACHE_BACKEND_URL: "memory://",
   });
-  assert.deepEqual(flag(memory.args, "read"), ["/srv/registry.yaml"]);
-  assert.equal(flag(memory.args, "write"), undefined);
+  assert.deepEqual(flag(memory.args, "read"), ["/srv/registry.yaml", "/var/lib/github-proxy"]);
+  assert.deepEqual(flag(memory.args, "write"), ["/var/lib/github-proxy"]);
   assert.ok(!memory.args.some((arg) => /^--allow-(all|run|ffi|sys)|^-A$/.test(arg)));
 });
 

@@ -4,8 +4,15 @@
 import assert from "node:assert/strict";
 import { FULL_ACCESS_REGISTRY, TEST_TOKEN } from "../support/gateway.ts";
 import { runDeno, spawnServer, startGatewayProcess } from "../support/process.ts";
+import { listenerSocketPath } from "../../src/serve/listener.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+/** Just enough to listen on loopback with the state (and listener socket) in `dir`. */
+function listenFlags(dir: string, port: number): string[] {
+  const socket = listenerSocketPath({ stateDirectory: dir, port });
+  return [`--allow-net=127.0.0.1,unix:${socket}`, `--allow-write=${dir}`];
+}
 
 Deno.test("main.ts refuses a bad configuration: every problem at once, no secret, exit 2", async () => {
   const secrets = {
@@ -60,10 +67,11 @@ Deno.test("main.ts refuses a registry with an unset template variable, naming it
       "version: 1\nclients:\n  - name: ci\n    token: {{ env.TOKEN_CI }}\n",
     );
     const result = await runDeno(
-      ["run", "--allow-env", "--allow-read", "--allow-net=127.0.0.1", MAIN],
+      ["run", "--allow-env", "--allow-read", ...listenFlags(dir, 8080), MAIN],
       {
         GITHUB_API_URL: "http://127.0.0.1:9",
         BIND: "127.0.0.1",
+        STATE_DIRECTORY: dir,
         CLIENT_REGISTRY_FILE_PATH: registry,
         CACHE_BACKEND_URL: "memory://",
       },
@@ -173,10 +181,11 @@ Deno.test("main.ts reports a listen address in use plainly, without a stack trac
   try {
     await Deno.writeTextFile(`${dir}/registry.yaml`, FULL_ACCESS_REGISTRY);
     const result = await runDeno(
-      ["run", "--allow-env", "--allow-read", "--allow-net=127.0.0.1", MAIN],
+      ["run", "--allow-env", "--allow-read", ...listenFlags(dir, occupied.addr.port), MAIN],
       {
         GITHUB_API_URL: "http://127.0.0.1:9",
         BIND: "127.0.0.1",
+        STATE_DIRECTORY: dir,
         PORT: String(occupied.addr.port),
         CLIENT_REGISTRY_FILE_PATH: `${dir}/registry.yaml`,
         CACHE_BACKEND_URL: "memory://",

@@ -63,13 +63,22 @@ export interface ServerProcess {
   stop(): Promise<number>;
 }
 
+export interface SpawnOptions {
+  /** Runs the process under `ulimit -n` of this many file descriptors. */
+  readonly descriptorLimit?: number;
+}
+
 /** Spawns `deno <args>` and resolves once it logs that it is listening. */
 export async function spawnServer(
   args: readonly string[],
   env: Record<string, string>,
+  options: SpawnOptions = {},
 ): Promise<ServerProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...args],
+  const limited = options.descriptorLimit !== undefined;
+  const child = new Deno.Command(limited ? "bash" : Deno.execPath(), {
+    args: limited
+      ? ["-c", `ulimit -n ${options.descriptorLimit} && exec "$0" "$@"`, Deno.execPath(), ...args]
+      : [...args],
     env: { ...baseEnv(), ...env },
     clearEnv: true,
     cwd: ROOT,
@@ -147,6 +156,7 @@ export async function spawnServer(
 export async function startGatewayProcess(
   githubApiUrl: string,
   env: Record<string, string> = {},
+  options: SpawnOptions = {},
 ): Promise<{ server: ServerProcess; stop(): Promise<void> }> {
   const dir = await Deno.makeTempDir({ prefix: "github-proxy-process-" });
   await Deno.writeTextFile(`${dir}/registry.yaml`, FULL_ACCESS_REGISTRY);
@@ -159,7 +169,7 @@ export async function startGatewayProcess(
     PORT: "0",
     ...env,
   });
-  const server = await spawnServer(cmd.args, { ...cmd.env });
+  const server = await spawnServer(cmd.args, { ...cmd.env }, options);
   return {
     server,
     async stop() {

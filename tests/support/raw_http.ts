@@ -112,3 +112,86 @@ function dechunk(bytes: Uint8Array): Uint8Array {
   }
   return concat(parts);
 }
+
+/** A connection that sends exactly the bytes given, for requests left unfinished on purpose. */
+export interface RawConnection {
+  send(text: string): Promise<void>;
+  /**
+   * Reads until the server closes the connection or `withinMs` pass: `closed` says which, `text`
+   * is what arrived.
+   */
+  closed(withinMs: number): Promise<{ closed: boolean; text: string }>;
+  /** Reads one response with a Content-Length body, keeping the connection open. */
+  response(withinMs: number): Promise<string>;
+  close(): void;
+}
+
+/** `origin`: `http://host:port` of the server. */
+export async function rawConnection(origin: string): Promise<RawConnection> {
+  const { hostname, port } = new URL(origin);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  let pending: Uint8Array = new Uint8Array();
+  // A read that lost the race against a timeout is kept for the next call: a second read
+  // alongside it would lose bytes.
+  let reading: Promise<Uint8Array | null> | undefined;
+  const readWithin = async (deadline: number): Promise<Uint8Array | null | "timeout"> => {
+    if (!reading) {
+      const buffer = new Uint8Array(64 * 1024);
+      reading = conn.read(buffer).then((n) => (n === null ? null : buffer.slice(0, n)))
+        .catch(() => null);
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), Math.max(0, deadline - Date.now()));
+    });
+    try {
+      const result = await Promise.race([reading, timeout]);
+      if (result !== "timeout") reading = undefined;
+      return result;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  let open = true;
+  return {
+    send: (text) => writeAll(conn, encoder.encode(text)),
+    async closed(withinMs) {
+      const deadline = Date.now() + withinMs;
+      for (;;) {
+        const chunk = await readWithin(deadline);
+        if (chunk === "timeout") return { closed: false, text: decoder.decode(pending) };
+        if (chunk === null) return { closed: true, text: decoder.decode(pending) };
+        pending = concat([pending, chunk]);
+      }
+    },
+    async response(withinMs) {
+      const deadline = Date.now() + withinMs;
+      for (;;) {
+        const end = indexOf(pending, CRLF_CRLF, 0);
+        if (end >= 0) {
+          const head = decoder.decode(pending.subarray(0, end));
+          const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? "0");
+          if (pending.length >= end + 4 + length) {
+            const text = decoder.decode(pending.subarray(0, end + 4 + length));
+            pending = pending.slice(end + 4 + length);
+            return text;
+          }
+        }
+        const chunk = await readWithin(deadline);
+        if (chunk === "timeout" || chunk === null) {
+          throw new Error(`no complete response: ${decoder.decode(pending.slice(0, 200))}`);
+        }
+        pending = concat([pending, chunk]);
+      }
+    },
+    close() {
+      if (!open) return;
+      open = false;
+      try {
+        conn.close();
+      } catch {
+        // Closed by the server already.
+      }
+    },
+  };
+}

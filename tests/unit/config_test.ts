@@ -37,6 +37,10 @@ Deno.test("defaults", () => {
     logFormat: "json",
     upstreamTimeoutMs: 30_000,
     drainTimeoutMs: 25_000,
+    headerTimeoutMs: 30_000,
+    bodyTimeoutMs: 60_000,
+    idleTimeoutMs: 5_000,
+    maxConnections: 240,
   };
   assert.deepEqual(config, expected);
   assert.ok(Object.isFrozen(config));
@@ -60,6 +64,10 @@ Deno.test("values are parsed into typed fields", () => {
     LOG_FORMAT: "pretty",
     UPSTREAM_TIMEOUT: "5",
     DRAIN_TIMEOUT: "0",
+    HEADER_TIMEOUT: "2",
+    BODY_TIMEOUT: "3",
+    IDLE_TIMEOUT: "4",
+    MAX_CONNECTIONS: "100",
   });
   assert.equal(config.githubApiUrl, "https://ghe.example.com/api/v3");
   assert.equal(config.githubGraphqlUrl, "https://ghe.example.com/api/graphql");
@@ -77,6 +85,10 @@ Deno.test("values are parsed into typed fields", () => {
   assert.equal(config.logFormat, "pretty");
   assert.equal(config.upstreamTimeoutMs, 5000);
   assert.equal(config.drainTimeoutMs, 0);
+  assert.equal(config.headerTimeoutMs, 2000);
+  assert.equal(config.bodyTimeoutMs, 3000);
+  assert.equal(config.idleTimeoutMs, 4000);
+  assert.equal(config.maxConnections, 100);
 });
 
 Deno.test("GraphQL endpoint that belongs to GITHUB_API_URL", () => {
@@ -135,6 +147,10 @@ const PROBLEM_CASES: [string, Record<string, string>, RegExp][] = [
   ["log level", { LOG_LEVEL: "trace" }, /^LOG_LEVEL must be one of debug, info, warn, error/],
   ["log format", { LOG_FORMAT: "xml" }, /^LOG_FORMAT must be one of json, pretty/],
   ["upstream timeout", { UPSTREAM_TIMEOUT: "0" }, /^UPSTREAM_TIMEOUT must be a whole number/],
+  ["header timeout", { HEADER_TIMEOUT: "0" }, /^HEADER_TIMEOUT must be a whole number from 1/],
+  ["body timeout", { BODY_TIMEOUT: "x" }, /^BODY_TIMEOUT must be a whole number/],
+  ["idle timeout", { IDLE_TIMEOUT: "0" }, /^IDLE_TIMEOUT must be a whole number from 1/],
+  ["connection cap", { MAX_CONNECTIONS: "0" }, /^MAX_CONNECTIONS must be a whole number/],
   ["drain timeout", { DRAIN_TIMEOUT: "-5" }, /^DRAIN_TIMEOUT must be a whole number/],
   ["empty PAT", { GITHUB_PAT_X: "  " }, /^GITHUB_PAT_X is empty$/],
   [
@@ -191,7 +207,7 @@ Deno.test("every problem is reported together, and no secret is repeated", () =>
     error = e;
   }
   assert.ok(error instanceof ConfigError);
-  assert.equal(error.problems.length, 14, error.message);
+  assert.equal(error.problems.length, 18, error.message);
   assert.match(error.message, /^invalid configuration:\n {2}- /);
   for (const secret of [...Object.values(secrets), "secret-material"]) {
     assert.ok(!error.message.includes(secret), secret);

@@ -65,6 +65,14 @@ for (const [raw, expected] of TABLE) {
   });
 }
 
+Deno.test("splitRawUrl: a request relayed over the listener's unix socket keeps an http origin", () => {
+  assert.deepEqual(splitRawUrl("http+unix://127.0.0.1:8080/repos/o/r?page=2"), {
+    origin: "http://127.0.0.1:8080",
+    path: "/repos/o/r",
+    query: "page=2",
+  });
+});
+
 Deno.test("splitRawUrl keeps dot segments, escapes and the raw query", () => {
   assert.deepEqual(splitRawUrl("http://h:1/a/../b?x=1&x=2#f"), {
     origin: "http://h:1",
