@@ -21,7 +21,8 @@ export function rewriteLinkHeader(value: string, upstreamBase: string, clientBas
   );
 }
 
-export function rewriteLocationHeaders(
+/** Rewrites, in place, the `Link` and `Location` headers of an answer on its way to the client. */
+export function rewriteLinks(
   headers: Headers,
   upstreamBase: string,
   clientBase: string,

@@ -10,7 +10,8 @@
  * whatever brought it, `SIGHUP` included.
  */
 import type { Logger } from "../log.ts";
-import { parseRegistry, type Registry, RegistryError } from "./parse.ts";
+import type { Registry } from "./model.ts";
+import { parseRegistry, RegistryError } from "./parse.ts";
 import { type FileSnapshot, readSnapshot, sameFile, unchanged } from "./file_snapshot.ts";
 import { widenedClients } from "./widening.ts";
 
