@@ -14,7 +14,7 @@ export function rewriteUrl(url: string, upstreamBase: string, clientBase: string
 }
 
 /** Rewrites every `<url>` of an RFC 8288 `Link` header value. */
-export function rewriteLinkHeader(value: string, upstreamBase: string, clientBase: string): string {
+function rewriteLinkHeader(value: string, upstreamBase: string, clientBase: string): string {
   return value.replace(
     /<([^>]*)>/g,
     (_m, url: string) => `<${rewriteUrl(url, upstreamBase, clientBase)}>`,

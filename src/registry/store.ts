@@ -27,7 +27,7 @@ export interface ReloadTiming {
 }
 
 /** Longer than the pauses of a writer between its writes, short enough to wait for an edit. */
-export const DEFAULT_RELOAD_TIMING: ReloadTiming = { settleMs: 2000, sleep: abortableSleep };
+const DEFAULT_RELOAD_TIMING: ReloadTiming = { settleMs: 2000, sleep: abortableSleep };
 
 export class RegistryStore implements RegistrySource {
   #current: Registry;
