@@ -11,7 +11,7 @@
  *   answer depends on it and it is not known yet, the decision is `classify`.
  */
 import type { Client, ScopeRule } from "../registry/model.ts";
-import { MAX_PATH_BYTES, type RequestTarget } from "../identify/target.ts";
+import { GRAPHQL_ENDPOINTS, MAX_PATH_BYTES, type RequestTarget } from "../identify/target.ts";
 
 export type OperationType = "query" | "mutation" | "subscription";
 
@@ -36,7 +36,6 @@ export type Verdict =
 /** `classify`: a GraphQL request whose answer depends on the operation type. */
 export type ScopeDecision = Verdict | { readonly verdict: "classify" };
 
-const GRAPHQL_NAMES = ["/graphql", "/api/graphql"];
 const OPERATION_TYPES: readonly OperationType[] = ["query", "mutation", "subscription"];
 /**
  * The most a scope pattern reads: the request target's own bound. Matching is linear, and this
@@ -56,7 +55,7 @@ const TOO_LONG: Verdict = {
 export function decide(client: Client, { method, path, graphql }: ScopeRequest): ScopeDecision {
   if (method.length > MAX_MATCHED_LENGTH || path.length > MAX_MATCHED_LENGTH) return TOO_LONG;
   if (!graphql) return decideFor(client, method, [path], undefined);
-  const names = [path, ...GRAPHQL_NAMES];
+  const names = [path, ...GRAPHQL_ENDPOINTS];
   if (method !== "POST") return decideFor(client, method, names, "unknown");
   const outcomes = OPERATION_TYPES.map((type) => decideFor(client, method, names, type));
   if (outcomes.every((o) => o.verdict === "allow")) return outcomes[0];
@@ -71,7 +70,7 @@ export function decideOperation(
   operation: OperationType,
 ): Verdict {
   if (method.length > MAX_MATCHED_LENGTH || path.length > MAX_MATCHED_LENGTH) return TOO_LONG;
-  return decideFor(client, method, [path, ...GRAPHQL_NAMES], operation);
+  return decideFor(client, method, [path, ...GRAPHQL_ENDPOINTS], operation);
 }
 
 /** Every operation type refused: name the reason without mentioning an operation type. */

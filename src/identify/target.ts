@@ -11,7 +11,7 @@ const ENTERPRISE_PREFIX = "/api/v3";
 const ENTERPRISE_PREFIX_ANY_CASE = /^\/api\/v3(?:\/|$)/i;
 const UNRESERVED = /[A-Za-z0-9\-._~]/;
 /** GitHub's two names for its GraphQL endpoint, as GitHub spells them. */
-const GRAPHQL_ENDPOINTS: ReadonlySet<string> = new Set(["/graphql", "/api/graphql"]);
+export const GRAPHQL_ENDPOINTS: ReadonlySet<string> = new Set(["/graphql", "/api/graphql"]);
 
 /** A normalised path and the raw query: what `normalisePath` makes of the request line. */
 export interface NormalisedPath {
