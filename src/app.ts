@@ -1,32 +1,29 @@
 /**
- * The gateway as a Hono app: identify → authorize → forward, in one pass (DESIGN §3).
+ * The gateway as a Hono app: the request path of DESIGN §3, one line per stage, in order. The
+ * parts arrive built (`gateway.ts` builds them); this module only composes them.
  */
 import { Hono } from "hono";
 import type { Config } from "./config.ts";
 import type { CredentialPool } from "./credentials/pool.ts";
 import type { CacheLayer } from "./cache/layer.ts";
-import { credentialOf } from "./identify/client_token.ts";
 import { githubError } from "./http/errors.ts";
-import { forwarder } from "./forward.ts";
-import { runnerTokens } from "./endpoints/runner_tokens.ts";
-import {
-  authorityProblem,
-  normalisePath,
-  type RequestTarget,
-  splitRawUrl,
-} from "./identify/target.ts";
-import { createUpstreamFetch, type UpstreamFetch } from "./http/upstream.ts";
-import { authorize } from "./authorize/authorize.ts";
-import { type Client, identify } from "./registry/parse.ts";
+import { forwarder, type UpstreamVariables } from "./forward.ts";
+import { rewriteToRunnerTokenCall } from "./endpoints/runner_tokens.ts";
+import type { UpstreamFetch } from "./http/upstream.ts";
+import { authorize, type AuthorizeVariables } from "./authorize/authorize.ts";
+import { authority, identify, type IdentifyVariables } from "./identify/identify.ts";
 import type { RegistrySource } from "./registry/store.ts";
 import { accessTelemetry } from "./telemetry/access_log.ts";
-import { metricsEndpoint, usageEndpoint } from "./endpoints/metrics.ts";
+import { healthz, readyz } from "./endpoints/health.ts";
+import { metricsEndpoint } from "./endpoints/metrics.ts";
+import { usageEndpoint } from "./endpoints/usage.ts";
 import type { Logger } from "./log.ts";
 import type { QuotaView } from "./telemetry/prometheus.ts";
 import { createRouteMatcher } from "./telemetry/routes.ts";
 import type { Telemetry } from "./telemetry/mod.ts";
 
-export interface GatewayDeps {
+/** The built parts the app composes. */
+export interface AppParts {
   readonly config: Config;
   readonly registry: RegistrySource;
   readonly pool: CredentialPool;
@@ -34,30 +31,22 @@ export interface GatewayDeps {
   readonly telemetry: Telemetry;
   /** Current quota per credential and resource, for `/usage`. */
   readonly quotas: () => readonly QuotaView[];
-  /** Replaces the upstream call, e.g. in tests; defaults to `fetch` with the configured timeout. */
-  readonly upstream?: UpstreamFetch;
-  /** The shared cache for GET/HEAD; absent: every request is forwarded. */
-  readonly cache?: CacheLayer;
-  /** Extra readiness checks (cache reachable, …). */
-  readonly readiness?: () => Promise<void>;
+  /** The upstream call: `fetch` with the configured timeout. */
+  readonly upstream: UpstreamFetch;
+  /** The shared cache for GET/HEAD. */
+  readonly cache: CacheLayer;
+  /** Readiness beyond the process answering (cache reachable, …); rejects with a worded reason. */
+  readonly readiness: () => Promise<void>;
 }
 
-export interface GatewayVariables {
-  client: Client;
-  target: RequestTarget;
-  /** Where the client reached the gateway: origin, mount prefix and `/api/v3` when used. */
-  clientBase: string;
-  /** The request body when a layer had to read it (GraphQL authorization); sent instead of the stream. */
-  requestBody?: Uint8Array<ArrayBuffer>;
-  /** The upstream call that answered, for the access log. */
-  upstream: { credential: string; ms: number };
-}
+/** Everything the stages put in the context, each stage's own `Variables` together. */
+export type GatewayEnv = {
+  Variables: IdentifyVariables & AuthorizeVariables & UpstreamVariables;
+};
 
-export type GatewayEnv = { Variables: GatewayVariables };
-
-export function createGateway(deps: GatewayDeps): Hono<GatewayEnv> {
-  const { config, registry, pool, logger, telemetry } = deps;
-  const upstream = deps.upstream ?? createUpstreamFetch(config.upstreamTimeoutMs);
+/** The gateway's Hono app from its parts. */
+export function createApp(parts: AppParts): Hono<GatewayEnv> {
+  const { config, registry, pool, logger, telemetry, upstream, cache } = parts;
   const app = new Hono<GatewayEnv>();
 
   app.onError((error, c) => {
@@ -65,52 +54,18 @@ export function createGateway(deps: GatewayDeps): Hono<GatewayEnv> {
     return githubError(500, "Internal error in github-proxy");
   });
   app.notFound(() => githubError(404, "Not Found"));
-  // Before any route: a hostile Host would otherwise choose the route (`/metrics`) and the path.
-  app.use("*", async (c, next) => {
-    const problem = authorityProblem(c.req.raw.url, c.req.header("host"));
-    if (problem) return githubError(400, `Malformed request: ${problem}`);
-    await next();
-  });
 
-  app.get("/healthz", (c) => c.json({ status: "ok" }));
-  app.get("/readyz", async (c) => {
-    try {
-      await deps.readiness?.();
-      return c.json({ status: "ready", clients: registry.current.clients.length });
-    } catch (error) {
-      return c.json({ status: "not ready", reason: (error as Error).message }, 503);
-    }
-  });
-
+  app.use("*", authority());
+  app.get("/healthz", healthz());
+  app.get("/readyz", readyz(registry, parts.readiness));
   app.get("/metrics", metricsEndpoint(telemetry, config.metricsToken));
   app.use("*", accessTelemetry({ sink: telemetry.sink, logger, routeOf: createRouteMatcher() }));
-
-  app.use("*", async (c, next) => {
-    const mount = c.req.routePath.replace(/\/?\*$/, "");
-    const raw = splitRawUrl(c.req.raw.url);
-    const parsed = normalisePath(raw.path.slice(mount.length) || "/", raw.query);
-    if (!parsed.ok) return githubError(400, `Malformed request path: ${parsed.reason}`);
-    c.set("target", parsed.target);
-    c.set("clientBase", `${raw.origin}${mount}${parsed.target.enterprisePrefix}`);
-    const token = credentialOf(c.req.header("authorization"));
-    const client = token === undefined ? undefined : identify(registry.current, token);
-    if (!client) {
-      return githubError(
-        401,
-        token === undefined
-          ? "Requires authentication: send a github-proxy client token"
-          : "Bad credentials: unknown github-proxy client token",
-      );
-    }
-    c.set("client", client);
-    await next();
-  });
-
-  app.post("/register", runnerTokens("registration"));
-  app.post("/remove", runnerTokens("remove"));
+  app.use("*", identify(registry));
+  app.post("/register", rewriteToRunnerTokenCall("registration"));
+  app.post("/remove", rewriteToRunnerTokenCall("remove"));
   app.use("*", authorize(logger));
-  app.get("/usage", usageEndpoint(telemetry, deps.quotas));
-  app.all("*", forwarder({ config, pool, logger, upstream, cache: deps.cache }));
+  app.get("/usage", usageEndpoint(telemetry, parts.quotas));
+  app.all("*", forwarder({ config, pool, logger, upstream, cache }));
 
   return app;
 }

@@ -3,20 +3,24 @@
  * streams the answer back with rewritten links.
  */
 import type { Context } from "hono";
-import type { GatewayEnv } from "./app.ts";
 import type { Config } from "./config.ts";
 import type { CredentialPool, Requester } from "./credentials/pool.ts";
 import { inferResource } from "./credentials/resource.ts";
 import { githubError } from "./http/errors.ts";
+import type { IdentifyVariables } from "./identify/identify.ts";
+import type { AuthorizeVariables } from "./authorize/authorize.ts";
 import type { Logger } from "./log.ts";
 import type { CacheLayer } from "./cache/layer.ts";
 import { clientResponseHeaders, upstreamRequestHeaders } from "./http/headers.ts";
 import { idleBounded } from "./http/idle_stream.ts";
-import { rewriteLocationHeaders } from "./http/links.ts";
+import { rewriteLinks } from "./http/links.ts";
 import { prepareBody } from "./http/body.ts";
 import { UpstreamError, type UpstreamFetch } from "./http/upstream.ts";
 
-const GRAPHQL_PATHS = new Set(["/graphql", "/api/graphql"]);
+/** What the forwarder puts in the context: the upstream call that answered, for the access log. */
+export type UpstreamVariables = {
+  upstream: { credential: string; ms: number };
+};
 
 export interface ForwarderDeps {
   readonly config: Config;
@@ -29,14 +33,17 @@ export interface ForwarderDeps {
 
 export function forwarder(
   { config, pool, logger, upstream, cache }: ForwarderDeps,
-): (c: Context<GatewayEnv>) => Promise<Response> {
+): (
+  c: Context<{ Variables: IdentifyVariables & AuthorizeVariables & UpstreamVariables }>,
+) => Promise<Response> {
   return async (c) => {
     const target = c.get("target");
-    const isGraphql = GRAPHQL_PATHS.has(target.path) && target.enterprisePrefix === "";
-    const base = isGraphql ? config.githubGraphqlUrl : `${config.githubApiUrl}${target.path}`;
+    const { method } = target;
+    // GitHub's spelling of the endpoint goes to the GraphQL URL; through `/api/v3`, or
+    // mis-cased, the path is sent to the REST base as written.
+    const toGraphql = target.graphql === "endpoint" && target.enterprisePrefix === "";
+    const base = toGraphql ? config.githubGraphqlUrl : `${config.githubApiUrl}${target.path}`;
     const url = target.query ? `${base}?${target.query}` : base;
-    // Scopes match methods case-insensitively; `get` goes upstream as the `GET` authorised.
-    const method = c.req.method.toUpperCase();
     const headers = upstreamRequestHeaders(c.req.raw.headers);
     const buffered = c.get("requestBody");
     const { body, replayable } = method === "GET" || method === "HEAD"
@@ -44,7 +51,7 @@ export function forwarder(
       : buffered
       ? { body: buffered, replayable: true }
       : await prepareBody(c.req.raw);
-    const resource = inferResource(isGraphql ? "/graphql" : target.path);
+    const resource = inferResource(target);
     // Aborts when the client disconnects: the upstream call it was waiting for stops.
     const signal = c.req.raw.signal;
     const requester: Requester = {
@@ -79,7 +86,7 @@ export function forwarder(
       });
       const response = answer.response;
       const out = clientResponseHeaders(response.headers);
-      rewriteLocationHeaders(out, config.githubApiUrl, c.get("clientBase"));
+      rewriteLinks(out, config.githubApiUrl, c.get("clientBase"));
       out.set("cache-status", "github-proxy; fwd=bypass");
       const streamed = method === "HEAD" || response.body === null
         ? null

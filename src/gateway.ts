@@ -1,6 +1,6 @@
 /** Assembles the gateway's parts from a configuration: the one place that wires them together. */
 import type { Hono } from "hono";
-import { createGateway as createApp, type GatewayEnv } from "./app.ts";
+import { createApp, type GatewayEnv } from "./app.ts";
 import type { Config } from "./config.ts";
 import { openBackend } from "./cache/backends/mod.ts";
 import { withNearCache } from "./cache/backends/near.ts";

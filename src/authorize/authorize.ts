@@ -4,22 +4,33 @@
  * operation type; the bytes read are handed on to the forwarder as `requestBody`.
  */
 import type { MiddlewareHandler } from "hono";
-import type { GatewayEnv } from "../app.ts";
 import { readBounded } from "../http/body.ts";
 import { githubError } from "../http/errors.ts";
 import { shownMethod } from "../http/method.ts";
+import type { IdentifyVariables } from "../identify/identify.ts";
 import type { Logger } from "../log.ts";
 import { classifyGraphqlRequest } from "./graphql_operation.ts";
 import { decide, decideOperation, type Verdict } from "./scopes.ts";
 
-export const MAX_GRAPHQL_BODY_BYTES = 1024 * 1024;
+const MAX_GRAPHQL_BODY_BYTES = 1024 * 1024;
 
-export function authorize(logger: Logger): MiddlewareHandler<GatewayEnv> {
+/** What authorize puts in the context for the stages after it. */
+export type AuthorizeVariables = {
+  /** The request body when authorize had to read it (GraphQL); sent instead of the stream. */
+  requestBody?: Uint8Array<ArrayBuffer>;
+};
+
+/**
+ * Answers 403 for a request the client's scopes refuse, 400 for a GraphQL request whose
+ * operation cannot be read and 413 for a GraphQL body over 1 MiB; else passes it on.
+ */
+export function authorize(
+  logger: Logger,
+): MiddlewareHandler<{ Variables: IdentifyVariables & AuthorizeVariables }> {
   return async (c, next) => {
     const client = c.get("client");
-    const { path, query } = c.get("target");
-    const method = c.req.method.toUpperCase();
-    const request = { method, path };
+    const request = c.get("target");
+    const { method, path, query } = request;
     const first = decide(client, request);
     let decision: Verdict;
     let operation = "";

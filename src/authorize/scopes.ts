@@ -10,8 +10,8 @@
  * - for GraphQL a rule's `graphql` allowance is checked against the operation type; when the
  *   answer depends on it and it is not known yet, the decision is `classify`.
  */
-import type { Client, ScopeRule } from "../registry/parse.ts";
-import { MAX_PATH_BYTES } from "../identify/target.ts";
+import type { Client, ScopeRule } from "../registry/model.ts";
+import { GRAPHQL_ENDPOINTS, MAX_PATH_BYTES, type RequestTarget } from "../identify/target.ts";
 
 export type OperationType = "query" | "mutation" | "subscription";
 
@@ -21,12 +21,12 @@ export type OperationType = "query" | "mutation" | "subscription";
  */
 export type GraphqlOperation = OperationType | "unknown";
 
-export interface ScopeRequest {
-  /** The method as received; never an override header. */
-  readonly method: string;
-  /** The normalised path (see `normalisePath`), `/api/v3` already removed. */
-  readonly path: string;
-}
+/**
+ * What a scope is checked against: the request's method (upper-cased, as received; never an
+ * override header), its normalised path (`/api/v3` already removed) and whether that path is
+ * GitHub's GraphQL endpoint in any letter case.
+ */
+export type ScopeRequest = Pick<RequestTarget, "method" | "path" | "graphql">;
 
 export type Verdict =
   | { readonly verdict: "allow" }
@@ -36,8 +36,6 @@ export type Verdict =
 /** `classify`: a GraphQL request whose answer depends on the operation type. */
 export type ScopeDecision = Verdict | { readonly verdict: "classify" };
 
-const GRAPHQL_PATH = /^\/(?:api\/)?graphql$/i;
-const GRAPHQL_NAMES = ["/graphql", "/api/graphql"];
 const OPERATION_TYPES: readonly OperationType[] = ["query", "mutation", "subscription"];
 /**
  * The most a scope pattern reads: the request target's own bound. Matching is linear, and this
@@ -50,16 +48,15 @@ const TOO_LONG: Verdict = {
     `the method or path is longer than scopes are checked for (${MAX_MATCHED_LENGTH} characters)`,
 };
 
-/** True for a path that reaches GitHub's GraphQL endpoint. */
-export function isGraphqlPath(path: string): boolean {
-  return GRAPHQL_PATH.test(path);
-}
-
-export function decide(client: Client, { method, path }: ScopeRequest): ScopeDecision {
+/**
+ * The decision before any body is read: `allow`, `deny`, or `classify` when the request is
+ * GraphQL and the answer depends on the operation type.
+ */
+export function decide(client: Client, { method, path, graphql }: ScopeRequest): ScopeDecision {
   if (method.length > MAX_MATCHED_LENGTH || path.length > MAX_MATCHED_LENGTH) return TOO_LONG;
-  if (!isGraphqlPath(path)) return decideFor(client, method, [path], undefined);
-  const names = [path, ...GRAPHQL_NAMES];
-  if (method.toUpperCase() !== "POST") return decideFor(client, method, names, "unknown");
+  if (!graphql) return decideFor(client, method, [path], undefined);
+  const names = [path, ...GRAPHQL_ENDPOINTS];
+  if (method !== "POST") return decideFor(client, method, names, "unknown");
   const outcomes = OPERATION_TYPES.map((type) => decideFor(client, method, names, type));
   if (outcomes.every((o) => o.verdict === "allow")) return outcomes[0];
   if (outcomes.every((o) => o.verdict === "deny")) return denyWithoutOperation(outcomes);
@@ -73,7 +70,7 @@ export function decideOperation(
   operation: OperationType,
 ): Verdict {
   if (method.length > MAX_MATCHED_LENGTH || path.length > MAX_MATCHED_LENGTH) return TOO_LONG;
-  return decideFor(client, method, [path, ...GRAPHQL_NAMES], operation);
+  return decideFor(client, method, [path, ...GRAPHQL_ENDPOINTS], operation);
 }
 
 /** Every operation type refused: name the reason without mentioning an operation type. */

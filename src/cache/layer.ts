@@ -24,7 +24,7 @@ import { Coalescer } from "./coalesce.ts";
 import { idleBounded } from "../http/idle_stream.ts";
 import { clientEtag, revalidationTags } from "./github_etag.ts";
 import { clientResponseHeaders } from "../http/headers.ts";
-import { rewriteLocationHeaders } from "../http/links.ts";
+import { rewriteLinks } from "../http/links.ts";
 import type { RequestTarget } from "../identify/target.ts";
 import { UpstreamError, type UpstreamFetch } from "../http/upstream.ts";
 
@@ -294,7 +294,7 @@ export class CacheLayer {
     }
     const { response } = outcome;
     const headers = clientResponseHeaders(response.headers);
-    rewriteLocationHeaders(headers, this.deps.apiUrl, request.clientBase);
+    rewriteLinks(headers, this.deps.apiUrl, request.clientBase);
     headers.set("cache-status", cacheStatus(event));
     if (request.method === "HEAD") stream?.cancel();
     const body = outcome.kind === "response" ? outcome.body : stream ?? null;
@@ -314,7 +314,7 @@ export class CacheLayer {
     ageSeconds?: number,
   ): Response {
     const headers = servedHeaders(entry.headers, latest);
-    rewriteLocationHeaders(headers, this.deps.apiUrl, request.clientBase);
+    rewriteLinks(headers, this.deps.apiUrl, request.clientBase);
     const etag = clientEtag(entry.digest);
     headers.set("etag", etag);
     if (entry.lastModified) headers.set("last-modified", entry.lastModified);

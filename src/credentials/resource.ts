@@ -1,12 +1,12 @@
 /**
- * The GitHub rate-limit resource a request will be charged to, inferred from its path before
+ * The GitHub rate-limit resource a request will be charged to, inferred from its target before
  * GitHub's authoritative `x-ratelimit-resource` answer arrives.
  */
+import type { RequestTarget } from "../identify/target.ts";
 
 const RULES: readonly [RegExp, string][] = [
   [/^\/search\/code(\/|$)/, "code_search"],
   [/^\/search(\/|$)/, "search"],
-  [/^\/(api\/)?graphql$/, "graphql"],
   [/\/actions\/runners\/registration-token$/, "actions_runner_registration"],
   [/^\/scim\/v2(\/|$)/, "scim"],
   [/\/dependency-graph\/snapshots$/, "dependency_snapshots"],
@@ -15,7 +15,12 @@ const RULES: readonly [RegExp, string][] = [
   [/\/audit-log$/, "audit_log"],
 ];
 
-export function inferResource(path: string): string {
-  for (const [pattern, resource] of RULES) if (pattern.test(path)) return resource;
+/**
+ * The resource for `target`: `graphql` for GitHub's GraphQL endpoint as GitHub spells it (a
+ * mis-cased name is charged as the REST path it is sent as), else by path, `core` by default.
+ */
+export function inferResource(target: Pick<RequestTarget, "path" | "graphql">): string {
+  if (target.graphql === "endpoint") return "graphql";
+  for (const [pattern, resource] of RULES) if (pattern.test(target.path)) return resource;
   return "core";
 }

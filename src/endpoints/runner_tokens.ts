@@ -5,10 +5,11 @@
  * any other request: the client's scopes must allow that underlying call.
  */
 import type { MiddlewareHandler } from "hono";
-import type { GatewayEnv } from "../app.ts";
+import type { AuthorizeVariables } from "../authorize/authorize.ts";
+import type { IdentifyVariables } from "../identify/identify.ts";
 import { readBounded } from "../http/body.ts";
 import { githubError } from "../http/errors.ts";
-import { normalisePath } from "../identify/target.ts";
+import { normalisePath, requestTarget } from "../identify/target.ts";
 
 export type RunnerTokenKind = "registration" | "remove";
 
@@ -48,10 +49,14 @@ export function runnerTokenPath(kind: RunnerTokenKind, scope: unknown): RunnerPa
 }
 
 /**
- * Rewrites the request to the GitHub call and lets the rest of the chain (authorize, forward)
- * handle it; answers `{token, expires_at}` on success and GitHub's errors as they came.
+ * The one stage that wraps the rest of the chain: it replaces the `target` identify set with the
+ * GitHub call for the runner scope (and an empty `requestBody`), lets authorize and forward
+ * handle that call like any other, then reshapes GitHub's 201 into `{token, expires_at}`;
+ * GitHub's errors pass as they came.
  */
-export function runnerTokens(kind: RunnerTokenKind): MiddlewareHandler<GatewayEnv> {
+export function rewriteToRunnerTokenCall(
+  kind: RunnerTokenKind,
+): MiddlewareHandler<{ Variables: IdentifyVariables & AuthorizeVariables }> {
   return async (c, next) => {
     const body = await readBounded(c.req.raw, MAX_BODY_BYTES);
     if (body === undefined) return githubError(413, "Request body too large");
@@ -63,7 +68,7 @@ export function runnerTokens(kind: RunnerTokenKind): MiddlewareHandler<GatewayEn
     }
     const target = runnerTokenPath(kind, scope);
     if (!target.ok) return githubError(400, `Invalid runner scope: ${target.reason}`);
-    c.set("target", { path: target.path, query: "", enterprisePrefix: "" });
+    c.set("target", requestTarget("POST", { path: target.path, query: "", enterprisePrefix: "" }));
     c.set("requestBody", new Uint8Array());
     await next();
     if (c.res.status !== 201) return;

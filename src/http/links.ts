@@ -14,14 +14,15 @@ export function rewriteUrl(url: string, upstreamBase: string, clientBase: string
 }
 
 /** Rewrites every `<url>` of an RFC 8288 `Link` header value. */
-export function rewriteLinkHeader(value: string, upstreamBase: string, clientBase: string): string {
+function rewriteLinkHeader(value: string, upstreamBase: string, clientBase: string): string {
   return value.replace(
     /<([^>]*)>/g,
     (_m, url: string) => `<${rewriteUrl(url, upstreamBase, clientBase)}>`,
   );
 }
 
-export function rewriteLocationHeaders(
+/** Rewrites, in place, the `Link` and `Location` headers of an answer on its way to the client. */
+export function rewriteLinks(
   headers: Headers,
   upstreamBase: string,
   clientBase: string,

@@ -1,7 +1,7 @@
 /** Reading a client token from an `Authorization` header, as GitHub clients send it. */
 
 /** The client token from `token X`, `Bearer X`, or Basic auth whose password is the token. */
-export function credentialOf(header: string | undefined): string | undefined {
+export function clientTokenOf(header: string | undefined): string | undefined {
   if (!header) return undefined;
   const [scheme, value] = header.trim().split(/\s+/, 2);
   if (!value) return undefined;

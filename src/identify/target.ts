@@ -1,15 +1,20 @@
 /**
- * The request target as the gateway understands it: a normalised GitHub path and the raw query.
- * The same normalised path is matched against scopes and sent upstream, so what is authorised
- * is exactly what GitHub receives.
+ * The request target as the gateway understands it: the method, a normalised GitHub path and the
+ * raw query. The same normalised path is matched against scopes and sent upstream, so what is
+ * authorised is exactly what GitHub receives; what later stages need to know about the target
+ * (the upper-cased method, whether it is GraphQL) is worked out here, once.
  */
 
+/** The longest raw path accepted; scope matching is bounded by the same figure. */
 export const MAX_PATH_BYTES = 8 * 1024;
 const ENTERPRISE_PREFIX = "/api/v3";
 const ENTERPRISE_PREFIX_ANY_CASE = /^\/api\/v3(?:\/|$)/i;
 const UNRESERVED = /[A-Za-z0-9\-._~]/;
+/** GitHub's two names for its GraphQL endpoint, as GitHub spells them. */
+export const GRAPHQL_ENDPOINTS: ReadonlySet<string> = new Set(["/graphql", "/api/graphql"]);
 
-export interface RequestTarget {
+/** A normalised path and the raw query: what `normalisePath` makes of the request line. */
+export interface NormalisedPath {
   /** Normalised GitHub path, `/api/v3` removed, e.g. `/repos/acme/app/issues`. */
   readonly path: string;
   /** Raw query string without `?`, byte for byte as the client sent it. */
@@ -18,9 +23,38 @@ export interface RequestTarget {
   readonly enterprisePrefix: "" | "/api/v3";
 }
 
+/**
+ * How a path names GitHub's GraphQL endpoint (`/graphql` or `/api/graphql`, with or without
+ * `/api/v3`): `endpoint` as GitHub spells it; `mis-cased` in another letter case (`/GraphQL`),
+ * which is authorised as GraphQL, so no rule is sidestepped by case, but is sent and charged as
+ * written; `false` for every other path.
+ */
+export type GraphqlTarget = "endpoint" | "mis-cased" | false;
+
+/** The request as every stage after identify reads it. */
+export interface RequestTarget extends NormalisedPath {
+  /**
+   * The method upper-cased: scopes match methods case-insensitively, so `get` is authorised,
+   * logged and sent upstream as the `GET` it stands for.
+   */
+  readonly method: string;
+  readonly graphql: GraphqlTarget;
+}
+
 export type TargetResult =
-  | { readonly ok: true; readonly target: RequestTarget }
+  | { readonly ok: true; readonly target: NormalisedPath }
   | { readonly ok: false; readonly reason: string };
+
+/** The target of a request for `method` to an already normalised path. */
+export function requestTarget(method: string, normalised: NormalisedPath): RequestTarget {
+  const { path } = normalised;
+  const graphql = GRAPHQL_ENDPOINTS.has(path)
+    ? "endpoint"
+    : GRAPHQL_ENDPOINTS.has(path.toLowerCase())
+    ? "mis-cased"
+    : false;
+  return { ...normalised, method: method.toUpperCase(), graphql };
+}
 
 /** The scheme Deno.serve gives requests that came over a unix socket (src/serve/listener.ts). */
 const UNIX_SCHEME = "http+unix:";

@@ -1,7 +1,6 @@
 /**
- * The client registry: who may call the gateway (tokens) and what they may call (scopes).
- * Parsed from the Python github-proxy's YAML format plus `token_sha256`, `deny`, `graphql`
- * and `cache`; every problem is reported with its line number.
+ * Reads a registry file (YAML) into a `Registry`: the Python github-proxy's format plus
+ * `token_sha256`, `deny`, `graphql` and `cache`; every problem is reported with its line number.
  */
 import {
   type Document,
@@ -16,34 +15,10 @@ import {
 } from "yaml";
 import { renderTemplate } from "./template.ts";
 import { compileScopePattern, type ScopePattern } from "./pattern.ts";
-import { fromHex, sha256, timingSafeEqual, toHex } from "../digest.ts";
+import { fromHex, sha256, toHex } from "../digest.ts";
+import type { Client, GraphqlAllowance, Registry, ScopeRule } from "./model.ts";
 
-export type GraphqlAllowance = "query" | "mutation" | "any";
-
-export interface ScopeRule {
-  readonly method: ScopePattern;
-  readonly path: ScopePattern;
-  readonly graphql: GraphqlAllowance;
-  /** The rule as written, for error messages and logs. */
-  readonly source: string;
-}
-
-export interface Client {
-  readonly name: string;
-  readonly tokenDigest: Uint8Array;
-  /** `null` when the file has no `scopes`: full access. */
-  readonly scopes: readonly ScopeRule[] | null;
-  readonly deny: readonly ScopeRule[];
-  /** Freshness opt-in: serve cached entries younger than this without revalidating. */
-  readonly maxAgeSeconds?: number;
-}
-
-export interface Registry {
-  readonly clients: readonly Client[];
-  /** Variables the file's template read. */
-  readonly variables: readonly string[];
-}
-
+/** A registry file refused, with every problem found, each prefixed `file:line:`. */
 export class RegistryError extends Error {
   constructor(readonly file: string, readonly problems: readonly string[]) {
     super(`invalid client registry ${file}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
@@ -333,14 +308,4 @@ function parseCache(
     return undefined;
   }
   return maxAge;
-}
-
-/** Finds the client holding `token`, comparing digests in constant time against every client. */
-export function identify(registry: Registry, token: string): Client | undefined {
-  const digest = sha256(token);
-  let found: Client | undefined;
-  for (const client of registry.clients) {
-    if (timingSafeEqual(digest, client.tokenDigest) && !found) found = client;
-  }
-  return found;
 }

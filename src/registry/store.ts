@@ -10,7 +10,8 @@
  * whatever brought it, `SIGHUP` included.
  */
 import type { Logger } from "../log.ts";
-import { parseRegistry, type Registry, RegistryError } from "./parse.ts";
+import type { Registry } from "./model.ts";
+import { parseRegistry, RegistryError } from "./parse.ts";
 import { type FileSnapshot, readSnapshot, sameFile, unchanged } from "./file_snapshot.ts";
 import { widenedClients } from "./widening.ts";
 
@@ -26,7 +27,7 @@ export interface ReloadTiming {
 }
 
 /** Longer than the pauses of a writer between its writes, short enough to wait for an edit. */
-export const DEFAULT_RELOAD_TIMING: ReloadTiming = { settleMs: 2000, sleep: abortableSleep };
+const DEFAULT_RELOAD_TIMING: ReloadTiming = { settleMs: 2000, sleep: abortableSleep };
 
 export class RegistryStore implements RegistrySource {
   #current: Registry;

@@ -2,7 +2,7 @@
  * Which clients a new registry gives more access than the current one in a way a half-written
  * file can: truncating a file drops a client's `scopes` (full access) or the end of its `deny`.
  */
-import type { Registry } from "./parse.ts";
+import type { Registry } from "./model.ts";
 
 /** Names of clients present in both registries that lose their `scopes` or any `deny` rule. */
 export function widenedClients(previous: Registry, next: Registry): string[] {

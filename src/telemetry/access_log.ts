@@ -4,7 +4,8 @@
  */
 import { trace } from "@opentelemetry/api";
 import type { MiddlewareHandler } from "hono";
-import type { GatewayEnv } from "../app.ts";
+import type { IdentifyVariables } from "../identify/identify.ts";
+import type { UpstreamVariables } from "../forward.ts";
 import { methodLabel } from "../http/method.ts";
 import { cacheResultOf, type TelemetrySink } from "./events.ts";
 import type { Logger } from "../log.ts";
@@ -20,7 +21,10 @@ export interface AccessDeps {
 
 export function accessTelemetry(
   { sink, logger, routeOf }: AccessDeps,
-): MiddlewareHandler<GatewayEnv> {
+): MiddlewareHandler<
+  // Runs before identify and reads after the rest: a refused request has no client or upstream.
+  { Variables: Partial<IdentifyVariables> & Partial<UpstreamVariables> }
+> {
   return async (c, next) => {
     const started = performance.now();
     await next();

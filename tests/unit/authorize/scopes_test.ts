@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { classifyGraphqlRequest } from "../../../src/authorize/graphql_operation.ts";
-import { compileScopePattern } from "../../../src/registry/pattern.ts";
 import { parseRegistry } from "../../../src/registry/parse.ts";
+import { requestTarget } from "../../../src/identify/target.ts";
 import {
   decide,
   decideOperation,
@@ -54,6 +53,9 @@ const registry = parseRegistry(
   () => undefined,
 );
 const client = (name: string) => registry.clients.find((c) => c.name === name)!;
+/** A request as identify hands it on: method upper-cased, GraphQL recognised in any case. */
+const request = (method: string, path: string) =>
+  requestTarget(method, { path, query: "", enterprisePrefix: "" });
 
 type Expect = "allow" | "deny" | "classify";
 const REST: [client: string, method: string, path: string, expect: Expect][] = [
@@ -83,7 +85,7 @@ const REST: [client: string, method: string, path: string, expect: Expect][] = [
 
 for (const [name, method, path, expect] of REST) {
   Deno.test(`scope: ${name} ${method} ${path} → ${expect}`, () => {
-    assert.equal(decide(client(name), { method, path }).verdict, expect);
+    assert.equal(decide(client(name), request(method, path)).verdict, expect);
   });
 }
 
@@ -130,10 +132,10 @@ const GRAPHQL: [
 
 for (const [name, method, path, before, after] of GRAPHQL) {
   Deno.test(`scope: ${name} ${method} ${path} → ${before}`, () => {
-    assert.equal(decide(client(name), { method, path }).verdict, before);
+    assert.equal(decide(client(name), request(method, path)).verdict, before);
     for (const [operation, expect] of Object.entries(after ?? {})) {
       assert.equal(
-        decideOperation(client(name), { method, path }, operation as OperationType).verdict,
+        decideOperation(client(name), request(method, path), operation as OperationType).verdict,
         expect,
         operation,
       );
@@ -142,55 +144,29 @@ for (const [name, method, path, before, after] of GRAPHQL) {
 }
 
 Deno.test("scope: a refusal says why, and which deny rule refused", () => {
-  assert.deepEqual(decide(client("reader"), { method: "GET", path: "/repos/acme/secrets-x" }), {
+  assert.deepEqual(decide(client("reader"), request("GET", "/repos/acme/secrets-x")), {
     verdict: "deny",
     reason: "a deny rule refuses it",
     rule: ".* /repos/acme/secrets-.*",
   });
-  assert.deepEqual(decide(client("reader"), { method: "GET", path: "/orgs/acme" }), {
+  assert.deepEqual(decide(client("reader"), request("GET", "/orgs/acme")), {
     verdict: "deny",
     reason: "no scope allows it",
   });
   assert.deepEqual(
-    decideOperation(client("reader"), { method: "POST", path: "/graphql" }, "mutation"),
+    decideOperation(client("reader"), request("POST", "/graphql"), "mutation"),
     { verdict: "deny", reason: "no scope allows GraphQL mutation operations" },
   );
 });
 
-/** Patterns match the whole input, ignoring case, with RE2 syntax. */
-const PATTERNS: [pattern: string, input: string, matches: boolean][] = [
-  ["/repos/acme/.*", "/repos/ACME/app", true],
-  ["/repos/acme/.*", "/x/repos/acme/app", false],
-  ["/repos/acme", "/repos/acme/app", false],
-  ["GET|POST", "post", true],
-  ["GET|POST", "GETPOST", false],
-  ["GET|POST", "GETS", false],
-  ["GET|POST", "XPOST", false],
-  ["a|ab", "ab", true],
-  ["/repos/acme/app/issues(/\\d+)?", "/repos/acme/app/issues/12", true],
-  ["/repos/acme/app/issues(/\\d+)?", "/repos/acme/app/issues/x", false],
-  ["/orgs/[^/]+/teams", "/orgs/acme/teams", true],
-  ["/orgs/[^/]+/teams", "/orgs/acme/x/teams", false],
-  ["/repos/octo-org/([a-z0-9]+-?)+/issues(/.*)?", "/repos/Octo-Org/app-1/issues/3", true],
-  ["/repos/octo-org/([a-z0-9]+-?)+/issues(/.*)?", `/repos/octo-org/${"a".repeat(8000)}/x`, false],
-];
-
-for (const [pattern, input, expected] of PATTERNS) {
-  Deno.test(`scope pattern: ${pattern} ${expected ? "matches" : "does not match"} ${input.slice(0, 40)}`, () => {
-    const compiled = compileScopePattern(pattern);
-    assert.ok(compiled.ok);
-    assert.equal(compiled.pattern.matches(input), expected);
-  });
-}
-
 Deno.test("scope: a method or path longer than the matched bound is refused, even with full access", () => {
   const long = "X".repeat(MAX_MATCHED_LENGTH + 1);
   for (const name of ["full", "reader"]) {
-    assert.equal(decide(client(name), { method: long, path: "/zen" }).verdict, "deny");
-    assert.equal(decide(client(name), { method: "GET", path: `/${long}` }).verdict, "deny");
+    assert.equal(decide(client(name), request(long, "/zen")).verdict, "deny");
+    assert.equal(decide(client(name), request("GET", `/${long}`)).verdict, "deny");
   }
   assert.equal(
-    decide(client("full"), { method: "GET", path: `/${"x".repeat(8000)}` }).verdict,
+    decide(client("full"), request("GET", `/${"x".repeat(8000)}`)).verdict,
     "allow",
   );
 });
@@ -237,108 +213,3 @@ clients:
     await Deno.remove(dir, { recursive: true });
   }
 });
-
-const body = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
-
-const CLASSIFY: [what: string, body: Uint8Array, expect: OperationType | RegExp][] = [
-  ["shorthand query", body({ query: "{ viewer { login } }" }), "query"],
-  ["named query", body({ query: "query Q { viewer { login } }" }), "query"],
-  ["mutation", body({ query: "mutation { addStar(input: {}) { clientMutationId } }" }), "mutation"],
-  ["subscription", body({ query: "subscription { x }" }), "subscription"],
-  [
-    "mutation behind a comment that says query",
-    body({ query: "# query {\n mutation { deleteRepository { id } }" }),
-    "mutation",
-  ],
-  [
-    "mutation with an alias named query",
-    body({ query: "mutation { query: deleteIssue(input: {}) { clientMutationId } }" }),
-    "mutation",
-  ],
-  [
-    "query with a fragment on Mutation",
-    body({ query: "query { ...F } fragment F on Mutation { deleteIssue { id } }" }),
-    "query",
-  ],
-  [
-    "several operations, operationName picks the mutation",
-    body({ query: "query A { a } mutation B { b }", operationName: "B" }),
-    "mutation",
-  ],
-  [
-    "several operations, operationName picks the query",
-    body({ query: "query A { a } mutation B { b }", operationName: "A" }),
-    "query",
-  ],
-  [
-    "single operation with null operationName",
-    body({ query: "mutation M { b }", operationName: null }),
-    "mutation",
-  ],
-  [
-    "several operations without operationName",
-    body({ query: "query A { a } mutation B { b }" }),
-    /several operations/,
-  ],
-  [
-    "operationName naming no operation",
-    body({ query: "query A { a } mutation B { b }", operationName: "C" }),
-    /no operation named "C"/,
-  ],
-  [
-    "operationName with a lone anonymous operation",
-    body({ query: "mutation { b }", operationName: "A" }),
-    /no operation named/,
-  ],
-  [
-    "duplicate operation names",
-    body({ query: "query A { a } mutation A { b }", operationName: "A" }),
-    /unique/,
-  ],
-  [
-    "anonymous operation among several",
-    body({ query: "{ a } mutation B { b }", operationName: "B" }),
-    /anonymous/,
-  ],
-  ["no operation", body({ query: "fragment F on Query { a }" }), /no operation/],
-  ["syntax error", body({ query: "mutation {" }), /does not parse/],
-  ["query not a string", body({ query: ["mutation { b }"] }), /"query" must be a string/],
-  ["operationName not a string", body({ query: "{ a }", operationName: 1 }), /operationName/],
-  ["batched array", body([{ query: "{ a }" }]), /JSON object/],
-  ["not JSON", new TextEncoder().encode("query { a }"), /not JSON/],
-  ["invalid UTF-8", new Uint8Array([0x7b, 0xff, 0x7d]), /not JSON/],
-  ["empty body", new Uint8Array(), /not JSON/],
-  [
-    "JSON that also reads as a form with a query",
-    new TextEncoder().encode(
-      '{"query": "query { a }", "x": "&query=mutation { b } #"}',
-    ),
-    /also reads as a form/,
-  ],
-];
-
-Deno.test("graphql classification: GraphQL parameters in the URL query", () => {
-  for (const query of ["operationName=B", "query=mutation%7Bb%7D", "variables=%7B%7D"]) {
-    const result = classifyGraphqlRequest(
-      body({ query: "query A { a } mutation B { b }", operationName: "A" }),
-      query,
-    );
-    assert.ok(!result.ok && /URL query/.test(result.reason), query);
-  }
-  assert.deepEqual(classifyGraphqlRequest(body({ query: "{ a }" }), "x=1"), {
-    ok: true,
-    operation: "query",
-  });
-});
-
-for (const [what, bytes, expect] of CLASSIFY) {
-  Deno.test(`graphql classification: ${what}`, () => {
-    const result = classifyGraphqlRequest(bytes);
-    if (typeof expect === "string") {
-      assert.deepEqual(result, { ok: true, operation: expect });
-    } else {
-      assert.ok(!result.ok, `expected unclassifiable, got ${result.ok && result.operation}`);
-      assert.match(result.reason, expect);
-    }
-  });
-}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { normalisePath, splitRawUrl } from "../../../src/identify/target.ts";
+import { normalisePath, requestTarget, splitRawUrl } from "../../../src/identify/target.ts";
 
 /** Raw path → normalised path (and enterprise prefix), or the reason it is refused. */
 const TABLE: [raw: string, expected: string | { refused: RegExp }][] = [
@@ -79,4 +79,30 @@ Deno.test("splitRawUrl keeps dot segments, escapes and the raw query", () => {
     path: "/a/../b",
     query: "x=1&x=2",
   });
+});
+
+/** Method and normalised path → the target later stages read. */
+const TARGETS: [method: string, path: string, expected: { method: string; graphql: unknown }][] = [
+  ["get", "/repos/acme/app", { method: "GET", graphql: false }],
+  ["Post", "/graphql", { method: "POST", graphql: "endpoint" }],
+  ["POST", "/api/graphql", { method: "POST", graphql: "endpoint" }],
+  ["POST", "/GraphQL", { method: "POST", graphql: "mis-cased" }],
+  ["POST", "/API/GRAPHQL", { method: "POST", graphql: "mis-cased" }],
+  ["POST", "/graphql/x", { method: "POST", graphql: false }],
+  ["POST", "/x/graphql", { method: "POST", graphql: false }],
+];
+
+for (const [method, path, expected] of TARGETS) {
+  Deno.test(`requestTarget ${method} ${path}`, () => {
+    const target = requestTarget(method, { path, query: "q=1", enterprisePrefix: "" });
+    assert.deepEqual(target, { path, query: "q=1", enterprisePrefix: "", ...expected });
+  });
+}
+
+Deno.test("requestTarget: the Enterprise prefix is removed before GraphQL is recognised", () => {
+  const parsed = normalisePath("/api/v3/graphql");
+  assert.ok(parsed.ok);
+  const target = requestTarget("POST", parsed.target);
+  assert.equal(target.graphql, "endpoint");
+  assert.equal(target.enterprisePrefix, "/api/v3");
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { identify, parseRegistry, RegistryError } from "../../../src/registry/parse.ts";
+import { parseRegistry, RegistryError } from "../../../src/registry/parse.ts";
+import { findClient } from "../../../src/identify/identify.ts";
 import { renderTemplate } from "../../../src/registry/template.ts";
 import { sha256, toHex } from "../../../src/digest.ts";
 
@@ -332,10 +333,10 @@ clients:
     "nobody",
   ]);
   const [ci, registrar, reader, twin, nobody] = registry.clients;
-  assert.equal(identify(registry, "ci: # not a comment"), ci);
-  assert.equal(identify(registry, "registrar-token"), registrar);
-  assert.equal(identify(registry, "reader-token"), reader);
-  assert.equal(identify(registry, "unknown"), undefined);
+  assert.equal(findClient(registry, "ci: # not a comment"), ci);
+  assert.equal(findClient(registry, "registrar-token"), registrar);
+  assert.equal(findClient(registry, "reader-token"), reader);
+  assert.equal(findClient(registry, "unknown"), undefined);
   assert.equal(ci.scopes, null);
   assert.deepEqual(ci.deny, []);
   assert.deepEqual(nobody.scopes, []);
@@ -378,8 +379,8 @@ for (const [written, yamlWouldRead] of TYPED_SCALARS) {
       "r.yaml",
       noEnv,
     );
-    assert.equal(identify(registry, written)?.name, "a");
-    if (yamlWouldRead !== written) assert.equal(identify(registry, yamlWouldRead), undefined);
+    assert.equal(findClient(registry, written)?.name, "a");
+    if (yamlWouldRead !== written) assert.equal(findClient(registry, yamlWouldRead), undefined);
   });
 }
 
@@ -401,9 +402,9 @@ Deno.test("registry: names, hashed tokens and rendered templates stay the text w
   const [bond, whole, part] = registry.clients;
   assert.equal(bond.name, "007");
   assert.equal(toHex(bond.tokenDigest), digits);
-  assert.equal(identify(registry, "000123"), whole);
-  assert.equal(identify(registry, "0x1F"), part);
-  assert.equal(identify(registry, "31"), undefined);
+  assert.equal(findClient(registry, "000123"), whole);
+  assert.equal(findClient(registry, "0x1F"), part);
+  assert.equal(findClient(registry, "31"), undefined);
 });
 
 Deno.test("template: a whole value is quoted so it cannot change the document", () => {
@@ -435,8 +436,8 @@ Deno.test("registry.example.yaml loads, full-access example client first", async
   assert.equal(example.name, "example");
   assert.equal(example.scopes, null);
   assert.deepEqual(example.deny, []);
-  assert.equal(identify(registry, "example-token-change-me"), example);
-  assert.equal(identify(registry, "registrar-token-change-me")?.name, "runner-registrar");
+  assert.equal(findClient(registry, "example-token-change-me"), example);
+  assert.equal(findClient(registry, "registrar-token-change-me")?.name, "runner-registrar");
   const reader = registry.clients.find((c) => c.name === "reader")!;
   assert.equal(reader.maxAgeSeconds, 60);
   assert.deepEqual(reader.scopes?.map((s) => s.graphql), ["any", "query"]);

@@ -1,0 +1,82 @@
+/**
+ * The identify stage (DESIGN §3, layer 1): who is asking, and for what. Every request's target
+ * is worked out here once (mount prefix removed, path normalised, method upper-cased, GraphQL
+ * recognised) and its client token looked up in the registry; later stages read both from the
+ * context.
+ */
+import type { MiddlewareHandler } from "hono";
+import { sha256, timingSafeEqual } from "../digest.ts";
+import { githubError } from "../http/errors.ts";
+import type { Client, Registry } from "../registry/model.ts";
+import type { RegistrySource } from "../registry/store.ts";
+import { clientTokenOf } from "./client_token.ts";
+import {
+  authorityProblem,
+  normalisePath,
+  type RequestTarget,
+  requestTarget,
+  splitRawUrl,
+} from "./target.ts";
+
+/** What identify puts in the context for the stages after it. */
+export type IdentifyVariables = {
+  target: RequestTarget;
+  /** Where the client reached the gateway: origin, mount prefix and `/api/v3` when used. */
+  clientBase: string;
+  client: Client;
+};
+
+/**
+ * Refuses (400) a request whose `Host` or authority is not a plain `host[:port]`. It runs before
+ * every route: a hostile `Host` would otherwise choose the route (`/metrics`) and the path.
+ */
+export function authority(): MiddlewareHandler {
+  return async (c, next) => {
+    const problem = authorityProblem(c.req.raw.url, c.req.header("host"));
+    if (problem) return githubError(400, `Malformed request: ${problem}`);
+    await next();
+  };
+}
+
+/**
+ * Sets `target`, `clientBase` and `client`, or answers 400 for a path that cannot be authorised
+ * safely and 401 for a missing or unknown client token.
+ */
+export function identify(
+  registry: RegistrySource,
+): MiddlewareHandler<{ Variables: IdentifyVariables }> {
+  return async (c, next) => {
+    // Mounted under a prefix (`app.route("/github", …)`), the route is `/github/*`.
+    const mount = c.req.routePath.replace(/\/?\*$/, "");
+    const raw = splitRawUrl(c.req.raw.url);
+    const parsed = normalisePath(raw.path.slice(mount.length) || "/", raw.query);
+    if (!parsed.ok) return githubError(400, `Malformed request path: ${parsed.reason}`);
+    c.set("target", requestTarget(c.req.method, parsed.target));
+    c.set("clientBase", `${raw.origin}${mount}${parsed.target.enterprisePrefix}`);
+    const token = clientTokenOf(c.req.header("authorization"));
+    const client = token === undefined ? undefined : findClient(registry.current, token);
+    if (!client) {
+      return githubError(
+        401,
+        token === undefined
+          ? "Requires authentication: send a github-proxy client token"
+          : "Bad credentials: unknown github-proxy client token",
+      );
+    }
+    c.set("client", client);
+    await next();
+  };
+}
+
+/**
+ * The client holding `token`, comparing digests in constant time against every client, so the
+ * time taken says nothing about which client (if any) came close.
+ */
+export function findClient(registry: Registry, token: string): Client | undefined {
+  const digest = sha256(token);
+  let found: Client | undefined;
+  for (const client of registry.clients) {
+    if (timingSafeEqual(digest, client.tokenDigest) && !found) found = client;
+  }
+  return found;
+}

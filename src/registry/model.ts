@@ -1,0 +1,36 @@
+/**
+ * The client registry as the gateway holds it once parsed: who may call (token digests) and
+ * what they may call (precompiled scope rules). Plain data, immutable, shared by a request from
+ * identify to forward.
+ */
+import type { ScopePattern } from "./pattern.ts";
+
+/** Which GraphQL operation types a rule admits (or, in `deny`, refuses). */
+export type GraphqlAllowance = "query" | "mutation" | "any";
+
+/** One `scopes` or `deny` entry: a method and a path pattern, and a GraphQL allowance. */
+export interface ScopeRule {
+  readonly method: ScopePattern;
+  readonly path: ScopePattern;
+  readonly graphql: GraphqlAllowance;
+  /** The rule as written, for error messages and logs. */
+  readonly source: string;
+}
+
+/** A registered client: its name, the digest of its token and its rules. */
+export interface Client {
+  readonly name: string;
+  readonly tokenDigest: Uint8Array;
+  /** `null` when the file has no `scopes`: full access. */
+  readonly scopes: readonly ScopeRule[] | null;
+  readonly deny: readonly ScopeRule[];
+  /** Freshness opt-in: serve cached entries younger than this without revalidating. */
+  readonly maxAgeSeconds?: number;
+}
+
+/** A whole registry file: its clients and the template variables it read. */
+export interface Registry {
+  readonly clients: readonly Client[];
+  /** Variables the file's template read. */
+  readonly variables: readonly string[];
+}
