@@ -3,11 +3,12 @@
  */
 import { Hono } from "hono";
 import type { Config } from "./config.ts";
-import type { CredentialPool } from "./credentials/pool.ts";
-import type { CacheLayer } from "./cache/layer.ts";
+import { cacheLayer, type CacheVariables } from "./cache/layer.ts";
+import type { GuardedBackend } from "./cache/backends/guard.ts";
+import type { Revalidator } from "./cache/revalidate.ts";
 import { credentialOf } from "./identify/client_token.ts";
 import { githubError } from "./http/errors.ts";
-import { forwarder } from "./forward.ts";
+import { forward } from "./forward.ts";
 import { runnerTokens } from "./endpoints/runner_tokens.ts";
 import {
   authorityProblem,
@@ -15,7 +16,7 @@ import {
   type RequestTarget,
   splitRawUrl,
 } from "./identify/target.ts";
-import { createUpstreamFetch, type UpstreamFetch } from "./http/upstream.ts";
+import type { Transport, UpstreamVariables } from "./http/upstream.ts";
 import { authorize } from "./authorize/authorize.ts";
 import { type Client, identify } from "./registry/parse.ts";
 import type { RegistrySource } from "./registry/store.ts";
@@ -29,17 +30,16 @@ import type { Telemetry } from "./telemetry/mod.ts";
 export interface GatewayDeps {
   readonly config: Config;
   readonly registry: RegistrySource;
-  readonly pool: CredentialPool;
+  /** Every upstream call goes through it: pool credential, revalidation tags, GitHub. */
+  readonly transport: Transport;
   readonly logger: Logger;
   readonly telemetry: Telemetry;
   /** Current quota per credential and resource, for `/usage`. */
   readonly quotas: () => readonly QuotaView[];
-  /** Replaces the upstream call, e.g. in tests; defaults to `fetch` with the configured timeout. */
-  readonly upstream?: UpstreamFetch;
-  /** The shared cache for GET/HEAD; absent: every request is forwarded. */
-  readonly cache?: CacheLayer;
-  /** Extra readiness checks (cache reachable, …). */
-  readonly readiness?: () => Promise<void>;
+  /** The shared cache for GET/HEAD: its backend and its upstream side. */
+  readonly cache: { readonly backend: GuardedBackend; readonly revalidator: Revalidator };
+  /** Readiness checks beyond the registry (cache reachable, …). */
+  readonly readiness: () => Promise<void>;
 }
 
 export interface GatewayVariables {
@@ -49,15 +49,12 @@ export interface GatewayVariables {
   clientBase: string;
   /** The request body when a layer had to read it (GraphQL authorization); sent instead of the stream. */
   requestBody?: Uint8Array<ArrayBuffer>;
-  /** The upstream call that answered, for the access log. */
-  upstream: { credential: string; ms: number };
 }
 
-export type GatewayEnv = { Variables: GatewayVariables };
+export type GatewayEnv = { Variables: GatewayVariables & CacheVariables & UpstreamVariables };
 
 export function createGateway(deps: GatewayDeps): Hono<GatewayEnv> {
-  const { config, registry, pool, logger, telemetry } = deps;
-  const upstream = deps.upstream ?? createUpstreamFetch(config.upstreamTimeoutMs);
+  const { config, registry, transport, logger, telemetry } = deps;
   const app = new Hono<GatewayEnv>();
 
   app.onError((error, c) => {
@@ -75,7 +72,7 @@ export function createGateway(deps: GatewayDeps): Hono<GatewayEnv> {
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", async (c) => {
     try {
-      await deps.readiness?.();
+      await deps.readiness();
       return c.json({ status: "ready", clients: registry.current.clients.length });
     } catch (error) {
       return c.json({ status: "not ready", reason: (error as Error).message }, 503);
@@ -110,7 +107,14 @@ export function createGateway(deps: GatewayDeps): Hono<GatewayEnv> {
   app.post("/remove", runnerTokens("remove"));
   app.use("*", authorize(logger));
   app.get("/usage", usageEndpoint(telemetry, deps.quotas));
-  app.all("*", forwarder({ config, pool, logger, upstream, cache: deps.cache }));
+  app.use(
+    "*",
+    cacheLayer({ ...deps.cache, urls: config, ttlSeconds: config.cacheTtlSeconds, logger }),
+  );
+  app.all(
+    "*",
+    forward({ urls: config, transport, logger, upstreamTimeoutMs: config.upstreamTimeoutMs }),
+  );
 
   return app;
 }

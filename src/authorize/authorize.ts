@@ -5,7 +5,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import type { GatewayEnv } from "../app.ts";
-import { readBounded } from "../http/body.ts";
+import { readUpTo } from "../http/body.ts";
 import { githubError } from "../http/errors.ts";
 import { shownMethod } from "../http/method.ts";
 import type { Logger } from "../log.ts";
@@ -24,8 +24,9 @@ export function authorize(logger: Logger): MiddlewareHandler<GatewayEnv> {
     let decision: Verdict;
     let operation = "";
     if (first.verdict === "classify") {
-      const body = await readBounded(c.req.raw, MAX_GRAPHQL_BODY_BYTES);
-      if (body === undefined) {
+      const body = await readUpTo(c.req.raw, MAX_GRAPHQL_BODY_BYTES);
+      if (body instanceof ReadableStream) {
+        await body.cancel();
         return githubError(413, "GraphQL request body is larger than github-proxy reads (1 MiB)");
       }
       c.set("requestBody", body);

@@ -6,7 +6,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import type { GatewayEnv } from "../app.ts";
-import { readBounded } from "../http/body.ts";
+import { readUpTo } from "../http/body.ts";
 import { githubError } from "../http/errors.ts";
 import { normalisePath } from "../identify/target.ts";
 
@@ -53,8 +53,11 @@ export function runnerTokenPath(kind: RunnerTokenKind, scope: unknown): RunnerPa
  */
 export function runnerTokens(kind: RunnerTokenKind): MiddlewareHandler<GatewayEnv> {
   return async (c, next) => {
-    const body = await readBounded(c.req.raw, MAX_BODY_BYTES);
-    if (body === undefined) return githubError(413, "Request body too large");
+    const body = await readUpTo(c.req.raw, MAX_BODY_BYTES);
+    if (body instanceof ReadableStream) {
+      await body.cancel();
+      return githubError(413, "Request body too large");
+    }
     let scope: unknown;
     try {
       scope = (JSON.parse(new TextDecoder().decode(body)) as { scope?: unknown } | null)?.scope;
