@@ -4,49 +4,49 @@
  */
 import { Hono } from "hono";
 import type { Config } from "./config.ts";
-import type { CredentialPool } from "./credentials/pool.ts";
-import type { CacheLayer } from "./cache/layer.ts";
-import { githubError } from "./http/errors.ts";
-import { forwarder, type UpstreamVariables } from "./forward.ts";
-import { rewriteToRunnerTokenCall } from "./endpoints/runner_tokens.ts";
-import type { UpstreamFetch } from "./http/upstream.ts";
 import { authorize, type AuthorizeVariables } from "./authorize/authorize.ts";
-import { authority, identify, type IdentifyVariables } from "./identify/identify.ts";
-import type { RegistrySource } from "./registry/store.ts";
-import { accessTelemetry } from "./telemetry/access_log.ts";
+import type { GuardedBackend } from "./cache/backends/guard.ts";
+import { cacheLayer, type CacheVariables } from "./cache/layer.ts";
+import type { Revalidator } from "./cache/revalidate.ts";
 import { healthz, readyz } from "./endpoints/health.ts";
 import { metricsEndpoint } from "./endpoints/metrics.ts";
+import { rewriteToRunnerTokenCall } from "./endpoints/runner_tokens.ts";
 import { usageEndpoint } from "./endpoints/usage.ts";
+import { forward } from "./forward.ts";
+import { githubError } from "./http/errors.ts";
+import type { Transport, UpstreamVariables } from "./http/upstream.ts";
+import { authority, identify, type IdentifyVariables } from "./identify/identify.ts";
 import type { Logger } from "./log.ts";
+import type { RegistrySource } from "./registry/store.ts";
+import { accessTelemetry } from "./telemetry/access_log.ts";
+import type { Telemetry } from "./telemetry/mod.ts";
 import type { QuotaView } from "./telemetry/prometheus.ts";
 import { createRouteMatcher } from "./telemetry/routes.ts";
-import type { Telemetry } from "./telemetry/mod.ts";
 
 /** The built parts the app composes. */
 export interface AppParts {
   readonly config: Config;
   readonly registry: RegistrySource;
-  readonly pool: CredentialPool;
+  /** Every upstream call goes through it: pool credential, revalidation tags, GitHub. */
+  readonly transport: Transport;
   readonly logger: Logger;
   readonly telemetry: Telemetry;
   /** Current quota per credential and resource, for `/usage`. */
   readonly quotas: () => readonly QuotaView[];
-  /** The upstream call: `fetch` with the configured timeout. */
-  readonly upstream: UpstreamFetch;
-  /** The shared cache for GET/HEAD. */
-  readonly cache: CacheLayer;
+  /** The shared cache for GET/HEAD: its backend and its upstream side. */
+  readonly cache: { readonly backend: GuardedBackend; readonly revalidator: Revalidator };
   /** Readiness beyond the process answering (cache reachable, …); rejects with a worded reason. */
   readonly readiness: () => Promise<void>;
 }
 
 /** Everything the stages put in the context, each stage's own `Variables` together. */
 export type GatewayEnv = {
-  Variables: IdentifyVariables & AuthorizeVariables & UpstreamVariables;
+  Variables: IdentifyVariables & AuthorizeVariables & CacheVariables & UpstreamVariables;
 };
 
 /** The gateway's Hono app from its parts. */
 export function createApp(parts: AppParts): Hono<GatewayEnv> {
-  const { config, registry, pool, logger, telemetry, upstream, cache } = parts;
+  const { config, registry, transport, logger, telemetry } = parts;
   const app = new Hono<GatewayEnv>();
 
   app.onError((error, c) => {
@@ -65,7 +65,14 @@ export function createApp(parts: AppParts): Hono<GatewayEnv> {
   app.post("/remove", rewriteToRunnerTokenCall("remove"));
   app.use("*", authorize(logger));
   app.get("/usage", usageEndpoint(telemetry, parts.quotas));
-  app.all("*", forwarder({ config, pool, logger, upstream, cache }));
+  app.use(
+    "*",
+    cacheLayer({ ...parts.cache, urls: config, ttlSeconds: config.cacheTtlSeconds, logger }),
+  );
+  app.all(
+    "*",
+    forward({ urls: config, transport, logger, upstreamTimeoutMs: config.upstreamTimeoutMs }),
+  );
 
   return app;
 }

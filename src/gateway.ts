@@ -6,8 +6,9 @@ import { openBackend } from "./cache/backends/mod.ts";
 import { withNearCache } from "./cache/backends/near.ts";
 import { DEFAULT_GUARD, GuardedBackend, readinessFailure } from "./cache/backends/guard.ts";
 import { createPool, type CredentialPool } from "./credentials/pool.ts";
-import { CacheLayer } from "./cache/layer.ts";
-import { createUpstreamFetch } from "./http/upstream.ts";
+import { Revalidator } from "./cache/revalidate.ts";
+import { withRevalidationTags } from "./cache/github_etag.ts";
+import { fetchTransport } from "./http/upstream.ts";
 import { redactUserinfo } from "./redact.ts";
 import { VERSION } from "./version.ts";
 import { RegistryStore, type ReloadTiming } from "./registry/store.ts";
@@ -29,8 +30,8 @@ export interface Gateway {
   /** The credential pool, for its snapshot and events (metrics). */
   readonly pool: CredentialPool;
   readonly logger: Logger;
-  /** The shared ETag cache in front of GitHub. */
-  readonly cache: CacheLayer;
+  /** The shared ETag cache's upstream side: calls in flight and background writes. */
+  readonly cache: Revalidator;
   readonly telemetry: Telemetry;
   /** Releases what the gateway holds (watchers, cache connections). */
   close(): Promise<void>;
@@ -78,24 +79,21 @@ export async function createGateway(
     logger,
     onOperation: (event) => telemetry.sink.cacheBackend(event),
   });
-  const upstream = createUpstreamFetch(config.upstreamTimeoutMs);
-  const cache = new CacheLayer({
+  const transport = pool.transport(withRevalidationTags(fetchTransport(config.upstreamTimeoutMs)));
+  const cache = new Revalidator({
     backend,
-    pool,
-    upstream,
-    apiUrl: config.githubApiUrl,
+    transport,
     ttlSeconds: config.cacheTtlSeconds,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
   });
   const app = createApp({
     config,
     registry,
-    pool,
+    transport,
     logger,
     telemetry,
     quotas,
-    upstream,
-    cache,
+    cache: { backend, revalidator: cache },
     readiness: () =>
       backend.ping().catch((error) => {
         throw new Error(`cache backend ${backend.kind} ${readinessFailure(error)}`);

@@ -4,7 +4,7 @@
  * operation type; the bytes read are handed on to the forwarder as `requestBody`.
  */
 import type { MiddlewareHandler } from "hono";
-import { readBounded } from "../http/body.ts";
+import { readUpTo } from "../http/body.ts";
 import { githubError } from "../http/errors.ts";
 import { shownMethod } from "../http/method.ts";
 import type { IdentifyVariables } from "../identify/identify.ts";
@@ -35,8 +35,9 @@ export function authorize(
     let decision: Verdict;
     let operation = "";
     if (first.verdict === "classify") {
-      const body = await readBounded(c.req.raw, MAX_GRAPHQL_BODY_BYTES);
-      if (body === undefined) {
+      const body = await readUpTo(c.req.raw, MAX_GRAPHQL_BODY_BYTES);
+      if (body instanceof ReadableStream) {
+        await body.cancel();
         return githubError(413, "GraphQL request body is larger than github-proxy reads (1 MiB)");
       }
       c.set("requestBody", body);

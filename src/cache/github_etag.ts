@@ -5,6 +5,7 @@
  * computed without asking GitHub.
  */
 import { createHash } from "node:crypto";
+import type { Transport } from "../http/upstream.ts";
 
 export interface HashedHeaders {
   readonly accept: string | null;
@@ -33,6 +34,27 @@ export function revalidationTags(
   const tags = new Set([`W/"${hex}"`, `"${hex}"`]);
   if (storedEtag) tags.add(storedEtag);
   return [...tags].join(", ");
+}
+
+/**
+ * A transport layer under the pool: a revalidating request gets `If-None-Match` with the tags
+ * for the `Authorization` the pool put on it (GitHub's tag depends on it), and
+ * `If-Modified-Since` with the stored `Last-Modified`. Other requests pass through unchanged.
+ */
+export function withRevalidationTags(next: Transport): Transport {
+  return (request) => {
+    const { revalidate } = request;
+    if (!revalidate) return next(request);
+    const headers = new Headers(request.headers);
+    const hashed = {
+      accept: headers.get("accept"),
+      authorization: headers.get("authorization"),
+      cookie: headers.get("cookie"),
+    };
+    headers.set("if-none-match", revalidationTags(revalidate.etag, hashed, revalidate.body));
+    if (revalidate.lastModified) headers.set("if-modified-since", revalidate.lastModified);
+    return next({ ...request, headers });
+  };
 }
 
 /** The gateway's own tag for a body: stable across credentials, instances and restarts. */

@@ -80,7 +80,10 @@ export function isStorable(status: number, headers: Headers, bodyBytes: number):
     bodyBytes <= MAX_STORED_BODY_BYTES;
 }
 
+/** What the cache did for a request: the source of its `Cache-Status` and its metric label. */
 export type CacheEvent =
+  /** The cache stayed out: the request was forwarded as it came. */
+  | { readonly kind: "bypass" }
   | { readonly kind: "hit"; readonly ttlSeconds: number }
   | {
     readonly kind: "forward";
@@ -95,6 +98,7 @@ export type CacheEvent =
   };
 
 export function cacheStatus(event: CacheEvent): string {
+  if (event.kind === "bypass") return `${CACHE_NAME}; fwd=bypass`;
   if (event.kind === "hit") return `${CACHE_NAME}; hit; ttl=${Math.max(0, event.ttlSeconds)}`;
   const parts = [CACHE_NAME, `fwd=${event.reason}`];
   if (event.reason === "stale" || event.status !== 200) parts.push(`fwd-status=${event.status}`);

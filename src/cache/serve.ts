@@ -1,9 +1,16 @@
 /**
- * Which upstream headers a cache entry keeps, and the headers a client gets when served from
- * one: the stored representation headers plus the per-response headers of the latest upstream
- * answer (rate limits, request id, date), and the gateway's own validators.
+ * What the cache answers a client: from an entry, the stored representation headers plus the
+ * per-response headers of the latest upstream answer (rate limits, request id, date) and the
+ * gateway's own validators, or a 304 when the client is current; from an upstream answer the
+ * cache did not store, that answer as any forward would give it. Also which upstream headers an
+ * entry keeps.
  */
+import { toClientResponse } from "../http/client_response.ts";
 import { clientResponseHeaders } from "../http/headers.ts";
+import { rewriteLinks } from "../http/links.ts";
+import type { Bytes, CacheEntry } from "./entry.ts";
+import { clientEtag } from "./github_etag.ts";
+import { type CacheEvent, cacheStatus, clientIsCurrent } from "./policy.ts";
 
 /**
  * Headers that describe one upstream response or one credential, not the representation: never
@@ -52,4 +59,47 @@ export function servedHeaders(
     }
   }
   return out;
+}
+
+/** Who a cached answer is for. */
+export interface ServeView {
+  /** `GET` or `HEAD`. */
+  readonly method: string;
+  /** The client's request headers: its validators decide between 200 and 304. */
+  readonly clientHeaders: Headers;
+  /** GitHub's base URL, which `Link`/`Location` rewriting replaces… */
+  readonly apiUrl: string;
+  /** …with where the client reached the gateway. */
+  readonly clientBase: string;
+}
+
+/** The client's answer from an entry: 304 when its validators match, else the stored body. */
+export function serveEntry(
+  entry: CacheEntry,
+  latest: Headers | undefined,
+  event: CacheEvent,
+  view: ServeView,
+  ageSeconds?: number,
+): Response {
+  const headers = servedHeaders(entry.headers, latest);
+  rewriteLinks(headers, view.apiUrl, view.clientBase);
+  const etag = clientEtag(entry.digest);
+  headers.set("etag", etag);
+  if (entry.lastModified) headers.set("last-modified", entry.lastModified);
+  if (ageSeconds !== undefined) headers.set("age", String(ageSeconds));
+  headers.set("cache-status", cacheStatus(event));
+  if (clientIsCurrent(view.clientHeaders, etag, entry.lastModified)) {
+    return new Response(null, { status: 304, headers });
+  }
+  return new Response(view.method === "HEAD" ? null : entry.body, { status: 200, headers });
+}
+
+/** The client's answer from an upstream answer the cache read (`Bytes`) or streams through. */
+export function serveAnswer(
+  response: Response,
+  body: Bytes | ReadableStream<Uint8Array> | null,
+  event: CacheEvent,
+  view: ServeView,
+): Response {
+  return toClientResponse(response, body, { ...view, cacheStatus: cacheStatus(event) });
 }

@@ -7,7 +7,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { AuthorizeVariables } from "../authorize/authorize.ts";
 import type { IdentifyVariables } from "../identify/identify.ts";
-import { readBounded } from "../http/body.ts";
+import { readUpTo } from "../http/body.ts";
 import { githubError } from "../http/errors.ts";
 import { normalisePath, requestTarget } from "../identify/target.ts";
 
@@ -58,8 +58,11 @@ export function rewriteToRunnerTokenCall(
   kind: RunnerTokenKind,
 ): MiddlewareHandler<{ Variables: IdentifyVariables & AuthorizeVariables }> {
   return async (c, next) => {
-    const body = await readBounded(c.req.raw, MAX_BODY_BYTES);
-    if (body === undefined) return githubError(413, "Request body too large");
+    const body = await readUpTo(c.req.raw, MAX_BODY_BYTES);
+    if (body instanceof ReadableStream) {
+      await body.cancel();
+      return githubError(413, "Request body too large");
+    }
     let scope: unknown;
     try {
       scope = (JSON.parse(new TextDecoder().decode(body)) as { scope?: unknown } | null)?.scope;

@@ -1,56 +1,55 @@
 /**
- * Request bodies made replayable: the pool retries a refused request on another credential, so
- * bodies up to a bound are read into memory; larger ones stream through once, without retry.
+ * The one bounded body reader: request bodies are read into memory so the pool can replay them
+ * on another credential, GraphQL and runner-token bodies so they can be parsed, response bodies
+ * so the cache can store them; a body over the bound streams through whole instead.
  */
 
+/** Request bodies up to this size are buffered and can be retried on another credential. */
 export const REPLAYABLE_BODY_LIMIT = 10 * 1024 * 1024;
 
-export interface PreparedBody {
-  readonly body: Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array> | null;
-  /** The body can be sent again (it is in memory, or there is none). */
-  readonly replayable: boolean;
-}
-
-export async function prepareBody(
-  request: Request,
-  limit = REPLAYABLE_BODY_LIMIT,
-): Promise<PreparedBody> {
-  if (request.body === null) return { body: null, replayable: true };
-  if (Number(request.headers.get("content-length")) > limit) {
-    return { body: request.body, replayable: false };
-  }
-  const reader = request.body.getReader();
+/**
+ * The message's body as bytes (empty when it has none) when it is at most `cap` bytes, else a
+ * stream of all of it: what was read, then the rest. A declared `content-length` over `cap`
+ * is not read at all.
+ */
+export async function readUpTo(
+  message: Request | Response,
+  cap: number,
+): Promise<Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>> {
+  if (message.body === null) return new Uint8Array();
+  if (Number(message.headers.get("content-length")) > cap) return message.body;
+  const reader = message.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   while (true) {
     const { done, value } = await reader.read();
-    if (done) return { body: concat(chunks, size), replayable: true };
+    if (done) return concat(chunks);
     chunks.push(value);
     size += value.length;
-    if (size > limit) return { body: resumed(chunks, reader), replayable: false };
+    if (size > cap) return replayed(chunks, reader);
   }
 }
 
-function concat(chunks: readonly Uint8Array[], size: number): Uint8Array<ArrayBuffer> {
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.length;
+/** The parts joined into one array. */
+export function concat(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
   }
-  return body;
+  return out;
 }
 
-/** The chunks already read, then the rest of the stream. */
-function resumed(
-  chunks: readonly Uint8Array[],
+/** The chunks already read, then the rest of `reader`. */
+function replayed(
+  read: Uint8Array[],
   reader: ReadableStreamDefaultReader<Uint8Array>,
 ): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      for (const chunk of chunks) controller.enqueue(chunk);
-    },
+  return new ReadableStream({
     async pull(controller) {
+      const buffered = read.shift();
+      if (buffered) return controller.enqueue(buffered);
       const { done, value } = await reader.read();
       if (done) controller.close();
       else controller.enqueue(value);
@@ -59,17 +58,4 @@ function resumed(
       return reader.cancel(reason);
     },
   });
-}
-
-/** The body's bytes (empty when none), or `undefined` when it is larger than `limit`. */
-export async function readBounded(
-  request: Request,
-  limit: number,
-): Promise<Uint8Array<ArrayBuffer> | undefined> {
-  const { body, replayable } = await prepareBody(request, limit);
-  if (!replayable) {
-    await (body as ReadableStream<Uint8Array>).cancel();
-    return undefined;
-  }
-  return (body as Uint8Array<ArrayBuffer> | null) ?? new Uint8Array();
 }

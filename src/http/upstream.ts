@@ -1,7 +1,11 @@
 /**
- * One HTTP call to GitHub, never following redirects, bounded in time until headers arrive
- * unless the caller bounds the whole call itself.
+ * The one shape every layer below Hono shares (DESIGN §3): a `Transport` takes an
+ * `UpstreamRequest` and returns an `UpstreamAnswer`. Layers wrap the next one (the pool, the
+ * revalidation tags) and `fetchTransport` is the bottom: one HTTP call to GitHub, never following
+ * redirects, bounded in time until headers arrive unless the caller bounds the whole call itself.
  */
+import { githubError } from "./errors.ts";
+import type { Logger } from "../log.ts";
 
 export type UpstreamFailure = "timeout" | "unreachable";
 
@@ -12,9 +16,23 @@ export class UpstreamError extends Error {
   }
 }
 
+/** `UpstreamAnswer.credential` of an answer sent without a credential. */
+export const ANONYMOUS = "anonymous";
+/** `UpstreamAnswer.credential` of answers the pool made itself (nothing was sent). */
+export const NO_CREDENTIAL = "";
+
+/** A stored representation to revalidate: GitHub's validators for it and its body. */
+export interface Revalidation {
+  readonly etag: string | undefined;
+  readonly lastModified: string | undefined;
+  /** GitHub's tag for another credential is computed over it (see `github_etag.ts`). */
+  readonly body: Uint8Array;
+}
+
 export interface UpstreamRequest {
   readonly method: string;
   readonly url: string;
+  /** As they go upstream; a layer that changes them changes a copy. */
   readonly headers: Headers;
   readonly body: BodyInit | null;
   /**
@@ -27,17 +45,66 @@ export interface UpstreamRequest {
    * timeout: the call arms no timer of its own.
    */
   readonly deadlined?: boolean;
+  /** Rate-limit resource the request will be charged to (see `inferResource`). */
+  readonly resource: string;
+  /** The client the call is made for, named in usage telemetry. */
+  readonly client: string;
+  /** Credential to prefer, e.g. the one a cache entry was stored with. */
+  readonly preferredCredential?: string;
+  /** False when the body can be sent only once (it streams through): then no retry. */
+  readonly replayable: boolean;
+  /** Present when the call revalidates a stored entry (conditional headers are added for it). */
+  readonly revalidate?: Revalidation;
 }
 
-export type UpstreamFetch = (request: UpstreamRequest) => Promise<Response>;
+export interface UpstreamAnswer {
+  readonly response: Response;
+  /**
+   * `<NAME>` of the credential that answered, `anonymous` without one, `""` for the pool's own
+   * answer. The bottom transport names none (`anonymous`): the layer that authorises names it.
+   */
+  readonly credential: string;
+  /** Milliseconds until GitHub's headers arrived. */
+  readonly ms: number;
+}
 
-export function createUpstreamFetch(
+/**
+ * Context set by the handler whose upstream call answered (the cache for the caller that led
+ * its call, else the forwarder), for the access log.
+ */
+export type UpstreamVariables = {
+  upstream: { credential: string; ms: number };
+};
+
+/** One layer of the upstream call: the request goes down, the answer comes back up. */
+export type Transport = (request: UpstreamRequest) => Promise<UpstreamAnswer>;
+
+/** The client's answer when an upstream call failed: 504/502, or 499 when the client left. */
+export function upstreamFailure(
+  error: unknown,
+  signal: AbortSignal,
+  logger: Logger,
+  path: string,
+): Response {
+  // No one reads this answer; it only keeps a client that left out of the error log.
+  if (signal.aborted) return githubError(499, "Client closed the request");
+  if (!(error instanceof UpstreamError)) throw error;
+  logger.warn("upstream call failed", { path, failure: error.failure });
+  return error.failure === "timeout"
+    ? githubError(504, "GitHub did not answer in time")
+    : githubError(502, "GitHub could not be reached");
+}
+
+/** The bottom transport: `fetch` with `redirect: manual` and a headers timeout. */
+export function fetchTransport(
   headersTimeoutMs: number,
   fetchImpl: typeof fetch = fetch,
-): UpstreamFetch {
+): Transport {
   const send = async (url: string, init: RequestInit, signal: AbortSignal | undefined) => {
+    const sentAt = performance.now();
     try {
-      return await fetchImpl(url, { ...init, redirect: "manual", signal });
+      const response = await fetchImpl(url, { ...init, redirect: "manual", signal });
+      return { response, credential: ANONYMOUS, ms: performance.now() - sentAt };
     } catch {
       if (signal?.aborted) throw signal.reason;
       throw new UpstreamError("unreachable", "GitHub could not be reached");

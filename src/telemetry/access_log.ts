@@ -5,9 +5,11 @@
 import { trace } from "@opentelemetry/api";
 import type { MiddlewareHandler } from "hono";
 import type { IdentifyVariables } from "../identify/identify.ts";
-import type { UpstreamVariables } from "../forward.ts";
+import type { CacheVariables } from "../cache/layer.ts";
+import type { CacheEvent } from "../cache/policy.ts";
 import { methodLabel } from "../http/method.ts";
-import { cacheResultOf, type TelemetrySink } from "./events.ts";
+import type { UpstreamVariables } from "../http/upstream.ts";
+import type { CacheResult, TelemetrySink } from "./events.ts";
 import type { Logger } from "../log.ts";
 
 /** Label for requests that never reached a known client. */
@@ -19,12 +21,26 @@ export interface AccessDeps {
   readonly routeOf: (path: string) => string;
 }
 
+/**
+ * Runs before every stage, so what they set may be absent: a request refused before identify
+ * has no client, one the cache did not answer no cache event, one GitHub did not answer no
+ * upstream call.
+ */
+type AccessEnv = {
+  Variables: Partial<IdentifyVariables & CacheVariables & UpstreamVariables>;
+};
+
+/** The metric label of the cache's part: `bypass` when it did not answer. */
+export function cacheResult(event: CacheEvent | undefined): CacheResult {
+  if (event === undefined || event.kind === "bypass") return "bypass";
+  if (event.kind === "hit") return "hit";
+  if (event.collapsed) return "coalesced";
+  return event.status === 304 ? "revalidated" : "miss";
+}
+
 export function accessTelemetry(
   { sink, logger, routeOf }: AccessDeps,
-): MiddlewareHandler<
-  // Runs before identify and reads after the rest: a refused request has no client or upstream.
-  { Variables: Partial<IdentifyVariables> & Partial<UpstreamVariables> }
-> {
+): MiddlewareHandler<AccessEnv> {
   return async (c, next) => {
     const started = performance.now();
     await next();
@@ -33,7 +49,7 @@ export function accessTelemetry(
     const target = c.get("target");
     const route = target ? routeOf(target.path) : "invalid";
     const status = c.res.status;
-    const cache = cacheResultOf(c.res.headers.get("cache-status"));
+    const cache = cacheResult(c.get("cacheEvent"));
     const method = methodLabel(c.req.method);
     sink.clientRequest({ client, method, route, status, cache, seconds });
     if (cache === "hit" || cache === "revalidated" || cache === "coalesced") {

@@ -3,7 +3,7 @@
  * collectors (Prometheus, logging summaries, the /usage view) decide what to keep.
  */
 
-/** How the cache took part in a request (from its `Cache-Status`). */
+/** How the cache took part in a request (see `cacheResult`). */
 export type CacheResult = "hit" | "revalidated" | "miss" | "bypass" | "coalesced";
 
 export interface ClientRequestEvent {
@@ -64,14 +64,4 @@ export function fanout(sinks: readonly TelemetrySink[]): TelemetrySink {
     cacheBackend: (e) => sinks.forEach((s) => s.cacheBackend(e)),
     coalescedWaiter: () => sinks.forEach((s) => s.coalescedWaiter()),
   };
-}
-
-/** Reads the cache's part in a request from the `Cache-Status` the gateway set (RFC 9211). */
-export function cacheResultOf(cacheStatus: string | null): CacheResult {
-  if (!cacheStatus) return "bypass";
-  if (/;\s*collapsed/.test(cacheStatus)) return "coalesced";
-  if (/;\s*hit(;|$)/.test(cacheStatus)) return "hit";
-  if (/fwd-status=304/.test(cacheStatus)) return "revalidated";
-  if (/fwd=bypass/.test(cacheStatus)) return "bypass";
-  return "miss";
 }

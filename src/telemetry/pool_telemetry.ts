@@ -3,15 +3,13 @@
  * event, App token cache events are counted, and a credential falling under 10 % of its quota
  * is warned about once per reset window.
  */
-import type { CredentialPool, PoolSnapshot } from "../credentials/pool.ts";
+import type { CredentialPool } from "../credentials/pool.ts";
+import type { PoolSnapshot } from "../credentials/events.ts";
 import type { TelemetrySink } from "./events.ts";
 import type { Logger } from "../log.ts";
 import type { QuotaView } from "./prometheus.ts";
 
 export const LOW_QUOTA_RATIO = 0.1;
-
-/** Label for upstream calls made for no client (none today; kept total in metrics). */
-const NO_CLIENT = "none";
 
 export function connectPool(pool: CredentialPool, sink: TelemetrySink, logger: Logger): () => void {
   const warned = new Set<string>();
@@ -19,7 +17,7 @@ export function connectPool(pool: CredentialPool, sink: TelemetrySink, logger: L
     switch (event.type) {
       case "answer": {
         sink.upstreamRequest({
-          client: event.client ?? NO_CLIENT,
+          client: event.client,
           credential: event.credential,
           resource: event.resource,
           status: event.status,

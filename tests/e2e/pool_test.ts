@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Octokit } from "@octokit/rest";
 import { throttling } from "@octokit/plugin-throttling";
-import type { PoolEvent } from "../../src/credentials/pool.ts";
+import type { PoolEvent } from "../../src/credentials/events.ts";
 import {
   type FakeApp,
   FakeGitHub,

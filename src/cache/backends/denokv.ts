@@ -13,6 +13,7 @@
  */
 import { ConfigError } from "../../config.ts";
 import { type BackendContext, type CacheBackend, registerBackend } from "./backend.ts";
+import { concat } from "../../http/body.ts";
 import {
   type CacheEntry,
   decodeContent,
@@ -155,17 +156,6 @@ export class DenoKvBackend implements CacheBackend {
 async function commit(operation: Deno.AtomicOperation): Promise<void> {
   const result = await operation.commit();
   if (!result.ok) throw new Error("Deno KV commit was rejected");
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 /** Where a `denokv://` URL keeps its file, or the KV Connect URL of a `denokv+https://` one. */

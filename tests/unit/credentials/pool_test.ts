@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import type { CredentialSource } from "../../../src/config.ts";
-import { createPool, NO_CREDENTIAL } from "../../../src/credentials/pool.ts";
+import { createPool } from "../../../src/credentials/pool.ts";
+import {
+  fetchTransport,
+  NO_CREDENTIAL,
+  type Transport,
+  type UpstreamRequest,
+} from "../../../src/http/upstream.ts";
 import { FakeGitHub } from "../../support/fake_github.ts";
 
 const PATS: CredentialSource[] = [
@@ -17,43 +23,76 @@ async function withFake(run: (fake: FakeGitHub) => Promise<void>): Promise<void>
   }
 }
 
-const zen = (fake: FakeGitHub) => (authorization: string | null) =>
-  fetch(`${fake.url}/zen`, { headers: authorization ? { authorization } : {} });
+/** The bottom transport, remembering the `Authorization` each call went out with. */
+function recording(): { transport: Transport; sent: (string | null)[] } {
+  const sent: (string | null)[] = [];
+  const bottom = fetchTransport(5000);
+  return {
+    sent,
+    transport: (request) => {
+      sent.push(request.headers.get("authorization"));
+      return bottom(request);
+    },
+  };
+}
+
+const zen = (fake: FakeGitHub, extra: Partial<UpstreamRequest> = {}): UpstreamRequest => ({
+  method: "GET",
+  url: `${fake.url}/zen`,
+  headers: new Headers(),
+  body: null,
+  resource: "core",
+  client: "tester",
+  replayable: true,
+  ...extra,
+});
 
 Deno.test("a revalidation prefers the stored credential while it is healthy", async () => {
   await withFake(async (fake) => {
-    const pool = createPool(PATS, { apiUrl: fake.url, paddingMs: 0 });
+    const { transport, sent } = recording();
+    const call = createPool(PATS, { apiUrl: fake.url, paddingMs: 0 }).transport(transport);
     fake.setRemaining("pat-a", "core", 10);
     for (let i = 0; i < 3; i++) {
-      const answer = await pool.call({ resource: "core", send: zen(fake) });
+      const answer = await call(zen(fake));
       await answer.response.body?.cancel();
     }
-    const preferred = await pool.call({
-      resource: "core",
-      preferredCredential: "A",
-      send: zen(fake),
-    });
+    const preferred = await call(zen(fake, { preferredCredential: "A" }));
     await preferred.response.body?.cancel();
     assert.equal(preferred.credential, "A");
-    assert.equal(preferred.authorization, "token pat-a", "exactly the header value sent");
+    assert.equal(sent.at(-1), "token pat-a", "exactly the header value sent");
     assert.equal(fake.requests.at(-1)?.headers.get("authorization"), "token pat-a");
 
     fake.triggerSecondaryLimit("pat-a");
-    const moved = await pool.call({ resource: "core", preferredCredential: "A", send: zen(fake) });
+    const moved = await call(zen(fake, { preferredCredential: "A" }));
     await moved.response.body?.cancel();
     assert.equal(moved.credential, "B");
-    assert.equal(moved.authorization, "token pat-b");
-    const parked = await pool.call({ resource: "core", preferredCredential: "A", send: zen(fake) });
+    assert.equal(sent.at(-1), "token pat-b");
+    const parked = await call(zen(fake, { preferredCredential: "A" }));
     await parked.response.body?.cancel();
     assert.equal(parked.credential, "B", "a parked preferred credential is passed over");
   });
 });
 
+Deno.test("each attempt authorises a copy: the caller's headers are left as they were", async () => {
+  await withFake(async (fake) => {
+    const { transport, sent } = recording();
+    const call = createPool(PATS, { apiUrl: fake.url, paddingMs: 0 }).transport(transport);
+    fake.triggerSecondaryLimit("pat-a");
+    const request = zen(fake, { preferredCredential: "A" });
+    const answer = await call(request);
+    await answer.response.body?.cancel();
+    assert.deepEqual(sent, ["token pat-a", "token pat-b"], "retried once, elsewhere");
+    assert.equal(request.headers.has("authorization"), false);
+  });
+});
+
 Deno.test("a request that cannot be replayed is not retried; the client may retry at once", async () => {
   await withFake(async (fake) => {
-    const pool = createPool(PATS, { apiUrl: fake.url, paddingMs: 0 });
+    const call = createPool(PATS, { apiUrl: fake.url, paddingMs: 0 }).transport(
+      fetchTransport(5000),
+    );
     fake.triggerSecondaryLimit("pat-a");
-    const answer = await pool.call({ resource: "core", replayable: false, send: zen(fake) });
+    const answer = await call(zen(fake, { replayable: false }));
     assert.equal(answer.response.status, 429);
     assert.equal(answer.credential, NO_CREDENTIAL);
     assert.equal(answer.response.headers.get("retry-after"), "1", "B is ready now");
@@ -64,11 +103,12 @@ Deno.test("a request that cannot be replayed is not retried; the client may retr
 
 Deno.test("without credentials the pool forwards anonymously and leaves headers alone", async () => {
   await withFake(async (fake) => {
-    const pool = createPool([], { apiUrl: fake.url });
-    const answer = await pool.call({ resource: "core", send: zen(fake) });
+    const { transport, sent } = recording();
+    const call = createPool([], { apiUrl: fake.url }).transport(transport);
+    const answer = await call(zen(fake));
     await answer.response.body?.cancel();
     assert.equal(answer.credential, "anonymous");
-    assert.equal(answer.authorization, null);
+    assert.deepEqual(sent, [null]);
     assert.equal(answer.response.headers.get("x-ratelimit-limit"), "60");
   });
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { methodLabel, shownMethod } from "../../../src/http/method.ts";
-import { cacheResultOf } from "../../../src/telemetry/events.ts";
+import { cacheResult } from "../../../src/telemetry/access_log.ts";
+import type { CacheEvent } from "../../../src/cache/policy.ts";
 import { createRouteMatcher, UNKNOWN_ROUTE } from "../../../src/telemetry/routes.ts";
 import { UsageTracker } from "../../../src/telemetry/usage.ts";
 import { createTelemetry } from "../../../src/telemetry/mod.ts";
@@ -32,17 +33,20 @@ Deno.test("paths collapse to GitHub's published route templates", () => {
   for (const [path, route] of table) assert.equal(routeOf(path), route, path);
 });
 
-Deno.test("the cache result is read from Cache-Status", () => {
-  const table: [string | null, string][] = [
-    [null, "bypass"],
-    ["github-proxy; fwd=bypass", "bypass"],
-    ["github-proxy; hit; ttl=12", "hit"],
-    ["github-proxy; fwd=stale; fwd-status=304", "revalidated"],
-    ["github-proxy; fwd=uri-miss; stored", "miss"],
-    ["github-proxy; fwd=stale; fwd-status=200; stored", "miss"],
-    ["github-proxy; fwd=uri-miss; collapsed", "coalesced"],
+Deno.test("the cache result is read from the cache's event", () => {
+  const forward = { kind: "forward", stored: false, collapsed: false, backendDown: false } as const;
+  const table: [CacheEvent | undefined, string][] = [
+    [undefined, "bypass"],
+    [{ kind: "bypass" }, "bypass"],
+    [{ kind: "hit", ttlSeconds: 12 }, "hit"],
+    [{ ...forward, reason: "stale", status: 304 }, "revalidated"],
+    [{ ...forward, reason: "uri-miss", status: 200, stored: true }, "miss"],
+    [{ ...forward, reason: "stale", status: 200, stored: true }, "miss"],
+    [{ ...forward, reason: "uri-miss", status: 200, collapsed: true }, "coalesced"],
   ];
-  for (const [header, result] of table) assert.equal(cacheResultOf(header), result, String(header));
+  for (const [event, result] of table) {
+    assert.equal(cacheResult(event), result, JSON.stringify(event));
+  }
 });
 
 Deno.test("usage keeps the last hour in minute buckets and the total since start", () => {

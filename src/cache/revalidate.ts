@@ -1,0 +1,205 @@
+/**
+ * The cache's upstream side (DESIGN §7): one conditional call per key through the transport,
+ * shared by identical concurrent requests and bounded by one deadline for the whole exchange of
+ * a body the cache buffers; what it brings back is stored, its entry touched or deleted in the
+ * background, and `drain` waits for those writes.
+ */
+import { readUpTo } from "../http/body.ts";
+import { idleBounded } from "../http/idle_stream.ts";
+import { type Transport, UpstreamError, type UpstreamRequest } from "../http/upstream.ts";
+import type { GuardedBackend } from "./backends/guard.ts";
+import { Coalescer } from "./coalesce.ts";
+import { bodyDigest, type Bytes, type CacheEntry } from "./entry.ts";
+import { type CacheEvent, isStorable, MAX_STORED_BODY_BYTES } from "./policy.ts";
+import { keptHeaders } from "./serve.ts";
+
+/** A 304 with unchanged validators rewrites the entry at most this often. */
+const TOUCH_INTERVAL_MS = 1000;
+
+type ForwardEvent = Omit<Extract<CacheEvent, { kind: "forward" }>, "collapsed">;
+
+interface Answered {
+  readonly event: ForwardEvent;
+  /** The credential that answered and how long it took (`UpstreamAnswer`'s). */
+  readonly upstream: { readonly credential: string; readonly ms: number };
+}
+
+/** What one upstream call for a key brought back. */
+export type Outcome =
+  & Answered
+  & (
+    | { readonly kind: "entry"; readonly entry: CacheEntry; readonly latest: Headers }
+    /** An answer read whole but not stored (an error, or not storable). */
+    | { readonly kind: "response"; readonly response: Response; readonly body: Bytes }
+    /** An answer too large to buffer: its body streams to one caller. */
+    | {
+      readonly kind: "stream";
+      readonly response: Response;
+      /** The body, to the first caller only; a stream cannot be shared. */
+      claim(): ReadableStream<Uint8Array> | undefined;
+    }
+  );
+
+/** An outcome as one caller gets it. */
+export interface Revalidated {
+  readonly outcome: Outcome;
+  /** This caller waited for another identical request's call. */
+  readonly collapsed: boolean;
+  /** A `stream` outcome's body, claimed for this caller. */
+  readonly stream?: ReadableStream<Uint8Array>;
+}
+
+export interface RevalidatorDeps {
+  readonly backend: GuardedBackend;
+  readonly transport: Transport;
+  readonly ttlSeconds: number;
+  /**
+   * `UPSTREAM_TIMEOUT`: the deadline of a whole upstream exchange whose body the cache buffers,
+   * and the longest quiet between two chunks of a body too large to buffer.
+   */
+  readonly upstreamTimeoutMs: number;
+  readonly now?: () => number;
+}
+
+export class Revalidator {
+  readonly #flights: Coalescer<Outcome>;
+  readonly #pendingWrites = new Set<Promise<unknown>>();
+  readonly #now: () => number;
+
+  constructor(private readonly deps: RevalidatorDeps) {
+    this.#now = deps.now ?? Date.now;
+    const deadlineMs = deps.upstreamTimeoutMs;
+    this.#flights = new Coalescer({
+      deadlineMs,
+      overdue: () => new UpstreamError("timeout", `GitHub did not answer within ${deadlineMs} ms`),
+    });
+  }
+
+  /** Upstream calls in flight. */
+  get inflight(): number {
+    return this.#flights.size;
+  }
+
+  /** Backend calls that failed or timed out and were served around. */
+  get backendFailures(): number {
+    return this.deps.backend.failures;
+  }
+
+  /** A call for `key` is in flight: a caller can join it. */
+  has(key: string): boolean {
+    return this.#flights.has(key);
+  }
+
+  /**
+   * Joins the call for `key` or starts it. `request.signal` is the caller's: when it aborts the
+   * caller leaves, and a call no one waits for stops. A streamed answer another caller claimed
+   * is fetched again for this one alone.
+   */
+  async revalidate(
+    key: string,
+    entry: CacheEntry | undefined,
+    backendOk: boolean,
+    request: UpstreamRequest,
+  ): Promise<Revalidated> {
+    const call = (signal: AbortSignal) => this.#call(key, entry, backendOk, request, signal);
+    const joined = this.#flights.join(key, call, request.signal);
+    const outcome = await joined.result;
+    if (outcome.kind !== "stream") return { outcome, collapsed: !joined.leader };
+    const stream = outcome.claim();
+    if (stream) return { outcome, collapsed: !joined.leader, stream };
+    const solo = await this.#flights.solo(call, request.signal);
+    return {
+      outcome: solo,
+      collapsed: false,
+      stream: solo.kind === "stream" ? solo.claim() : undefined,
+    };
+  }
+
+  /** Resolves when every background write has finished. */
+  async drain(): Promise<void> {
+    while (this.#pendingWrites.size > 0) await Promise.all(this.#pendingWrites);
+  }
+
+  async #call(
+    key: string,
+    entry: CacheEntry | undefined,
+    backendOk: boolean,
+    request: UpstreamRequest,
+    signal: AbortSignal,
+  ): Promise<Outcome> {
+    const { backend, transport, ttlSeconds } = this.deps;
+    const answer = await transport({ ...request, signal, deadlined: true });
+    const { response } = answer;
+    const upstream = { credential: answer.credential, ms: answer.ms };
+    const base = { reason: entry ? "stale" : "uri-miss", backendDown: !backendOk } as const;
+    if (response.status === 304 && entry) {
+      await response.body?.cancel();
+      const refreshed: CacheEntry = {
+        ...entry,
+        etag: response.headers.get("etag") ?? entry.etag,
+        credential: answer.credential,
+        validatedAt: this.#now(),
+      };
+      if (backendOk) this.#refresh(key, entry, refreshed);
+      const event = { ...base, kind: "forward", status: 304, stored: false } as const;
+      return { kind: "entry", entry: refreshed, latest: response.headers, event, upstream };
+    }
+    const read = await readUpTo(response, MAX_STORED_BODY_BYTES).catch(() => {
+      if (signal.aborted) throw signal.reason;
+      throw new UpstreamError("unreachable", "GitHub's answer broke off");
+    });
+    const event = { ...base, kind: "forward", status: response.status, stored: false } as const;
+    if (read instanceof ReadableStream) {
+      if (entry && response.status === 200) this.#background(backend.delete(key));
+      // Past the flight's deadline, which ends here: only quiet cuts it off.
+      let stream: ReadableStream<Uint8Array> | undefined = idleBounded(
+        read,
+        this.deps.upstreamTimeoutMs,
+      );
+      const claim = () => {
+        const claimed = stream;
+        stream = undefined;
+        return claimed;
+      };
+      return { kind: "stream", response, claim, event, upstream };
+    }
+    if (isStorable(response.status, response.headers, read.length)) {
+      const now = this.#now();
+      const created: CacheEntry = {
+        status: 200,
+        headers: keptHeaders(response.headers),
+        body: read,
+        lastModified: response.headers.get("last-modified") ?? undefined,
+        digest: bodyDigest(read),
+        etag: response.headers.get("etag") ?? undefined,
+        credential: answer.credential,
+        storedAt: now,
+        validatedAt: now,
+      };
+      // An answer completed after the deadline is not the one the waiters were told about.
+      const stored = backendOk && !signal.aborted && await backend.set(key, created, ttlSeconds);
+      return {
+        kind: "entry",
+        entry: created,
+        latest: response.headers,
+        event: { ...event, stored },
+        upstream,
+      };
+    }
+    // A 200 that may not be stored supersedes the entry; an error never replaces it.
+    if (entry && response.status === 200 && backendOk) this.#background(backend.delete(key));
+    return { kind: "response", response, body: read, event, upstream };
+  }
+
+  /** Restarts the entry's TTL; rewrites it only when something changed or a while has passed. */
+  #refresh(key: string, old: CacheEntry, refreshed: CacheEntry): void {
+    const changed = old.credential !== refreshed.credential || old.etag !== refreshed.etag;
+    if (!changed && refreshed.validatedAt - old.validatedAt < TOUCH_INTERVAL_MS) return;
+    this.#background(this.deps.backend.touch(key, refreshed, this.deps.ttlSeconds));
+  }
+
+  #background(write: Promise<unknown>): void {
+    this.#pendingWrites.add(write);
+    write.finally(() => this.#pendingWrites.delete(write));
+  }
+}

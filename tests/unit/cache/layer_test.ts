@@ -1,0 +1,135 @@
+/** The cache stage on its own: a Hono app around `cacheLayer`, with a fake transport below. */
+import assert from "node:assert/strict";
+import { Hono } from "hono";
+import type { GatewayEnv } from "../../../src/app.ts";
+import { DEFAULT_GUARD, GuardedBackend } from "../../../src/cache/backends/guard.ts";
+import { MemoryBackend } from "../../../src/cache/backends/memory.ts";
+import { cacheLayer } from "../../../src/cache/layer.ts";
+import { Revalidator } from "../../../src/cache/revalidate.ts";
+import type { Transport, UpstreamRequest } from "../../../src/http/upstream.ts";
+import { requestTarget } from "../../../src/identify/target.ts";
+import { silentLogger } from "../../../src/log.ts";
+
+const API = "https://api.github.test";
+const BODY = '{"name":"widget"}';
+
+interface Setup {
+  readonly app: Hono<GatewayEnv>;
+  /** Requests the transport was given. */
+  readonly sent: UpstreamRequest[];
+  /** Requests the cache handed on to the forwarder. */
+  readonly forwarded: string[];
+  /** Resolves the transport's pending calls (held until then when `hold` is set). */
+  release(): void;
+}
+
+function setup(answer: (request: UpstreamRequest) => Response, hold = false): Setup {
+  const sent: UpstreamRequest[] = [];
+  const forwarded: string[] = [];
+  let release = () => {};
+  const gate = hold ? new Promise<void>((resolve) => release = resolve) : Promise.resolve();
+  // The five-line fake: records the request, answers after the gate, as credential "A".
+  const transport: Transport = async (request) => {
+    sent.push(request);
+    await gate;
+    return { response: answer(request), credential: "A", ms: 1 };
+  };
+  const backend = new GuardedBackend(new MemoryBackend({ maxEntries: 100, maxBytes: 1 << 20 }), {
+    ...DEFAULT_GUARD,
+    logger: silentLogger,
+  });
+  const revalidator = new Revalidator({
+    backend,
+    transport,
+    ttlSeconds: 60,
+    upstreamTimeoutMs: 5000,
+  });
+  const app = new Hono<GatewayEnv>();
+  app.use("*", async (c, next) => {
+    c.set(
+      "target",
+      requestTarget(c.req.method, { path: c.req.path, query: "", enterprisePrefix: "" }),
+    );
+    c.set("clientBase", "http://gateway.test");
+    c.set("client", { name: "tester", tokenDigest: new Uint8Array(), scopes: null, deny: [] });
+    await next();
+  });
+  const urls = { githubApiUrl: API, githubGraphqlUrl: `${API}/graphql` };
+  app.use("*", cacheLayer({ backend, revalidator, urls, ttlSeconds: 60, logger: silentLogger }));
+  app.all("*", (c) => {
+    forwarded.push(`${c.req.method} ${c.req.path}`);
+    return c.text("forwarded");
+  });
+  return { app, sent, forwarded, release: () => release() };
+}
+
+const ok = () =>
+  new Response(BODY, { headers: { etag: '"v1"', "content-type": "application/json" } });
+
+const get = (app: Hono<GatewayEnv>, headers: Record<string, string> = {}, method = "GET") =>
+  app.request("http://gateway.test/repos/acme/widget", { method, headers });
+
+Deno.test("a miss is fetched and stored; the next request with max-age is a hit", async () => {
+  const { app, sent } = setup(ok);
+  const miss = await get(app);
+  assert.equal(miss.status, 200);
+  assert.equal(await miss.text(), BODY);
+  assert.equal(miss.headers.get("cache-status"), "github-proxy; fwd=uri-miss; stored");
+  assert.equal(sent[0].url, `${API}/repos/acme/widget`);
+  assert.equal(sent[0].revalidate, undefined, "nothing to revalidate yet");
+
+  const hit = await get(app, { "cache-control": "max-age=60" });
+  assert.equal(await hit.text(), BODY);
+  assert.match(hit.headers.get("cache-status")!, /^github-proxy; hit; ttl=\d+$/);
+  assert.equal(sent.length, 1, "a hit asks no one");
+});
+
+Deno.test("a stale entry is revalidated with its credential and validators; a 304 serves it", async () => {
+  const { app, sent } = setup((request) =>
+    request.revalidate ? new Response(null, { status: 304, headers: { etag: '"v1"' } }) : ok()
+  );
+  await (await get(app)).text();
+  const revalidated = await get(app);
+  assert.equal(revalidated.status, 200);
+  assert.equal(await revalidated.text(), BODY);
+  assert.equal(revalidated.headers.get("cache-status"), "github-proxy; fwd=stale; fwd-status=304");
+  const conditional = sent[1];
+  assert.equal(conditional.preferredCredential, "A", "the credential the entry was stored with");
+  assert.equal(conditional.revalidate?.etag, '"v1"');
+  assert.equal(new TextDecoder().decode(conditional.revalidate?.body), BODY);
+  assert.equal(conditional.headers.get("accept"), "*/*", "the keyed Accept is sent as keyed");
+});
+
+Deno.test("uncacheable requests and other methods go on to the forwarder", async () => {
+  const { app, sent, forwarded } = setup(ok);
+  assert.equal(await (await get(app, { cookie: "session=1" })).text(), "forwarded");
+  assert.equal(await (await get(app, {}, "POST")).text(), "forwarded");
+  assert.deepEqual(forwarded, ["GET /repos/acme/widget", "POST /repos/acme/widget"]);
+  assert.equal(sent.length, 0);
+});
+
+Deno.test("HEAD on a cold key goes on to the forwarder; on a stored one it is answered", async () => {
+  const { app, sent, forwarded } = setup(ok);
+  await (await get(app, {}, "HEAD")).text();
+  assert.deepEqual(forwarded, ["HEAD /repos/acme/widget"]);
+  await (await get(app)).text();
+  const head = await get(app, {}, "HEAD");
+  assert.equal(head.status, 200);
+  assert.equal(await head.text(), "");
+  assert.equal(forwarded.length, 1);
+  assert.equal(sent.length, 2);
+});
+
+Deno.test("concurrent identical requests share one upstream call", async () => {
+  const { app, sent, release } = setup(ok, true);
+  const first = get(app);
+  const second = get(app);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  release();
+  const [a, b] = await Promise.all([first, second]);
+  assert.equal(await a.text(), BODY);
+  assert.equal(await b.text(), BODY);
+  assert.equal(sent.length, 1);
+  assert.equal(a.headers.get("cache-status"), "github-proxy; fwd=uri-miss; stored");
+  assert.equal(b.headers.get("cache-status"), "github-proxy; fwd=uri-miss; stored; collapsed");
+});
