@@ -7,7 +7,7 @@
 import { createHash, createPrivateKey } from "node:crypto";
 import { createAppAuth } from "@octokit/auth-app";
 import { request } from "@octokit/request";
-import type { AppSource } from "../config.ts";
+import type { AppSource } from "./sources.ts";
 import { USER_AGENT } from "../http/headers.ts";
 
 export type TokenCacheEvent =

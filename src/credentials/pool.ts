@@ -4,7 +4,7 @@
  * retries the request once elsewhere, so clients do not see a limit while any credential has
  * quota. Credentials are named by `<NAME>` everywhere; their secrets never leave this module.
  */
-import type { CredentialSource } from "../config.ts";
+import type { CredentialSource } from "./sources.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { type AppTokens, createAppTokens, MintError, type TokenCacheEvent } from "./app_tokens.ts";
 import {
