@@ -26,12 +26,12 @@ const PREFIX = "github-proxy:cache:";
 const PING_TIMEOUT_MS = 5000;
 
 /** Where and how the readiness probe calls the REST endpoint. */
-export interface UpstashEndpoint {
+interface UpstashEndpoint {
   readonly restUrl: string;
   readonly token: string;
 }
 
-export class UpstashBackend implements CacheBackend {
+class UpstashBackend implements CacheBackend {
   readonly kind = "upstash";
 
   constructor(private readonly redis: Redis, private readonly endpoint: UpstashEndpoint) {}
