@@ -121,7 +121,7 @@ machine cannot reach Deno's release server. ${DENORT_HOW}`;
  * The signal to pass on to the child. `deno run --watch` ends only on SIGINT: on SIGTERM it lets
  * the server drain and exit, then waits for a file change, so `dev` turns SIGTERM into SIGINT.
  */
-export function childSignal(mode: Mode, signal: Deno.Signal): Deno.Signal {
+function childSignal(mode: Mode, signal: Deno.Signal): Deno.Signal {
   return mode === "dev" && signal === "SIGTERM" ? "SIGINT" : signal;
 }
 

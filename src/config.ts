@@ -1,51 +1,50 @@
 /**
  * Start-up configuration: every environment variable of DESIGN §4, parsed once into an
- * immutable typed object. Nothing below `main.ts` reads the environment.
+ * immutable typed object. Nothing below `main.ts` reads the environment. The variables are one
+ * table (name, field, default, parser); the allowlist of names the launcher grants is read off
+ * it, so a new variable is one line here.
  */
-import { createPrivateKey } from "node:crypto";
-import { redactUserinfo } from "./redact.ts";
+import { ConfigError } from "./config_error.ts";
+import { type CredentialSource, parseCredentials } from "./credentials/sources.ts";
+import type { LogFormat, LogLevel } from "./log.ts";
 
+export { ConfigError } from "./config_error.ts";
+
+/** Where telemetry goes: a Prometheus registry for `/metrics`, the log, or nowhere. */
 export type TelemetryCollector = "prometheus" | "logging" | "noop";
-export type LogLevel = "debug" | "info" | "warn" | "error";
-export type LogFormat = "json" | "pretty";
 
-export interface PatSource {
-  readonly kind: "pat";
-  readonly name: string;
-  readonly token: string;
-}
-
-export interface AppSource {
-  readonly kind: "app";
-  readonly name: string;
-  readonly appId: string;
-  readonly installationId: string;
-  readonly privateKey: string;
-}
-
-export type CredentialSource = PatSource | AppSource;
-
+/** The gateway's settings, one field a variable (DESIGN §4). */
 export interface Config {
   /** REST base without a trailing slash, e.g. `https://api.github.com` or `https://ghe/api/v3`. */
   readonly githubApiUrl: string;
   /** The GraphQL endpoint that belongs to `githubApiUrl`. */
   readonly githubGraphqlUrl: string;
+  /** The client registry file (`CLIENT_REGISTRY_FILE_PATH`). */
   readonly registryPath: string;
+  /** Where the listener's socket and a local Deno KV cache live. */
   readonly stateDirectory: string;
+  /** `denokv://`, `memory://`, `upstash://host`, … (see `cache/backends/mod.ts`). */
   readonly cacheBackendUrl: string;
+  /** How long a cached entry lives without a revalidation. */
   readonly cacheTtlSeconds: number;
   readonly upstashToken?: string;
   readonly denoKvAccessToken?: string;
+  /** The pool's PATs and Apps (`GITHUB_PAT_*`, `GITHUB_APP_*`). */
   readonly credentials: readonly CredentialSource[];
+  /** Most App installation tokens kept. */
   readonly credsCacheMaxSize: number;
+  /** An installation token is not handed out this close to its expiry. */
   readonly credsTtlPaddingSeconds: number;
   readonly telemetry: TelemetryCollector;
+  /** Bearer token `/metrics` asks for; unset: no token needed. */
   readonly metricsToken?: string;
   readonly port: number;
   readonly bind: string;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
+  /** Longest wait for GitHub's answer to start. */
   readonly upstreamTimeoutMs: number;
+  /** Time in-flight requests get after SIGTERM. */
   readonly drainTimeoutMs: number;
   /** Time a client has for a request head (from connecting, or from its first byte). */
   readonly headerTimeoutMs: number;
@@ -57,135 +56,172 @@ export interface Config {
   readonly maxConnections: number;
 }
 
-/** Every variable the gateway reads besides the `GITHUB_PAT_*`/`GITHUB_APP_*` families. */
-export const CONFIG_VARIABLES = [
-  "GITHUB_API_URL",
-  "CLIENT_REGISTRY_FILE_PATH",
-  "STATE_DIRECTORY",
-  "CACHE_BACKEND_URL",
-  "CACHE_TTL",
-  "UPSTASH_REDIS_REST_TOKEN",
-  "DENO_KV_ACCESS_TOKEN",
-  "GITHUB_CREDS_CACHE_MAXSIZE",
-  "GITHUB_CREDS_CACHE_TTL_PADDING",
-  "TELEMETRY_COLLECTOR_TYPE",
-  "METRICS_TOKEN",
-  "PORT",
-  "BIND",
-  "LOG_LEVEL",
-  "LOG_FORMAT",
-  "UPSTREAM_TIMEOUT",
-  "DRAIN_TIMEOUT",
-  "HEADER_TIMEOUT",
-  "BODY_TIMEOUT",
-  "IDLE_TIMEOUT",
-  "MAX_CONNECTIONS",
-] as const;
+type Env = Readonly<Record<string, string | undefined>>;
 
-export const DEFAULT_STATE_DIRECTORY = ".state";
+/** Turns a variable's text into its value; `fail` records a problem, worded after the name. */
+type Parse<T> = (text: string, fail: (problem: string) => void) => T;
+
+/** One environment variable and the `Config` field it fills. */
+interface Variable<F extends keyof Config> {
+  readonly name: string;
+  readonly field: F;
+  /**
+   * The text parsed when the variable is unset or blank; the set text is trimmed. Without a
+   * default (secrets) the text is taken as set, untrimmed, and empty when unset.
+   */
+  readonly default?: string;
+  readonly parse: Parse<Config[F]>;
+}
+
+type AnyVariable = { [F in keyof Config]-?: Variable<F> }[keyof Config];
+
+const DEFAULT_API_URL = "https://api.github.com";
 
 /**
  * Fits the usual soft descriptor limit of 1024: a client connection holds its socket, both ends
  * of the listener's internal socket and an upstream connection. Deno cannot read RLIMIT_NOFILE
  * without --allow-all, so the cap is configured, not derived.
  */
-export const DEFAULT_MAX_CONNECTIONS = 240;
+const DEFAULT_MAX_CONNECTIONS = 240;
 
-/** Start-up problems; a URL quoted in one never shows its userinfo. */
-export class ConfigError extends Error {
-  readonly problems: readonly string[];
-
-  constructor(problems: readonly string[]) {
-    const redacted = problems.map(redactUserinfo);
-    super(`invalid configuration:\n${redacted.map((p) => `  - ${p}`).join("\n")}`);
-    this.name = "ConfigError";
-    this.problems = redacted;
+/** A whole number from `min` to `max`, times `unit` (60 for minutes, 1000 for seconds in ms). */
+const whole = (min: number, max: number, unit = 1): Parse<number> => (text, fail) => {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) {
+    fail(`must be a whole number from ${min} to ${max}, got "${text}"`);
   }
-}
+  return unit * value;
+};
 
-type Env = Readonly<Record<string, string | undefined>>;
-
-const PAT_PREFIX = "GITHUB_PAT_";
-const APP_VARIABLE = /^GITHUB_APP_(.+?)_(ID|INSTALLATION_ID|PEM)$/;
-
-/** Parses the environment; throws one `ConfigError` listing every problem. */
-export function parseConfig(env: Env): Config {
-  const problems: string[] = [];
-  const text = (name: string, fallback: string): string => {
-    const value = env[name]?.trim();
-    return value === undefined || value === "" ? fallback : value;
-  };
-  const integer = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = text(name, String(fallback));
-    const value = Number(raw);
-    if (!/^\d+$/.test(raw) || value < min || value > max) {
-      problems.push(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
-      return fallback;
-    }
-    return value;
-  };
-  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
-    const raw = text(name, fallback).toLowerCase();
-    if ((allowed as readonly string[]).includes(raw)) return raw as T;
-    problems.push(`${name} must be one of ${allowed.join(", ")}, got "${raw}"`);
-    return fallback;
-  };
-
-  const githubApiUrl = parseApiUrl(text("GITHUB_API_URL", "https://api.github.com"), problems);
-  const registryPath = text("CLIENT_REGISTRY_FILE_PATH", "");
-  if (registryPath === "") problems.push("CLIENT_REGISTRY_FILE_PATH is required");
-  const stateDirectory = text("STATE_DIRECTORY", DEFAULT_STATE_DIRECTORY).split(":")[0];
-  const cacheBackendUrl = text("CACHE_BACKEND_URL", "denokv://");
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(cacheBackendUrl)) {
-    problems.push(`CACHE_BACKEND_URL must be a URL such as denokv:// or memory://`);
+/** One of `allowed`, in any case. */
+const oneOf = <T extends string>(...allowed: T[]): Parse<T> => (text, fail) => {
+  const value = text.toLowerCase();
+  if (!(allowed as string[]).includes(value)) {
+    fail(`must be one of ${allowed.join(", ")}, got "${value}"`);
   }
-  const config: Config = {
-    githubApiUrl,
-    githubGraphqlUrl: graphqlUrlFor(githubApiUrl),
-    registryPath,
-    stateDirectory,
-    cacheBackendUrl,
-    cacheTtlSeconds: integer("CACHE_TTL", 3600, 1, 31_536_000),
-    upstashToken: env.UPSTASH_REDIS_REST_TOKEN || undefined,
-    denoKvAccessToken: env.DENO_KV_ACCESS_TOKEN || undefined,
-    credentials: parseCredentials(env, problems),
-    credsCacheMaxSize: integer("GITHUB_CREDS_CACHE_MAXSIZE", 256, 1, 1_000_000),
-    credsTtlPaddingSeconds: 60 * integer("GITHUB_CREDS_CACHE_TTL_PADDING", 1, 0, 1440),
-    telemetry: oneOf("TELEMETRY_COLLECTOR_TYPE", ["prometheus", "logging", "noop"], "prometheus"),
-    metricsToken: env.METRICS_TOKEN || undefined,
-    port: integer("PORT", 8080, 0, 65535),
-    bind: text("BIND", "0.0.0.0"),
-    logLevel: oneOf("LOG_LEVEL", ["debug", "info", "warn", "error"], "info"),
-    logFormat: oneOf("LOG_FORMAT", ["json", "pretty"], "json"),
-    upstreamTimeoutMs: 1000 * integer("UPSTREAM_TIMEOUT", 30, 1, 3600),
-    drainTimeoutMs: 1000 * integer("DRAIN_TIMEOUT", 25, 0, 3600),
-    headerTimeoutMs: 1000 * integer("HEADER_TIMEOUT", 30, 1, 3600),
-    bodyTimeoutMs: 1000 * integer("BODY_TIMEOUT", 60, 1, 3600),
-    idleTimeoutMs: 1000 * integer("IDLE_TIMEOUT", 5, 1, 3600),
-    maxConnections: integer("MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS, 1, 1_000_000),
-  };
-  if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze(config);
-}
+  return value as T;
+};
 
-function parseApiUrl(raw: string, problems: string[]): string {
+const text: Parse<string> = (value) => value;
+const secret: Parse<string | undefined> = (value) => value || undefined;
+
+const required: Parse<string> = (value, fail) => {
+  if (value === "") fail("is required");
+  return value;
+};
+
+/** `STATE_DIRECTORY` may be systemd's colon-separated list: the first entry is the gateway's. */
+const firstDirectory: Parse<string> = (value) => value.split(":")[0];
+
+/** Only the shape is checked here; the scheme is the cache backends' to know. */
+const backendUrl: Parse<string> = (value, fail) => {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+    fail("must be a URL such as denokv:// or memory://");
+  }
+  return value;
+};
+
+const apiUrl: Parse<string> = (raw, fail) => {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
     // The value is not repeated: a malformed URL may still carry a token.
-    problems.push(
-      "GITHUB_API_URL is not a URL; expected e.g. https://api.github.com or https://ghe.example.com/api/v3",
+    fail(
+      "is not a URL; expected e.g. https://api.github.com or https://ghe.example.com/api/v3",
     );
-    return "https://api.github.com";
+    return DEFAULT_API_URL;
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
-    problems.push(`GITHUB_API_URL must be http(s), got "${url.protocol}"`);
+    fail(`must be http(s), got "${url.protocol}"`);
   }
   if (url.username || url.password || url.search || url.hash) {
-    problems.push("GITHUB_API_URL must not carry credentials, a query or a fragment");
+    fail("must not carry credentials, a query or a fragment");
   }
   return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
+};
+
+const VARIABLES = [
+  { name: "GITHUB_API_URL", field: "githubApiUrl", default: DEFAULT_API_URL, parse: apiUrl },
+  { name: "CLIENT_REGISTRY_FILE_PATH", field: "registryPath", default: "", parse: required },
+  { name: "STATE_DIRECTORY", field: "stateDirectory", default: ".state", parse: firstDirectory },
+  { name: "CACHE_BACKEND_URL", field: "cacheBackendUrl", default: "denokv://", parse: backendUrl },
+  { name: "CACHE_TTL", field: "cacheTtlSeconds", default: "3600", parse: whole(1, 31_536_000) },
+  { name: "UPSTASH_REDIS_REST_TOKEN", field: "upstashToken", parse: secret },
+  { name: "DENO_KV_ACCESS_TOKEN", field: "denoKvAccessToken", parse: secret },
+  {
+    name: "GITHUB_CREDS_CACHE_MAXSIZE",
+    field: "credsCacheMaxSize",
+    default: "256",
+    parse: whole(1, 1_000_000),
+  },
+  {
+    name: "GITHUB_CREDS_CACHE_TTL_PADDING",
+    field: "credsTtlPaddingSeconds",
+    default: "1",
+    parse: whole(0, 1440, 60),
+  },
+  {
+    name: "TELEMETRY_COLLECTOR_TYPE",
+    field: "telemetry",
+    default: "prometheus",
+    parse: oneOf("prometheus", "logging", "noop"),
+  },
+  { name: "METRICS_TOKEN", field: "metricsToken", parse: secret },
+  { name: "PORT", field: "port", default: "8080", parse: whole(0, 65535) },
+  { name: "BIND", field: "bind", default: "0.0.0.0", parse: text },
+  {
+    name: "LOG_LEVEL",
+    field: "logLevel",
+    default: "info",
+    parse: oneOf("debug", "info", "warn", "error"),
+  },
+  { name: "LOG_FORMAT", field: "logFormat", default: "json", parse: oneOf("json", "pretty") },
+  {
+    name: "UPSTREAM_TIMEOUT",
+    field: "upstreamTimeoutMs",
+    default: "30",
+    parse: whole(1, 3600, 1000),
+  },
+  { name: "DRAIN_TIMEOUT", field: "drainTimeoutMs", default: "25", parse: whole(0, 3600, 1000) },
+  { name: "HEADER_TIMEOUT", field: "headerTimeoutMs", default: "30", parse: whole(1, 3600, 1000) },
+  { name: "BODY_TIMEOUT", field: "bodyTimeoutMs", default: "60", parse: whole(1, 3600, 1000) },
+  { name: "IDLE_TIMEOUT", field: "idleTimeoutMs", default: "5", parse: whole(1, 3600, 1000) },
+  {
+    name: "MAX_CONNECTIONS",
+    field: "maxConnections",
+    default: String(DEFAULT_MAX_CONNECTIONS),
+    parse: whole(1, 1_000_000),
+  },
+] as const satisfies readonly AnyVariable[];
+
+/** Fields the table fills; the others are derived from them or from the credential families. */
+type TableFields = typeof VARIABLES[number]["field"];
+
+/** Every variable the gateway reads besides the `GITHUB_PAT_*`/`GITHUB_APP_*` families. */
+export const CONFIG_VARIABLES: readonly string[] = VARIABLES.map((variable) => variable.name);
+
+/** Parses the environment; throws one `ConfigError` listing every problem. */
+export function parseConfig(env: Env): Config {
+  const problems: string[] = [];
+  const fields: Record<string, unknown> = {};
+  for (const variable of VARIABLES as readonly AnyVariable[]) {
+    const raw = env[variable.name];
+    const text = variable.default === undefined ? raw ?? "" : raw?.trim() || variable.default;
+    fields[variable.field] = variable.parse(
+      text,
+      (problem) => problems.push(`${variable.name} ${problem}`),
+    );
+  }
+  const table = fields as Pick<Config, TableFields>;
+  const credentials = parseCredentials(env);
+  problems.push(...credentials.problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({
+    ...table,
+    githubGraphqlUrl: graphqlUrlFor(table.githubApiUrl),
+    credentials: credentials.credentials,
+  });
 }
 
 /** `…/api/v3` (GitHub Enterprise Server) → `…/api/graphql`; anything else → `<base>/graphql`. */
@@ -193,67 +229,4 @@ export function graphqlUrlFor(apiUrl: string): string {
   return apiUrl.endsWith("/api/v3")
     ? `${apiUrl.slice(0, -"/v3".length)}/graphql`
     : `${apiUrl}/graphql`;
-}
-
-function isRsaPrivateKey(pem: string): boolean {
-  try {
-    return createPrivateKey(pem).asymmetricKeyType === "rsa";
-  } catch {
-    return false;
-  }
-}
-
-function parseCredentials(env: Env, problems: string[]): CredentialSource[] {
-  const credentials: CredentialSource[] = [];
-  const apps = new Map<string, Partial<Record<"ID" | "INSTALLATION_ID" | "PEM", string>>>();
-  for (const [variable, value] of Object.entries(env).sort(([a], [b]) => a.localeCompare(b))) {
-    if (value === undefined) continue;
-    if (variable.startsWith(PAT_PREFIX) && variable.length > PAT_PREFIX.length) {
-      const name = variable.slice(PAT_PREFIX.length);
-      if (value.trim() === "") problems.push(`${variable} is empty`);
-      else credentials.push({ kind: "pat", name, token: value.trim() });
-      continue;
-    }
-    const app = APP_VARIABLE.exec(variable);
-    if (app) {
-      const [, name, part] = app;
-      const entry = apps.get(name) ?? {};
-      entry[part as "ID" | "INSTALLATION_ID" | "PEM"] = value;
-      apps.set(name, entry);
-    }
-  }
-  for (const name of apps.keys()) {
-    // The pool knows credentials by name: a PAT and an App sharing one would be one credential.
-    if (credentials.some((credential) => credential.name === name)) {
-      problems.push(
-        `GITHUB_PAT_${name} and GITHUB_APP_${name}_* both name the credential "${name}"; rename one`,
-      );
-    }
-  }
-  for (const [name, parts] of apps) {
-    const missing = (["ID", "INSTALLATION_ID", "PEM"] as const).filter((p) => !parts[p]?.trim());
-    if (missing.length > 0) {
-      problems.push(
-        `GitHub App ${name} is incomplete: set ${
-          missing.map((p) => `GITHUB_APP_${name}_${p}`).join(", ")
-        }`,
-      );
-      continue;
-    }
-    const appId = parts.ID!.trim();
-    const installationId = parts.INSTALLATION_ID!.trim();
-    if (!/^\d+$/.test(appId)) problems.push(`GITHUB_APP_${name}_ID must be numeric`);
-    if (!/^\d+$/.test(installationId)) {
-      problems.push(`GITHUB_APP_${name}_INSTALLATION_ID must be numeric`);
-    }
-    const privateKey = parts.PEM!.replace(/\\n/g, "\n").trim() + "\n";
-    if (!isRsaPrivateKey(privateKey)) {
-      problems.push(
-        `GITHUB_APP_${name}_PEM is not a PEM private key (PKCS#1 "RSA PRIVATE KEY" or PKCS#8 "PRIVATE KEY")`,
-      );
-      continue;
-    }
-    credentials.push({ kind: "app", name, appId, installationId, privateKey });
-  }
-  return credentials;
 }

@@ -1,5 +1,9 @@
 /** Structured logging: one JSON object a line (or a readable line with `pretty`). */
-import type { LogFormat, LogLevel } from "./config.ts";
+
+/** How much to log: `debug` and up, `info` and up, and so on. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+/** `json`: one object a line, for collectors; `pretty`: a readable line, for a terminal. */
+export type LogFormat = "json" | "pretty";
 
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 

@@ -4,7 +4,7 @@
  * the uncompressed body; so the tag another credential would get for a stored body can be
  * computed without asking GitHub.
  */
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../digest.ts";
 import type { Transport } from "../http/upstream.ts";
 
 export interface HashedHeaders {
@@ -14,11 +14,8 @@ export interface HashedHeaders {
 }
 
 export function githubEtagHex(headers: HashedHeaders, body: Uint8Array): string {
-  const hash = createHash("sha256");
-  for (const value of [headers.accept, headers.authorization, headers.cookie]) {
-    if (value !== null) hash.update(`${value}:`);
-  }
-  return hash.update(body).digest("hex");
+  const named = [headers.accept, headers.authorization, headers.cookie].filter((v) => v !== null);
+  return sha256Hex(...named.map((value) => `${value}:`), body);
 }
 
 /**

@@ -4,10 +4,12 @@
  * API base URL, SHA-256 of the key), renewed at 80 % of their lifetime before they are handed
  * out, never handed out expired; concurrent renewals share one mint.
  */
-import { createHash, createPrivateKey } from "node:crypto";
+import { createPrivateKey } from "node:crypto";
 import { createAppAuth } from "@octokit/auth-app";
 import { request } from "@octokit/request";
-import type { AppSource } from "../config.ts";
+import type { AppSource } from "./sources.ts";
+import { sha256Hex } from "../digest.ts";
+import { safeErrorSummary } from "../http/errors.ts";
 import { USER_AGENT } from "../http/headers.ts";
 
 export type TokenCacheEvent =
@@ -72,8 +74,7 @@ export function pkcs8(privateKeyPem: string): string {
 }
 
 function cacheKey(source: AppSource, apiUrl: string): string {
-  const keyDigest = createHash("sha256").update(source.privateKey).digest("hex");
-  return [source.appId, source.installationId, apiUrl, keyDigest].join("\n");
+  return [source.appId, source.installationId, apiUrl, sha256Hex(source.privateKey)].join("\n");
 }
 
 interface Minter {
@@ -150,7 +151,7 @@ export function createAppTokens(options: AppTokensOptions): AppTokens {
         },
         (error) => {
           emit({ type: "mint", credential: source.name, outcome: "failure" });
-          throw new MintError(source.name, describe(error));
+          throw new MintError(source.name, safeErrorSummary(error));
         },
       ).finally(() => pending.delete(minter.key));
       pending.set(minter.key, shared);
@@ -191,12 +192,4 @@ export function createAppTokens(options: AppTokensOptions): AppTokens {
       return cache.size;
     },
   };
-}
-
-/** A failure summary safe to log: HTTP status or error class, never the request or a key. */
-function describe(error: unknown): string {
-  if (typeof error === "object" && error !== null && "status" in error) {
-    return `GitHub answered ${String(error.status)}`;
-  }
-  return error instanceof Error ? error.name : "unknown error";
 }

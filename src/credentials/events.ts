@@ -1,5 +1,5 @@
 /** What observers of the credential pool see: its events and read-only snapshots. */
-import type { CredentialSource } from "../config.ts";
+import type { CredentialSource } from "./sources.ts";
 import type { TokenCacheEvent } from "./app_tokens.ts";
 
 /** Something that happened in the pool, for metrics and logs. */

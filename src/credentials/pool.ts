@@ -5,7 +5,7 @@
  * not see a limit while any credential has quota. Credentials are named by `<NAME>` everywhere;
  * their secrets never leave this module.
  */
-import type { CredentialSource } from "../config.ts";
+import type { CredentialSource } from "./sources.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { type AppTokens, createAppTokens, MintError } from "./app_tokens.ts";
 import type { PoolEvent, PoolObserver, PoolSnapshot } from "./events.ts";

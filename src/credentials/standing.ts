@@ -3,7 +3,7 @@
  * (bad) or it rests (an App that could not mint), and the choices that follow from that: which
  * credential takes a request, the pool's totals, and the pool's own answer when none can.
  */
-import type { CredentialSource } from "../config.ts";
+import type { CredentialSource } from "./sources.ts";
 import { exhaustedResponse, noCredentialResponse } from "./exhausted.ts";
 import type { PoolSnapshot } from "./events.ts";
 import {

@@ -1,10 +1,11 @@
 /**
  * Least privilege: the Deno permission flags a configuration needs, and the check that a
  * running process was given them. `deno task start/dev/compile` compute the flags from the
- * environment with `permissionFlags`; a compiled binary checks at start-up that its runtime
- * configuration stays inside the allowlist baked in at build time.
+ * configuration (`command()` in `scripts/launch.ts`, with `requiredPermissions` and
+ * `permissionFlags`); a compiled binary checks at start-up that its runtime configuration stays
+ * inside the allowlist baked in at build time. What the cache needs, its backend says.
  */
-import { kvLocation } from "../cache/backends/denokv.ts";
+import { backendRequirements } from "../cache/backends/mod.ts";
 import { type Config, CONFIG_VARIABLES, ConfigError } from "../config.ts";
 import { listenerSocketPath } from "../serve/listener.ts";
 
@@ -29,46 +30,37 @@ export function credentialVariables(env: Readonly<Record<string, string | undefi
 }
 
 /** `host:port` of an http(s) URL, with the scheme's default port made explicit. */
-export function hostPort(url: string): string {
+function hostPort(url: string): string {
   const parsed = new URL(url);
   const port = parsed.port || (parsed.protocol === "http:" ? "80" : "443");
   return `${parsed.hostname}:${port}`;
 }
 
-/** The network host a cache backend URL needs, or undefined for embedded backends. */
-export function cacheHost(cacheBackendUrl: string): string | undefined {
-  const match = /^([a-z][a-z0-9.-]*)(?:\+(https?))?:\/\/(.*)$/i.exec(cacheBackendUrl);
-  if (!match) return undefined;
-  const [, scheme, transport, rest] = match;
-  const remote = scheme.toLowerCase() === "upstash" ||
-    (scheme.toLowerCase() === "denokv" && transport !== undefined);
-  if (!remote || rest === "") return undefined;
-  try {
-    return hostPort(`${transport ?? "https"}://${rest}`);
-  } catch {
-    // `new URL`'s error quotes the value, which may carry a password.
-    throw new ConfigError([
-      "CACHE_BACKEND_URL names no valid host, e.g. upstash://host or denokv+https://host/path",
-    ]);
-  }
+/** The hosts (`host:port`) and directories the cache backend needs. */
+function cacheNeeds(
+  config: Pick<Config, "cacheBackendUrl" | "stateDirectory">,
+): { hosts: string[]; directories: readonly string[] } {
+  const { servers, directories } = backendRequirements(
+    config.cacheBackendUrl,
+    config.stateDirectory,
+  );
+  const hosts = servers.map((server) => {
+    try {
+      return hostPort(server);
+    } catch {
+      // `new URL`'s error quotes the value, which may carry a password.
+      throw new ConfigError([
+        "CACHE_BACKEND_URL names no valid host, e.g. upstash://host or denokv+https://host/path",
+      ]);
+    }
+  });
+  return { hosts, directories };
 }
 
+/** The `host:port` the listener binds, as `--allow-net` names it. */
 export function listenHost(config: Pick<Config, "bind" | "port">): string {
   const host = config.bind.includes(":") ? `[${config.bind}]` : config.bind;
   return `${host}:${config.port}`;
-}
-
-/**
- * The directory of a local Deno KV cache file (KV also writes `-wal`/`-shm` files beside it):
- * the state directory by default, or that of `denokv:///path/file.kv`; undefined otherwise.
- */
-export function cacheDirectory(
-  config: Pick<Config, "cacheBackendUrl" | "stateDirectory">,
-): string | undefined {
-  if (!/^denokv:\/\//i.test(config.cacheBackendUrl)) return undefined;
-  const file = kvLocation(config.cacheBackendUrl, config.stateDirectory);
-  const slash = file.lastIndexOf("/");
-  return slash < 0 ? "." : file.slice(0, slash) || "/";
 }
 
 export interface PermissionSet {
@@ -86,14 +78,11 @@ export function requiredPermissions(
   config: Config,
   extraVariables: readonly string[] = [],
 ): PermissionSet {
-  const cache = cacheHost(config.cacheBackendUrl);
-  const net = [hostPort(config.githubApiUrl), listenHost(config), ...(cache ? [cache] : [])];
-  const cacheDir = cacheDirectory(config);
+  const cache = cacheNeeds(config);
+  const net = [hostPort(config.githubApiUrl), listenHost(config), ...cache.hosts];
   // The state directory holds the listener's unix socket (src/serve/listener.ts), and the gateway
   // creates it when missing; a Deno KV file may live elsewhere.
-  const state = [
-    ...new Set([config.stateDirectory, ...(cacheDir === undefined ? [] : [cacheDir])]),
-  ];
+  const state = [...new Set([config.stateDirectory, ...cache.directories])];
   return {
     net: [...new Set([...net, `unix:${listenerSocketPath(config)}`])],
     env: [...new Set([...CONFIG_VARIABLES, ...LIBRARY_ENV, ...extraVariables])],
@@ -132,10 +121,10 @@ export function permissionProblems(config: Config): string[] {
       `GITHUB_API_URL host ${github} is not in --allow-net; ${rebuild("GITHUB_API_URL")}`,
     );
   }
-  const cache = cacheHost(config.cacheBackendUrl);
-  if (cache && !granted({ name: "net", host: cache })) {
+  const cache = cacheNeeds(config);
+  for (const host of cache.hosts.filter((host) => !granted({ name: "net", host }))) {
     problems.push(
-      `CACHE_BACKEND_URL host ${cache} is not in --allow-net; ${rebuild("CACHE_BACKEND_URL")}`,
+      `CACHE_BACKEND_URL host ${host} is not in --allow-net; ${rebuild("CACHE_BACKEND_URL")}`,
     );
   }
   const listen = listenHost(config);
@@ -161,11 +150,10 @@ export function permissionProblems(config: Config): string[] {
       }`,
     );
   }
-  const cacheDir = cacheDirectory(config);
-  if (
-    cacheDir !== undefined &&
-    !(granted({ name: "read", path: cacheDir }) && granted({ name: "write", path: cacheDir }))
-  ) {
+  for (const cacheDir of cache.directories) {
+    if (granted({ name: "read", path: cacheDir }) && granted({ name: "write", path: cacheDir })) {
+      continue;
+    }
     problems.push(
       `the cache directory ${cacheDir} is not in --allow-read/--allow-write; ${
         rebuild(cacheDir === config.stateDirectory ? "STATE_DIRECTORY" : "CACHE_BACKEND_URL")

@@ -4,9 +4,9 @@
  * `/readyz`, which needs no token, says what failed in the gateway's words, not the backend's.
  */
 import assert from "node:assert/strict";
-import { describe } from "../../src/cache/backends/guard.ts";
 import { ConfigError } from "../../src/config.ts";
 import { redactUserinfo } from "../../src/redact.ts";
+import { safeErrorSummary } from "../../src/http/errors.ts";
 import { command } from "../../scripts/launch.ts";
 import { FakeGitHub } from "../support/fake_github.ts";
 import { startGateway, type TestGateway } from "../support/gateway.ts";
@@ -72,7 +72,7 @@ Deno.test("ConfigError messages never repeat a URL's password", () => {
 Deno.test("backend errors in the log lose a quoted URL's userinfo", () => {
   const error = new TypeError(`error sending request for url (http://u:${SECRET}@h/): refused`);
   assert.equal(
-    describe(error),
+    safeErrorSummary(error),
     "TypeError: error sending request for url (http://***@h/): refused",
   );
 });

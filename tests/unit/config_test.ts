@@ -1,7 +1,6 @@
 /** Configuration (DESIGN §4) as tables: defaults, parsing, and every problem reported at once. */
 import assert from "node:assert/strict";
 import { type Config, ConfigError, graphqlUrlFor, parseConfig } from "../../src/config.ts";
-import { generateAppKey } from "../support/fake_github.ts";
 
 const REQUIRED = { CLIENT_REGISTRY_FILE_PATH: "/etc/github-proxy/registry.yaml" };
 
@@ -100,30 +99,6 @@ Deno.test("GraphQL endpoint that belongs to GITHUB_API_URL", () => {
     ["https://proxy.example.com/github", "https://proxy.example.com/github/graphql"],
   ];
   for (const [api, graphql] of cases) assert.equal(graphqlUrlFor(api), graphql, api);
-});
-
-Deno.test("credentials: PATs and complete Apps, named by <NAME>, PEM with escaped newlines", async () => {
-  const { privateKeyPem } = await generateAppKey("pkcs8");
-  const config = parseConfig({
-    ...REQUIRED,
-    GITHUB_PAT_BETA: " ghp_b ",
-    GITHUB_PAT_ALPHA: "ghp_a",
-    GITHUB_APP_BOT_ID: "12",
-    GITHUB_APP_BOT_INSTALLATION_ID: "34",
-    GITHUB_APP_BOT_PEM: privateKeyPem.replaceAll("\n", "\\n"),
-    GITHUB_PATTERN: "not a credential",
-  });
-  assert.deepEqual(config.credentials.map((c) => [c.kind, c.name]), [
-    ["pat", "ALPHA"],
-    ["pat", "BETA"],
-    ["app", "BOT"],
-  ]);
-  assert.equal(config.credentials[1].kind === "pat" && config.credentials[1].token, "ghp_b");
-  const app = config.credentials[2];
-  assert.ok(app.kind === "app");
-  assert.equal(app.appId, "12");
-  assert.equal(app.installationId, "34");
-  assert.equal(app.privateKey, privateKeyPem.trim() + "\n");
 });
 
 const PROBLEM_CASES: [string, Record<string, string>, RegExp][] = [

@@ -1,8 +1,7 @@
 /**
- * The cache backend contract and the registry of backends by URL scheme. A backend is one file
- * that calls `registerBackend` for its schemes; `backends.ts` imports them all.
+ * The cache backend contract: what the gateway asks of a backend, and what a backend's file
+ * exports for the table of schemes in `mod.ts`.
  */
-import { ConfigError } from "../../config.ts";
 import type { CacheEntry } from "../entry.ts";
 
 /** Thrown by a backend whose server refused the gateway's credentials (HTTP 401 or 403). */
@@ -40,31 +39,19 @@ export interface BackendContext {
   readonly denoKvAccessToken?: string;
 }
 
-export type BackendOpener = (url: string, context: BackendContext) => Promise<CacheBackend>;
-
-const openers = new Map<string, BackendOpener>();
-
-export function registerBackend(schemes: readonly string[], open: BackendOpener): void {
-  for (const scheme of schemes) openers.set(scheme, open);
+/** What a backend's URL needs from the process: for the launcher's permission flags. */
+export interface BackendRequirements {
+  /** URLs of the servers it connects to (their hosts go into `--allow-net`). */
+  readonly servers: readonly string[];
+  /** Directories it reads and writes (`--allow-read`, `--allow-write`). */
+  readonly directories: readonly string[];
 }
 
-export function knownSchemes(): string[] {
-  return [...openers.keys()].sort();
-}
+/** An embedded backend that needs neither network nor files. */
+export const NO_REQUIREMENTS: BackendRequirements = { servers: [], directories: [] };
 
-export function schemeOf(url: string): string {
-  return /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1].toLowerCase() ?? "";
-}
-
-/** Opens the backend `url` names; an unknown scheme is a `ConfigError` listing the known ones. */
-export function openBackend(url: string, context: BackendContext): Promise<CacheBackend> {
-  const open = openers.get(schemeOf(url));
-  if (!open) {
-    throw new ConfigError([
-      `CACHE_BACKEND_URL has an unknown scheme "${schemeOf(url)}://"; known: ${
-        knownSchemes().map((s) => `${s}://`).join(", ")
-      }`,
-    ]);
-  }
-  return open(url, context);
+/** One kind of backend: how to open a URL of its schemes, and what that URL needs. */
+export interface BackendDriver {
+  open(url: string, context: BackendContext): Promise<CacheBackend>;
+  requirements(url: string, stateDirectory: string): BackendRequirements;
 }

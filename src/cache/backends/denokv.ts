@@ -11,8 +11,14 @@
  * manifests and chunks; chunks live twice the TTL so that refreshing a manifest seldom needs to
  * rewrite them.
  */
-import { ConfigError } from "../../config.ts";
-import { type BackendContext, type CacheBackend, registerBackend } from "./backend.ts";
+import { ConfigError } from "../../config_error.ts";
+import {
+  type BackendContext,
+  type BackendDriver,
+  type BackendRequirements,
+  type CacheBackend,
+  NO_REQUIREMENTS,
+} from "./backend.ts";
 import { concat } from "../../http/body.ts";
 import {
   type CacheEntry,
@@ -23,7 +29,7 @@ import {
 } from "../entry.ts";
 
 /** Bytes per chunk: under the 64 KiB value limit with room for the manifest's other fields. */
-export const CHUNK_BYTES = 60_000;
+const CHUNK_BYTES = 60_000;
 /** Chunks per atomic commit: well under the 800 KiB commit limit. */
 const CHUNKS_PER_COMMIT = 10;
 /** `getMany` reads at most 10 keys. */
@@ -166,6 +172,22 @@ export function kvLocation(url: string, stateDirectory: string): string {
   return path === "" ? `${stateDirectory.replace(/\/+$/, "")}/cache.kv` : path;
 }
 
+const isRemote = (location: string): boolean => /^https?:\/\//.test(location);
+
+/** The directory of a local KV file, where KV also writes its `-wal`/`-shm` files. */
+function directoryOf(file: string): string {
+  const slash = file.lastIndexOf("/");
+  return slash < 0 ? "." : file.slice(0, slash) || "/";
+}
+
+/** A remote KV's server, or a local file's directory (the state directory by default). */
+function denoKvRequirements(url: string, stateDirectory: string): BackendRequirements {
+  const location = kvLocation(url, stateDirectory);
+  if (isRemote(location)) return { servers: [location], directories: [] };
+  if (!/^denokv:\/\//i.test(url)) return NO_REQUIREMENTS;
+  return { servers: [], directories: [directoryOf(location)] };
+}
+
 /** Deno's KV Connect errors name the server's status: 401/403 mean the token was refused. */
 function refusedCredentials(error: unknown): boolean {
   return error instanceof Error && /\bstatus 40[13]\b/.test(error.message);
@@ -173,14 +195,11 @@ function refusedCredentials(error: unknown): boolean {
 
 async function openDenoKv(url: string, context: BackendContext): Promise<CacheBackend> {
   const location = kvLocation(url, context.stateDirectory);
-  const remote = /^https?:\/\//.test(location);
+  const remote = isRemote(location);
   if (remote && !context.denoKvAccessToken) {
     throw new ConfigError([`DENO_KV_ACCESS_TOKEN is required for CACHE_BACKEND_URL ${url}`]);
   }
-  if (!remote) {
-    const directory = location.slice(0, location.lastIndexOf("/"));
-    if (directory !== "") await Deno.mkdir(directory, { recursive: true });
-  }
+  if (!remote) await Deno.mkdir(directoryOf(location), { recursive: true });
   try {
     return new DenoKvBackend(await Deno.openKv(location));
   } catch (error) {
@@ -191,4 +210,5 @@ async function openDenoKv(url: string, context: BackendContext): Promise<CacheBa
   }
 }
 
-registerBackend(["denokv", "denokv+https", "denokv+http"], openDenoKv);
+/** `denokv://` (a local file) and `denokv+https://` (KV Connect). */
+export const denoKv: BackendDriver = { open: openDenoKv, requirements: denoKvRequirements };

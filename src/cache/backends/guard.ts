@@ -8,7 +8,7 @@
  */
 import type { CacheBackendEvent } from "../../telemetry/events.ts";
 import type { Logger } from "../../log.ts";
-import { redactUserinfo } from "../../redact.ts";
+import { safeErrorSummary } from "../../http/errors.ts";
 import { BackendAuthError, type CacheBackend } from "./backend.ts";
 import type { CacheEntry } from "../entry.ts";
 
@@ -37,7 +37,7 @@ export type Lookup =
   | { readonly ok: true; readonly entry: CacheEntry | undefined }
   | { readonly ok: false };
 
-export class BackendTimeout extends Error {
+class BackendTimeout extends Error {
   constructor(operation: string, ms: number) {
     super(`cache ${operation} took longer than ${ms} ms`);
     this.name = "BackendTimeout";
@@ -161,21 +161,11 @@ export class GuardedBackend {
       backend: this.backend.kind,
       operation,
       failures: this.#unreported,
-      error: describe(error),
+      error: safeErrorSummary(error),
     });
     this.#lastReport = now;
     this.#unreported = 0;
   }
-}
-
-/**
- * The error's kind and first line for the log, without what some clients append (the command
- * and values) and without a URL's userinfo (fetch errors quote the URL).
- */
-export function describe(error: unknown): string {
-  if (!(error instanceof Error)) return redactUserinfo(String(error).slice(0, 200));
-  const message = error.message.split(/, command was:|\n/)[0].slice(0, 200);
-  return redactUserinfo(`${error.name}: ${message}`);
 }
 
 /**

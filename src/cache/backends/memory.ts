@@ -2,12 +2,12 @@
  * `memory://` (alias `inmemory://`): entries in this process, least recently used dropped first
  * when either bound is reached. `memory://?max_entries=10000&max_bytes=134217728`.
  */
-import { ConfigError } from "../../config.ts";
-import { type CacheBackend, registerBackend } from "./backend.ts";
+import { ConfigError } from "../../config_error.ts";
+import { type BackendDriver, type CacheBackend, NO_REQUIREMENTS } from "./backend.ts";
 import type { CacheEntry } from "../entry.ts";
 
-export const DEFAULT_MAX_ENTRIES = 10_000;
-export const DEFAULT_MAX_BYTES = 128 * 1024 * 1024;
+const DEFAULT_MAX_ENTRIES = 10_000;
+const DEFAULT_MAX_BYTES = 128 * 1024 * 1024;
 /** Bookkeeping per entry beyond its body and headers (objects, map slot, key). */
 const ENTRY_OVERHEAD_BYTES = 512;
 
@@ -22,7 +22,7 @@ interface Slot {
   readonly bytes: number;
 }
 
-export function entryBytes(key: string, entry: CacheEntry): number {
+function entryBytes(key: string, entry: CacheEntry): number {
   let bytes = ENTRY_OVERHEAD_BYTES + key.length + entry.body.length;
   for (const [name, value] of entry.headers) bytes += name.length + value.length;
   return bytes;
@@ -118,7 +118,8 @@ export function parseMemoryLimits(url: string): MemoryLimits {
   return limits;
 }
 
-registerBackend(
-  ["memory", "inmemory"],
-  (url) => Promise.resolve(new MemoryBackend(parseMemoryLimits(url))),
-);
+/** `memory://`: in this process, needing neither network nor files. */
+export const memory: BackendDriver = {
+  open: (url) => Promise.resolve(new MemoryBackend(parseMemoryLimits(url))),
+  requirements: () => NO_REQUIREMENTS,
+};

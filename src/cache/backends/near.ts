@@ -10,7 +10,7 @@ import type { CacheEntry } from "../entry.ts";
 import { MemoryBackend } from "./memory.ts";
 
 export const NEAR_LIMITS = { maxEntries: 2_000, maxBytes: 32 * 1024 * 1024 };
-export const NEAR_TTL_SECONDS = 10;
+const NEAR_TTL_SECONDS = 10;
 
 export class NearCache implements CacheBackend {
   readonly kind: string;

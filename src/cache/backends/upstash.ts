@@ -6,12 +6,12 @@
  */
 import { Redis } from "@upstash/redis";
 import { Buffer } from "node:buffer";
-import { ConfigError } from "../../config.ts";
+import { ConfigError } from "../../config_error.ts";
 import {
   BackendAuthError,
   type BackendContext,
+  type BackendDriver,
   type CacheBackend,
-  registerBackend,
 } from "./backend.ts";
 import {
   type CacheEntry,
@@ -26,12 +26,12 @@ const PREFIX = "github-proxy:cache:";
 const PING_TIMEOUT_MS = 5000;
 
 /** Where and how the readiness probe calls the REST endpoint. */
-export interface UpstashEndpoint {
+interface UpstashEndpoint {
   readonly restUrl: string;
   readonly token: string;
 }
 
-export class UpstashBackend implements CacheBackend {
+class UpstashBackend implements CacheBackend {
   readonly kind = "upstash";
 
   constructor(private readonly redis: Redis, private readonly endpoint: UpstashEndpoint) {}
@@ -91,11 +91,18 @@ export class UpstashBackend implements CacheBackend {
   }
 }
 
+/** The REST base URL of an `upstash://` or `upstash+http://` URL; undefined without a host. */
+function restUrlOf(url: string): string | undefined {
+  const match = /^upstash(?:\+(https?))?:\/\/(.+)$/i.exec(url);
+  if (!match) return undefined;
+  return `${(match[1] ?? "https").toLowerCase()}://${match[2].replace(/\/+$/, "")}`;
+}
+
 /** The REST base URL of an `upstash://` or `upstash+http://` URL. */
 export function upstashRestUrl(url: string): string {
-  const match = /^upstash(?:\+(https?))?:\/\/(.+)$/i.exec(url);
-  if (!match) throw new ConfigError([`CACHE_BACKEND_URL ${url} names no Upstash host`]);
-  return `${(match[1] ?? "https").toLowerCase()}://${match[2].replace(/\/+$/, "")}`;
+  const restUrl = restUrlOf(url);
+  if (!restUrl) throw new ConfigError([`CACHE_BACKEND_URL ${url} names no Upstash host`]);
+  return restUrl;
 }
 
 function openUpstash(url: string, context: BackendContext): Promise<CacheBackend> {
@@ -118,4 +125,11 @@ function openUpstash(url: string, context: BackendContext): Promise<CacheBackend
   return Promise.resolve(new UpstashBackend(redis, { restUrl, token: context.upstashToken }));
 }
 
-registerBackend(["upstash", "upstash+http", "upstash+https"], openUpstash);
+/** `upstash://host` (HTTPS) and `upstash+http://host:port`: one REST server. */
+export const upstash: BackendDriver = {
+  open: openUpstash,
+  requirements: (url) => {
+    const restUrl = restUrlOf(url);
+    return { servers: restUrl ? [restUrl] : [], directories: [] };
+  },
+};

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { CacheBackend } from "../../../src/cache/backends/backend.ts";
-import { describe, GuardedBackend } from "../../../src/cache/backends/guard.ts";
+import { GuardedBackend } from "../../../src/cache/backends/guard.ts";
 import { Coalescer } from "../../../src/cache/coalesce.ts";
 import { idleBounded } from "../../../src/http/idle_stream.ts";
 import { UpstreamError } from "../../../src/http/upstream.ts";
@@ -97,15 +97,6 @@ Deno.test("guard: a backend that hangs is cut off at the timeout", async () => {
   await assert.rejects(guard.ping(), /took longer than 30 ms/);
   assert.equal(guard.failures, 1);
   backend.release();
-});
-
-Deno.test("describe keeps the error's kind and first line only", () => {
-  assert.equal(
-    describe(new Error('ERR wrong type, command was: ["get","k"]')),
-    "Error: ERR wrong type",
-  );
-  assert.equal(describe(new TypeError("a\nb")), "TypeError: a");
-  assert.equal(describe("plain"), "plain");
 });
 
 /** A deadline no test reaches. */

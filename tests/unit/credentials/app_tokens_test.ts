@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createPrivateKey } from "node:crypto";
-import type { AppSource } from "../../../src/config.ts";
+import type { AppSource } from "../../../src/credentials/sources.ts";
 import {
   createAppTokens,
   MintError,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { CredentialSource } from "../../../src/config.ts";
+import type { CredentialSource } from "../../../src/credentials/sources.ts";
 import { createPool } from "../../../src/credentials/pool.ts";
 import {
   fetchTransport,

@@ -1,39 +1,41 @@
+/** `GITHUB_PAT_*` and `GITHUB_APP_*` as credentials, and every problem named, never a secret. */
 import assert from "node:assert/strict";
-import { type AppSource, ConfigError, parseConfig } from "../../../src/config.ts";
+import { type AppSource, parseCredentials } from "../../../src/credentials/sources.ts";
 import { generateAppKey } from "../../support/fake_github.ts";
 
-const BASE = { CLIENT_REGISTRY_FILE_PATH: "/etc/github-proxy/registry.yaml" };
-
 function problems(env: Record<string, string>): string[] {
-  try {
-    parseConfig({ ...BASE, ...env });
-    return [];
-  } catch (error) {
-    assert.ok(error instanceof ConfigError);
-    return [...error.problems];
-  }
+  return [...parseCredentials(env).problems];
 }
 
 Deno.test("PATs and complete App triples become named credentials; PKCS#1 and PKCS#8 both load", async () => {
   const pkcs1 = await generateAppKey("pkcs1");
   const pkcs8 = await generateAppKey("pkcs8");
-  const config = parseConfig({
-    ...BASE,
-    GITHUB_PAT_CI: "ghp_one",
+  const { credentials, problems: found } = parseCredentials({
+    GITHUB_PAT_CI: " ghp_one ",
+    GITHUB_PAT_ALPHA: "ghp_a",
     GITHUB_APP_OLD_ID: "1",
     GITHUB_APP_OLD_INSTALLATION_ID: "10",
     GITHUB_APP_OLD_PEM: pkcs1.privateKeyPem,
     GITHUB_APP_NEW_ID: "2",
     GITHUB_APP_NEW_INSTALLATION_ID: "20",
     GITHUB_APP_NEW_PEM: pkcs8.privateKeyPem.replaceAll("\n", "\\n"),
+    GITHUB_PATTERN: "not a credential",
   });
-  assert.deepEqual(config.credentials.map((c) => [c.kind, c.name]).sort(), [
+  assert.deepEqual(found, []);
+  // PATs first, then Apps, each sorted by name.
+  assert.deepEqual(credentials.map((c) => [c.kind, c.name]), [
+    ["pat", "ALPHA"],
+    ["pat", "CI"],
     ["app", "NEW"],
     ["app", "OLD"],
-    ["pat", "CI"],
   ]);
-  const app = config.credentials.find((c) => c.name === "NEW") as AppSource;
+  assert.equal(credentials[1].kind === "pat" && credentials[1].token, "ghp_one");
+  const app = credentials.find((c) => c.name === "NEW") as AppSource;
+  assert.equal(app.appId, "2");
+  assert.equal(app.installationId, "20");
   assert.equal(app.privateKey, pkcs8.privateKeyPem, "one-line PEMs with \\n are unfolded");
+  const old = credentials.find((c) => c.name === "OLD") as AppSource;
+  assert.equal(old.privateKey, pkcs1.privateKeyPem.trim() + "\n");
 });
 
 Deno.test("an incomplete or unreadable App triple is a start-up error naming it, never its key", async () => {

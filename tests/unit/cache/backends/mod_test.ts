@@ -12,8 +12,7 @@ import {
 import { MemoryBackend, parseMemoryLimits } from "../../../../src/cache/backends/memory.ts";
 import { upstashRestUrl } from "../../../../src/cache/backends/upstash.ts";
 import { NEAR_LIMITS, NearCache, withNearCache } from "../../../../src/cache/backends/near.ts";
-import { openBackend } from "../../../../src/cache/backends/mod.ts";
-import { cacheDirectory } from "../../../../src/launch/permissions.ts";
+import { backendRequirements, openBackend } from "../../../../src/cache/backends/mod.ts";
 import { REDIS_MISSING, redisAvailable, startRedis } from "../../../support/redis.ts";
 import { UpstashServer } from "../../../support/upstash_server.ts";
 
@@ -227,12 +226,21 @@ Deno.test("backend URLs: locations, limits and errors", async () => {
     kvLocation("denokv+https://api.deno.com/databases/abc/connect", "/x"),
     "https://api.deno.com/databases/abc/connect",
   );
-  const directory = (url: string) =>
-    cacheDirectory({ cacheBackendUrl: url, stateDirectory: "/var/lib/gp" });
+  const directory = (url: string) => {
+    const { directories } = backendRequirements(url, "/var/lib/gp");
+    assert.ok(directories.length <= 1, url);
+    return directories[0];
+  };
   assert.equal(directory("denokv://"), "/var/lib/gp");
   assert.equal(directory("denokv:///data/cache.kv"), "/data");
   assert.equal(directory("denokv+https://kv.example/connect"), undefined);
   assert.equal(directory("memory://"), undefined);
+  const servers = (url: string) => backendRequirements(url, "/x").servers;
+  assert.deepEqual(servers("denokv+https://kv.example/connect"), ["https://kv.example/connect"]);
+  assert.deepEqual(servers("upstash+http://127.0.0.1:8079/"), ["http://127.0.0.1:8079"]);
+  assert.deepEqual(servers("upstash://"), [], "no host: openBackend says so at start-up");
+  assert.deepEqual(servers("denokv://"), []);
+  assert.deepEqual(backendRequirements("constructor://x", "/x"), { servers: [], directories: [] });
   assert.equal(upstashRestUrl("upstash://eu1-x.upstash.io"), "https://eu1-x.upstash.io");
   assert.equal(upstashRestUrl("upstash+http://127.0.0.1:8079/"), "http://127.0.0.1:8079");
   assert.deepEqual(parseMemoryLimits("memory://"), {
