@@ -330,50 +330,38 @@ clients:
 });
 
 Deno.test("50 concurrent cold GETs make one upstream call", async () => {
-  const fake = await FakeGitHub.start({ pats: { [PAT]: {} } });
+  await using fake = await FakeGitHub.start({ pats: { [PAT]: {} } });
   fake.setResource(WIDGET, { name: "widget" });
-  const slow = startSlowProxy(fake.url, 300);
-  const gw = await startGateway({ githubApiUrl: slow.url, env: { GITHUB_PAT_ONE: PAT } });
-  try {
-    const answers = await Promise.all(Array.from({ length: 50 }, () => get(gw, WIDGET)));
-    assert.ok(answers.every((a) => a.status === 200 && a.body === answers[0].body));
-    assert.equal(upstreamCalls(fake, WIDGET).length, 1);
-    const statuses = answers.map((a) => a.headers.get("cache-status"));
-    assert.equal(statuses.filter((s) => s === "github-proxy; fwd=uri-miss; stored").length, 1);
-    assert.equal(
-      statuses.filter((s) => s === "github-proxy; fwd=uri-miss; stored; collapsed").length,
-      49,
-    );
-  } finally {
-    await gw.close();
-    await slow.close();
-    await fake.close();
-  }
+  await using slow = startSlowProxy(fake.url, 300);
+  await using gw = await startGateway({ githubApiUrl: slow.url, env: { GITHUB_PAT_ONE: PAT } });
+  const answers = await Promise.all(Array.from({ length: 50 }, () => get(gw, WIDGET)));
+  assert.ok(answers.every((a) => a.status === 200 && a.body === answers[0].body));
+  assert.equal(upstreamCalls(fake, WIDGET).length, 1);
+  const statuses = answers.map((a) => a.headers.get("cache-status"));
+  assert.equal(statuses.filter((s) => s === "github-proxy; fwd=uri-miss; stored").length, 1);
+  assert.equal(
+    statuses.filter((s) => s === "github-proxy; fwd=uri-miss; stored; collapsed").length,
+    49,
+  );
 });
 
 Deno.test("concurrent GETs of a body over the size cap each get all of it, unstored", async () => {
-  const fake = await FakeGitHub.start({ pats: { [PAT]: {} } });
-  const slow = startSlowProxy(fake.url, 100);
-  const gw = await startGateway({ githubApiUrl: slow.url, env: { GITHUB_PAT_ONE: PAT } });
-  try {
-    const size = 9 * 1024 * 1024;
-    const path = `/echo/binary?size=${size}`;
-    const answers = await Promise.all([1, 2, 3].map(async () => {
-      const response = await fetch(`${gw.url}${path}`, authed());
-      return { headers: response.headers, bytes: new Uint8Array(await response.arrayBuffer()) };
-    }));
-    for (const answer of answers) {
-      assert.equal(answer.bytes.length, size);
-      assert.equal(answer.bytes[size - 1], (size - 1) % 251);
-      assert.equal(answer.headers.get("cache-status"), "github-proxy; fwd=uri-miss");
-    }
-    const again = await get(gw, path, {}, "HEAD");
-    assert.equal(again.headers.get("cache-status"), "github-proxy; fwd=bypass");
-  } finally {
-    await gw.close();
-    await slow.close();
-    await fake.close();
+  await using fake = await FakeGitHub.start({ pats: { [PAT]: {} } });
+  await using slow = startSlowProxy(fake.url, 100);
+  await using gw = await startGateway({ githubApiUrl: slow.url, env: { GITHUB_PAT_ONE: PAT } });
+  const size = 9 * 1024 * 1024;
+  const path = `/echo/binary?size=${size}`;
+  const answers = await Promise.all([1, 2, 3].map(async () => {
+    const response = await fetch(`${gw.url}${path}`, authed());
+    return { headers: response.headers, bytes: new Uint8Array(await response.arrayBuffer()) };
+  }));
+  for (const answer of answers) {
+    assert.equal(answer.bytes.length, size);
+    assert.equal(answer.bytes[size - 1], (size - 1) % 251);
+    assert.equal(answer.headers.get("cache-status"), "github-proxy; fwd=uri-miss");
   }
+  const again = await get(gw, path, {}, "HEAD");
+  assert.equal(again.headers.get("cache-status"), "github-proxy; fwd=bypass");
 });
 
 Deno.test("an upstream body that breaks off is a 502, not an internal error", async () => {
@@ -400,30 +388,24 @@ Deno.test("an upstream body that breaks off is a 502, not an internal error", as
 });
 
 Deno.test("a waiter whose client goes away does not cancel the shared upstream call", async () => {
-  const fake = await FakeGitHub.start({ pats: { [PAT]: {} } });
+  await using fake = await FakeGitHub.start({ pats: { [PAT]: {} } });
   fake.setResource(WIDGET, { name: "widget" });
-  const slow = startSlowProxy(fake.url, 200);
-  const gw = await startGateway({ githubApiUrl: slow.url, env: { GITHUB_PAT_ONE: PAT } });
-  try {
-    const leaving = new AbortController();
-    const first = fetch(`${gw.url}${WIDGET}`, authed(undefined, { signal: leaving.signal }));
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const second = get(gw, WIDGET);
-    // The second joins before the first leaves: a flight no one waits for is cancelled.
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    leaving.abort();
-    await assert.rejects(first);
-    const answer = await second;
-    assert.equal(answer.status, 200);
-    assert.deepEqual(JSON.parse(answer.body), { name: "widget" });
-    assert.equal(upstreamCalls(fake, WIDGET).length, 1);
-    const later = await get(gw, WIDGET);
-    assert.equal(later.headers.get("cache-status"), "github-proxy; fwd=stale; fwd-status=304");
-  } finally {
-    await gw.close();
-    await slow.close();
-    await fake.close();
-  }
+  await using slow = startSlowProxy(fake.url, 200);
+  await using gw = await startGateway({ githubApiUrl: slow.url, env: { GITHUB_PAT_ONE: PAT } });
+  const leaving = new AbortController();
+  const first = fetch(`${gw.url}${WIDGET}`, authed(undefined, { signal: leaving.signal }));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const second = get(gw, WIDGET);
+  // The second joins before the first leaves: a flight no one waits for is cancelled.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  leaving.abort();
+  await assert.rejects(first);
+  const answer = await second;
+  assert.equal(answer.status, 200);
+  assert.deepEqual(JSON.parse(answer.body), { name: "widget" });
+  assert.equal(upstreamCalls(fake, WIDGET).length, 1);
+  const later = await get(gw, WIDGET);
+  assert.equal(later.headers.get("cache-status"), "github-proxy; fwd=stale; fwd-status=304");
 });
 
 Deno.test("a 2 MB body round-trips through Deno KV", async () => {
@@ -476,20 +458,16 @@ Deno.test("two gateways sharing a Deno KV file share entries across credentials"
 });
 
 Deno.test("an unknown cache scheme stops start-up and lists the known ones", async () => {
-  const fake = await FakeGitHub.start();
-  try {
-    await assert.rejects(
-      startGateway({ githubApiUrl: fake.url, env: { CACHE_BACKEND_URL: "redis://cache:6379" } }),
-      (error: Error) => {
-        assert.equal(error.name, "ConfigError");
-        assert.match(error.message, /unknown scheme "redis:\/\/"/);
-        for (const known of ["denokv://", "memory://", "inmemory://", "upstash://"]) {
-          assert.ok(error.message.includes(known), known);
-        }
-        return true;
-      },
-    );
-  } finally {
-    await fake.close();
-  }
+  await using fake = await FakeGitHub.start();
+  await assert.rejects(
+    startGateway({ githubApiUrl: fake.url, env: { CACHE_BACKEND_URL: "redis://cache:6379" } }),
+    (error: Error) => {
+      assert.equal(error.name, "ConfigError");
+      assert.match(error.message, /unknown scheme "redis:\/\/"/);
+      for (const known of ["denokv://", "memory://", "inmemory://", "upstash://"]) {
+        assert.ok(error.message.includes(known), known);
+      }
+      return true;
+    },
+  );
 });

@@ -328,17 +328,13 @@ Deno.test("502 when GitHub cannot be reached", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const closedPort = listener.addr.port;
   listener.close();
-  const gw = await startGateway({ githubApiUrl: `http://127.0.0.1:${closedPort}` });
-  try {
-    const response = await fetch(`${gw.url}/zen`, authed());
-    assert.equal(response.status, 502);
-    assert.deepEqual(await response.json(), {
-      message: "GitHub could not be reached",
-      documentation_url: "https://docs.github.com/rest",
-    });
-  } finally {
-    await gw.close();
-  }
+  await using gw = await startGateway({ githubApiUrl: `http://127.0.0.1:${closedPort}` });
+  const response = await fetch(`${gw.url}/zen`, authed());
+  assert.equal(response.status, 502);
+  assert.deepEqual(await response.json(), {
+    message: "GitHub could not be reached",
+    documentation_url: "https://docs.github.com/rest",
+  });
 });
 
 Deno.test("504 when GitHub does not answer in time; other requests meanwhile succeed", async () => {

@@ -207,10 +207,10 @@ Deno.test("start-up summary names clients and credentials by name and kind, no s
 
 Deno.test("App token cache metrics use Flux's names", async () => {
   const { privateKeyPem, publicKeyPem } = await generateAppKey("pkcs8");
-  const fake = await FakeGitHub.start({
+  await using fake = await FakeGitHub.start({
     apps: [{ id: "77", installationId: "977", publicKeyPem }],
   });
-  const gw = await startGateway({
+  await using gw = await startGateway({
     githubApiUrl: fake.url,
     registry: TWO_CLIENTS,
     env: {
@@ -219,21 +219,16 @@ Deno.test("App token cache metrics use Flux's names", async () => {
       GITHUB_APP_BOT_PEM: privateKeyPem,
     },
   });
-  try {
-    for (let i = 0; i < 3; i++) await get(gw, `/repos/acme/app${i}`, "ci-token-secret");
-    const metrics = await scrape(gw);
-    assert.equal(metrics.value("token_cache_events_total", { event: "miss" }), 1);
-    assert.equal(metrics.value("token_cache_events_total", { event: "hit" }), 2);
-    assert.equal(metrics.value("token_cache_requests_total", { status: "success" }), 1);
-    assert.equal(metrics.value("token_cached_items"), 1);
-    assert.equal(
-      metrics.value("github_proxy_upstream_requests_total", { credential: "BOT", status: "200" }),
-      3,
-    );
-  } finally {
-    await gw.close();
-    await fake.close();
-  }
+  for (let i = 0; i < 3; i++) await get(gw, `/repos/acme/app${i}`, "ci-token-secret");
+  const metrics = await scrape(gw);
+  assert.equal(metrics.value("token_cache_events_total", { event: "miss" }), 1);
+  assert.equal(metrics.value("token_cache_events_total", { event: "hit" }), 2);
+  assert.equal(metrics.value("token_cache_requests_total", { status: "success" }), 1);
+  assert.equal(metrics.value("token_cached_items"), 1);
+  assert.equal(
+    metrics.value("github_proxy_upstream_requests_total", { credential: "BOT", status: "200" }),
+    3,
+  );
 });
 
 Deno.test("/usage is allowed only to clients whose scopes allow it", async () => {

@@ -77,44 +77,35 @@ Deno.test({
 });
 
 Deno.test("an Upstash endpoint that is down: requests still succeed, the failure is counted and logged once", async () => {
-  const fake = await FakeGitHub.start({ pats: { [PAT]: {} } });
+  await using fake = await FakeGitHub.start({ pats: { [PAT]: {} } });
   fake.setResource(WIDGET, { name: "widget" });
   const down = `upstash+http://127.0.0.1:${freePort()}`;
-  const gw = await gatewayOn(fake, down, ["GITHUB_PAT_ONE", PAT]);
-  try {
-    for (let i = 0; i < 5; i++) {
-      const answer = await get(gw, WIDGET);
-      assert.equal(answer.status, 200);
-      assert.deepEqual(JSON.parse(new TextDecoder().decode(answer.bytes)), { name: "widget" });
-      assert.equal(
-        answer.headers.get("cache-status"),
-        "github-proxy; fwd=uri-miss; detail=backend-unavailable",
-      );
-    }
-    assert.ok(gw.gateway.cache.backendFailures >= 1);
-    const warnings = gw.logs.filter((line) => line.includes("cache backend failing"));
-    assert.equal(warnings.length, 1);
-    assert.ok(!warnings[0].includes(TOKEN));
-    const ready = await fetch(`${gw.url}/readyz`);
-    assert.equal(ready.status, 503);
-    assert.match((await ready.json()).reason, /cache backend upstash unreachable/);
-  } finally {
-    await gw.close();
-    await fake.close();
+  await using gw = await gatewayOn(fake, down, ["GITHUB_PAT_ONE", PAT]);
+  for (let i = 0; i < 5; i++) {
+    const answer = await get(gw, WIDGET);
+    assert.equal(answer.status, 200);
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(answer.bytes)), { name: "widget" });
+    assert.equal(
+      answer.headers.get("cache-status"),
+      "github-proxy; fwd=uri-miss; detail=backend-unavailable",
+    );
   }
+  assert.ok(gw.gateway.cache.backendFailures >= 1);
+  const warnings = gw.logs.filter((line) => line.includes("cache backend failing"));
+  assert.equal(warnings.length, 1);
+  assert.ok(!warnings[0].includes(TOKEN));
+  const ready = await fetch(`${gw.url}/readyz`);
+  assert.equal(ready.status, 503);
+  assert.match((await ready.json()).reason, /cache backend upstash unreachable/);
 });
 
 Deno.test("Upstash without UPSTASH_REDIS_REST_TOKEN stops start-up", async () => {
-  const fake = await FakeGitHub.start();
-  try {
-    await assert.rejects(
-      startGateway({
-        githubApiUrl: fake.url,
-        env: { CACHE_BACKEND_URL: "upstash+http://127.0.0.1:1" },
-      }),
-      /UPSTASH_REDIS_REST_TOKEN is required/,
-    );
-  } finally {
-    await fake.close();
-  }
+  await using fake = await FakeGitHub.start();
+  await assert.rejects(
+    startGateway({
+      githubApiUrl: fake.url,
+      env: { CACHE_BACKEND_URL: "upstash+http://127.0.0.1:1" },
+    }),
+    /UPSTASH_REDIS_REST_TOKEN is required/,
+  );
 });
