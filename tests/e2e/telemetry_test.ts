@@ -232,8 +232,8 @@ Deno.test("App token cache metrics use Flux's names", async () => {
 });
 
 Deno.test("/usage is allowed only to clients whose scopes allow it", async () => {
-  const fake = await FakeGitHub.start({ pats: { [PAT]: {} } });
-  const gw = await startGateway({
+  await using fake = await FakeGitHub.start({ pats: { [PAT]: {} } });
+  await using gw = await startGateway({
     githubApiUrl: fake.url,
     registry: `version: 1
 clients:
@@ -250,14 +250,9 @@ clients:
 `,
     env: { GITHUB_PAT_MAIN: PAT },
   });
-  try {
-    assert.equal((await get(gw, "/usage", "admin-token")).status, 200);
-    assert.equal((await get(gw, "/usage", "reader-token")).status, 403);
-    assert.equal(fake.requests.length, 0, "/usage never reaches GitHub");
-  } finally {
-    await gw.close();
-    await fake.close();
-  }
+  assert.equal((await get(gw, "/usage", "admin-token")).status, 200);
+  assert.equal((await get(gw, "/usage", "reader-token")).status, 403);
+  assert.equal(fake.requests.length, 0, "/usage never reaches GitHub");
 });
 
 Deno.test("100 unauthenticated requests with invented methods add no metric series", async () => {
