@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createSign } from "node:crypto";
+import { ManualClock } from "./clock.ts";
 import { FakeGitHub, generateAppKey, githubEtag } from "./fake_github.ts";
 
 const PAT = "ghp_test";
@@ -175,6 +176,42 @@ Deno.test("primary limits: REST 403, GraphQL RATE_LIMITED in a 200", async () =>
   }
   gh.setRemaining(PAT, "core", 0, Math.floor(Date.now() / 1000) - 1);
   assert.equal(gh.remaining(PAT), 2, "quota refills once reset has passed");
+});
+
+Deno.test("an injected clock drives resets, Date, and the expiry of minted tokens and JWTs", async () => {
+  const { privateKeyPem, publicKeyPem } = await generateAppKey("pkcs8");
+  const clock = new ManualClock(Date.parse("2030-01-01T00:00:00Z"));
+  await using gh = await FakeGitHub.start({
+    pats: { [PAT]: {} },
+    apps: [{ id: "123", installationId: "456", publicKeyPem }],
+    installationTokenLifetimeSeconds: 60,
+    now: clock.now,
+  });
+  const first = await get(`${gh.url}/zen`, { authorization: `token ${PAT}` });
+  assert.equal(first.res.headers.get("date"), "Tue, 01 Jan 2030 00:00:00 GMT");
+  assert.equal(first.res.headers.get("x-ratelimit-reset"), String(clock.seconds() + 3600));
+  gh.setRemaining(PAT, "core", 0, clock.seconds() + 10);
+  clock.advance(9_999);
+  assert.equal(gh.remaining(PAT), 0, "no refill before the clock reaches the reset");
+  clock.advance(1);
+  assert.equal(gh.remaining(PAT), 5000);
+
+  // A JWT signed for the fake's clock, not the machine's, is accepted.
+  const now = clock.seconds();
+  const jwt = signJwt(privateKeyPem, { iss: "123", iat: now - 30, exp: now + 570 });
+  const minted = await fetch(`${gh.url}/app/installations/456/access_tokens`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${jwt}` },
+  });
+  assert.equal(minted.status, 201);
+  const { token, expires_at } = await minted.json();
+  assert.equal(expires_at, "2030-01-01T00:01:10Z");
+  clock.set(Date.parse(expires_at) - 1);
+  const valid = await get(`${gh.url}/zen`, { authorization: `token ${token}` });
+  assert.equal(valid.res.status, 200);
+  clock.advance(1);
+  const expired = await get(`${gh.url}/zen`, { authorization: `token ${token}` });
+  assert.equal(expired.res.status, 401);
 });
 
 Deno.test("GraphQL echoes the request at the GHES path", async () => {
