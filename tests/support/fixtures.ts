@@ -35,7 +35,7 @@ export async function fakeAndGateway(
   options: FakeAndGatewayOptions = {},
 ): Promise<FakeAndGateway> {
   const now = options.now;
-  const fake = await FakeGitHub.start({ ...options.fake, ...(now && { now }) });
+  const fake = await FakeGitHub.start(now ? { ...options.fake, now } : options.fake);
   for (const [path, body] of Object.entries(options.resources ?? {})) {
     fake.setResource(path, body);
   }
