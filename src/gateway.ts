@@ -22,6 +22,8 @@ export interface GatewayOptions {
   readonly logger?: Logger;
   /** How long a registry changed in place must stay unchanged before it loads (tests shorten it). */
   readonly registryReload?: Partial<ReloadTiming>;
+  /** The credential pool's clock in epoch milliseconds (default `Date.now`; tests inject one). */
+  readonly now?: () => number;
 }
 
 export interface Gateway {
@@ -52,6 +54,7 @@ export async function createGateway(
     paddingMs: config.credsTtlPaddingSeconds * 1000,
     tokenCacheMaxSize: config.credsCacheMaxSize,
     logger,
+    now: options.now,
   });
   if (config.credentials.length === 0) {
     logger.warn(

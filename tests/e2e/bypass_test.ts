@@ -4,8 +4,7 @@
  * nothing at all when refused, and only the in-scope request when allowed.
  */
 import assert from "node:assert/strict";
-import { FakeGitHub } from "../support/fake_github.ts";
-import { startGateway, type TestGateway } from "../support/gateway.ts";
+import { fakeAndGateway } from "../support/fixtures.ts";
 import { rawRequest } from "../support/raw_http.ts";
 
 const PAT = "pat-bypass";
@@ -449,195 +448,172 @@ const CASES: Case[] = [
   },
 ];
 
-let fake: FakeGitHub;
-let gw: TestGateway;
-
-async function setUp(): Promise<void> {
-  fake = await FakeGitHub.start({ pats: { [PAT]: {} } });
-  gw = await startGateway({
-    githubApiUrl: fake.url,
-    registry: REGISTRY,
+/** The bypass registry in front of a fake GitHub with one PAT. */
+function bypassGateway() {
+  return fakeAndGateway({
+    fake: { pats: { [PAT]: {} } },
+    gateway: { registry: REGISTRY },
     env: { GITHUB_PAT_BYPASS: PAT },
   });
 }
 
 Deno.test("bypass suite", async (t) => {
-  await setUp();
-  try {
-    assert.ok(CASES.length >= 40, `only ${CASES.length} cases`);
-    for (const c of CASES) {
-      await t.step(`${c.client ?? "reader"}: ${c.name}`, async () => {
-        fake.clearRequests();
-        const client = c.client ?? "reader";
-        const response = await rawRequest(gw.url, {
-          method: c.method ?? "GET",
-          target: c.target,
-          headers: {
-            authorization: `token ${client}-token`,
-            ...(c.body === undefined ? {} : { "content-type": "application/json" }),
-            ...c.headers,
-          },
-          body: c.body,
-        });
-        assert.equal(response.status, c.status, response.body);
-        const seen = fake.requests.map((r) =>
-          `${r.method} ${r.path}${r.rawQuery ? `?${r.rawQuery}` : ""}`
-        );
-        assert.deepEqual(seen, c.upstream === null ? [] : [c.upstream]);
-        for (const request of fake.requests) {
-          assert.equal(request.credential, PAT, "the pool credential, never the client token");
-          for (const header of ["x-http-method-override", "x-http-method", "x-method-override"]) {
-            assert.equal(request.headers.get(header), null, header);
-          }
-          if (c.body !== undefined) assert.equal(new TextDecoder().decode(request.body), c.body);
-        }
-        const refused = [400, 403, 413].includes(response.status);
-        if (refused && c.method !== "HEAD") {
-          const error = JSON.parse(response.body);
-          assert.equal(typeof error.message, "string");
-          assert.equal(typeof error.documentation_url, "string");
-          assert.ok(!response.body.includes(`${client}-token`), "never the token");
-        }
-        if (response.status === 403 && c.method !== "HEAD") {
-          assert.match(
-            JSON.parse(response.body).message,
-            new RegExp(`client "${client}" may not `),
-          );
-        }
+  await using setup = await bypassGateway();
+  const { fake, gw } = setup;
+  assert.ok(CASES.length >= 40, `only ${CASES.length} cases`);
+  for (const c of CASES) {
+    await t.step(`${c.client ?? "reader"}: ${c.name}`, async () => {
+      fake.clearRequests();
+      const client = c.client ?? "reader";
+      const response = await rawRequest(gw.url, {
+        method: c.method ?? "GET",
+        target: c.target,
+        headers: {
+          authorization: `token ${client}-token`,
+          ...(c.body === undefined ? {} : { "content-type": "application/json" }),
+          ...c.headers,
+        },
+        body: c.body,
       });
-    }
-  } finally {
-    await gw.close();
-    await fake.close();
+      assert.equal(response.status, c.status, response.body);
+      const seen = fake.requests.map((r) =>
+        `${r.method} ${r.path}${r.rawQuery ? `?${r.rawQuery}` : ""}`
+      );
+      assert.deepEqual(seen, c.upstream === null ? [] : [c.upstream]);
+      for (const request of fake.requests) {
+        assert.equal(request.credential, PAT, "the pool credential, never the client token");
+        for (const header of ["x-http-method-override", "x-http-method", "x-method-override"]) {
+          assert.equal(request.headers.get(header), null, header);
+        }
+        if (c.body !== undefined) assert.equal(new TextDecoder().decode(request.body), c.body);
+      }
+      const refused = [400, 403, 413].includes(response.status);
+      if (refused && c.method !== "HEAD") {
+        const error = JSON.parse(response.body);
+        assert.equal(typeof error.message, "string");
+        assert.equal(typeof error.documentation_url, "string");
+        assert.ok(!response.body.includes(`${client}-token`), "never the token");
+      }
+      if (response.status === 403 && c.method !== "HEAD") {
+        assert.match(
+          JSON.parse(response.body).message,
+          new RegExp(`client "${client}" may not `),
+        );
+      }
+    });
   }
 });
 
 Deno.test("a refusal names the client, method and path, and is logged without the token", async () => {
-  await setUp();
-  try {
-    const response = await rawRequest(gw.url, {
-      method: "DELETE",
-      target: "/repos/acme/app",
-      headers: { authorization: "token reader-token" },
-    });
-    assert.equal(response.status, 403);
-    assert.equal(
-      JSON.parse(response.body).message,
-      'github-proxy client "reader" may not DELETE /repos/acme/app: no scope allows it',
-    );
-    const logged = gw.logs.map((line) => JSON.parse(line)).find((l) =>
-      l.msg === "request refused by scope"
-    );
-    assert.deepEqual(
-      { client: logged.client, method: logged.method, path: logged.path },
-      { client: "reader", method: "DELETE", path: "/repos/acme/app" },
-    );
-    assert.ok(!gw.logs.join("\n").includes("reader-token"));
-    assert.equal(fake.requests.length, 0);
-  } finally {
-    await gw.close();
-    await fake.close();
-  }
+  await using setup = await bypassGateway();
+  const { fake, gw } = setup;
+  const response = await rawRequest(gw.url, {
+    method: "DELETE",
+    target: "/repos/acme/app",
+    headers: { authorization: "token reader-token" },
+  });
+  assert.equal(response.status, 403);
+  assert.equal(
+    JSON.parse(response.body).message,
+    'github-proxy client "reader" may not DELETE /repos/acme/app: no scope allows it',
+  );
+  const logged = gw.logs.map((line) => JSON.parse(line)).find((l) =>
+    l.msg === "request refused by scope"
+  );
+  assert.deepEqual(
+    { client: logged.client, method: logged.method, path: logged.path },
+    { client: "reader", method: "DELETE", path: "/repos/acme/app" },
+  );
+  assert.ok(!gw.logs.join("\n").includes("reader-token"));
+  assert.equal(fake.requests.length, 0);
 });
 
 Deno.test("a refused 60 000-character method is logged shortened", async () => {
-  await setUp();
-  try {
-    const method = `M${"x".repeat(60_000)}X`;
-    const response = await rawRequest(gw.url, {
-      method,
-      target: "/repos/acme/app",
-      headers: { authorization: "token reader-token" },
-    });
-    assert.equal(response.status, 403);
-    const logged = gw.logs.map((line) => JSON.parse(line)).find((l) =>
-      l.msg === "request refused by scope"
-    );
-    assert.equal(logged.method, `M${"X".repeat(15)}…`);
-    assert.ok(gw.logs.join("\n").length < 10_000, "no line carries the whole method");
-    assert.equal(fake.requests.length, 0);
-  } finally {
-    await gw.close();
-    await fake.close();
-  }
+  await using setup = await bypassGateway();
+  const { fake, gw } = setup;
+  const method = `M${"x".repeat(60_000)}X`;
+  const response = await rawRequest(gw.url, {
+    method,
+    target: "/repos/acme/app",
+    headers: { authorization: "token reader-token" },
+  });
+  assert.equal(response.status, 403);
+  const logged = gw.logs.map((line) => JSON.parse(line)).find((l) =>
+    l.msg === "request refused by scope"
+  );
+  assert.equal(logged.method, `M${"X".repeat(15)}…`);
+  assert.ok(gw.logs.join("\n").length < 10_000, "no line carries the whole method");
+  assert.equal(fake.requests.length, 0);
 });
 
 Deno.test("unknown and missing client tokens get 401 and reach nothing", async () => {
-  await setUp();
-  try {
-    const attempts: Record<string, string>[] = [{}, { authorization: "token nope" }, {
-      authorization: "Bearer ",
-    }];
-    for (const headers of attempts) {
-      const response = await rawRequest(gw.url, {
-        method: "GET",
-        target: "/repos/acme/app",
-        headers,
-      });
-      assert.equal(response.status, 401);
-      assert.ok(!response.body.includes("nope"));
-    }
-    assert.equal(fake.requests.length, 0);
-  } finally {
-    await gw.close();
-    await fake.close();
+  await using setup = await bypassGateway();
+  const { fake, gw } = setup;
+  const attempts: Record<string, string>[] = [{}, { authorization: "token nope" }, {
+    authorization: "Bearer ",
+  }];
+  for (const headers of attempts) {
+    const response = await rawRequest(gw.url, {
+      method: "GET",
+      target: "/repos/acme/app",
+      headers,
+    });
+    assert.equal(response.status, 401);
+    assert.ok(!response.body.includes("nope"));
   }
+  assert.equal(fake.requests.length, 0);
 });
 
 Deno.test("the path comes from the request target: a Host or authority with /, ?, #, @ or space is 400", async (t) => {
-  await setUp();
-  try {
-    const hostile: [string, string, string][] = [
-      // [target, host, what it tried]
-      ["/repos/acme/app", "127.0.0.1/orgs/acme?", "prefix the upstream path"],
-      ["/repos/acme/app", "h/metrics?", "reach /metrics"],
-      ["/repos/acme/app", "h/healthz#", "reach /healthz"],
-      ["/repos/acme/app", "h?x", "start the query early"],
-      ["/repos/acme/app", "h#x", "a fragment in the host"],
-      ["/repos/acme/app", "user@h", "userinfo in the host"],
-      ["/repos/acme/app", "h x", "a space in the host"],
-      ["/repos/acme/app", "h\tx", "a tab in the host"],
-      ["/repos/acme/app", "h\\x", "a backslash in the host"],
-      ["http://h#x/repos/acme/app", "h", "a fragment in the absolute-form authority"],
-      ["http://user@h/repos/acme/app", "h", "userinfo in the absolute-form authority"],
-      ["http://h?/repos/acme/app", "h", "a query in the absolute-form authority"],
-    ];
-    for (const [target, host, why] of hostile) {
-      await t.step(`${why}: Host ${JSON.stringify(host)}, target ${target}`, async () => {
-        fake.clearRequests();
-        const response = await rawRequest(gw.url, {
-          method: "GET",
-          target,
-          headers: { host, authorization: "token broad-token" },
-        });
-        assert.equal(response.status, 400, response.body);
-        const body = JSON.parse(response.body);
-        assert.match(body.message, /host/i);
-        assert.equal(typeof body.documentation_url, "string");
-        assert.equal(fake.requests.length, 0);
+  await using setup = await bypassGateway();
+  const { fake, gw } = setup;
+  const hostile: [string, string, string][] = [
+    // [target, host, what it tried]
+    ["/repos/acme/app", "127.0.0.1/orgs/acme?", "prefix the upstream path"],
+    ["/repos/acme/app", "h/metrics?", "reach /metrics"],
+    ["/repos/acme/app", "h/healthz#", "reach /healthz"],
+    ["/repos/acme/app", "h?x", "start the query early"],
+    ["/repos/acme/app", "h#x", "a fragment in the host"],
+    ["/repos/acme/app", "user@h", "userinfo in the host"],
+    ["/repos/acme/app", "h x", "a space in the host"],
+    ["/repos/acme/app", "h\tx", "a tab in the host"],
+    ["/repos/acme/app", "h\\x", "a backslash in the host"],
+    ["http://h#x/repos/acme/app", "h", "a fragment in the absolute-form authority"],
+    ["http://user@h/repos/acme/app", "h", "userinfo in the absolute-form authority"],
+    ["http://h?/repos/acme/app", "h", "a query in the absolute-form authority"],
+  ];
+  for (const [target, host, why] of hostile) {
+    await t.step(`${why}: Host ${JSON.stringify(host)}, target ${target}`, async () => {
+      fake.clearRequests();
+      const response = await rawRequest(gw.url, {
+        method: "GET",
+        target,
+        headers: { host, authorization: "token broad-token" },
       });
-    }
-    const { port } = new URL(gw.url);
-    const fine: [string, string][] = [
-      ["/repos/acme/app", `127.0.0.1:${port}`],
-      ["/repos/acme/app", `Gateway.example_1:${port}`],
-      ["/repos/acme/app", `[::1]:${port}`],
-      [`http://gateway.example:${port}/repos/acme/app`, "other.example"],
-    ];
-    for (const [target, host] of fine) {
-      await t.step(`accepted: Host ${host}, target ${target}`, async () => {
-        fake.clearRequests();
-        const response = await rawRequest(gw.url, {
-          method: "GET",
-          target,
-          headers: { host, authorization: "token broad-token" },
-        });
-        assert.equal(response.status, 200, response.body);
-        assert.deepEqual(fake.requests.map((r) => r.path), ["/repos/acme/app"]);
+      assert.equal(response.status, 400, response.body);
+      const body = JSON.parse(response.body);
+      assert.match(body.message, /host/i);
+      assert.equal(typeof body.documentation_url, "string");
+      assert.equal(fake.requests.length, 0);
+    });
+  }
+  const { port } = new URL(gw.url);
+  const fine: [string, string][] = [
+    ["/repos/acme/app", `127.0.0.1:${port}`],
+    ["/repos/acme/app", `Gateway.example_1:${port}`],
+    ["/repos/acme/app", `[::1]:${port}`],
+    [`http://gateway.example:${port}/repos/acme/app`, "other.example"],
+  ];
+  for (const [target, host] of fine) {
+    await t.step(`accepted: Host ${host}, target ${target}`, async () => {
+      fake.clearRequests();
+      const response = await rawRequest(gw.url, {
+        method: "GET",
+        target,
+        headers: { host, authorization: "token broad-token" },
       });
-    }
-  } finally {
-    await gw.close();
-    await fake.close();
+      assert.equal(response.status, 200, response.body);
+      assert.deepEqual(fake.requests.map((r) => r.path), ["/repos/acme/app"]);
+    });
   }
 });

@@ -4,8 +4,10 @@
  * switch to another PAT must keep earning free 304s from the stored body's recomputed ETag.
  */
 import assert from "node:assert/strict";
-import { FakeGitHub, generateAppKey } from "../support/fake_github.ts";
-import { authed, startGateway, type TestGateway } from "../support/gateway.ts";
+import { ManualClock } from "../support/clock.ts";
+import { type FakeGitHub, generateAppKey } from "../support/fake_github.ts";
+import { fakeAndGateway } from "../support/fixtures.ts";
+import { authed, type TestGateway } from "../support/gateway.ts";
 
 const WIDGET = "/repos/acme/widget";
 
@@ -21,57 +23,50 @@ function lastUpstream(fake: FakeGitHub) {
 
 Deno.test("an App token renewal keeps earning 304s: the ETag is recomputed for the new token", async () => {
   const { privateKeyPem, publicKeyPem } = await generateAppKey("pkcs8");
-  const fake = await FakeGitHub.start({
-    apps: [{ id: "41", installationId: "941", publicKeyPem }],
-    installationTokenLifetimeSeconds: 2,
-  });
-  fake.setResource(WIDGET, { name: "widget" });
-  const gw = await startGateway({
-    githubApiUrl: fake.url,
+  // GitHub and the pool share a clock: the 2 s token's renewal comes when the test says.
+  const clock = new ManualClock();
+  await using setup = await fakeAndGateway({
+    fake: {
+      apps: [{ id: "41", installationId: "941", publicKeyPem }],
+      installationTokenLifetimeSeconds: 2,
+    },
+    resources: { [WIDGET]: { name: "widget" } },
     env: {
       GITHUB_APP_BOT_ID: "41",
       GITHUB_APP_BOT_INSTALLATION_ID: "941",
       GITHUB_APP_BOT_PEM: privateKeyPem,
     },
+    now: clock.now,
   });
-  try {
-    assert.match((await get(gw)).headers.get("cache-status")!, /fwd=uri-miss; stored/);
-    const first = lastUpstream(fake).credential;
-    await new Promise((resolve) => setTimeout(resolve, 1800));
-    const revalidated = await get(gw);
-    assert.match(revalidated.headers.get("cache-status")!, /fwd=stale; fwd-status=304/);
-    const renewed = lastUpstream(fake);
-    assert.notEqual(renewed.credential, first, "the renewed token was used");
-    assert.equal(renewed.status, 304);
-    assert.equal(fake.mints("41"), 2);
-    assert.equal(fake.remaining(renewed.credential, "core"), 5000, "the 304 cost nothing");
-  } finally {
-    await gw.close();
-    await fake.close();
-  }
+  const { fake, gw } = setup;
+  assert.match((await get(gw)).headers.get("cache-status")!, /fwd=uri-miss; stored/);
+  const first = lastUpstream(fake).credential;
+  clock.advance(1800);
+  const revalidated = await get(gw);
+  assert.match(revalidated.headers.get("cache-status")!, /fwd=stale; fwd-status=304/);
+  const renewed = lastUpstream(fake);
+  assert.notEqual(renewed.credential, first, "the renewed token was used");
+  assert.equal(renewed.status, 304);
+  assert.equal(fake.mints("41"), 2);
+  assert.equal(fake.remaining(renewed.credential, "core"), 5000, "the 304 cost nothing");
 });
 
 Deno.test("a switch to another PAT keeps earning 304s", async () => {
-  const fake = await FakeGitHub.start({ pats: { "pat-a": {}, "pat-b": {} } });
-  fake.setResource(WIDGET, { name: "widget" });
-  const gw = await startGateway({
-    githubApiUrl: fake.url,
+  await using setup = await fakeAndGateway({
+    fake: { pats: { "pat-a": {}, "pat-b": {} } },
+    resources: { [WIDGET]: { name: "widget" } },
     env: { GITHUB_PAT_A: "pat-a", GITHUB_PAT_B: "pat-b" },
   });
-  try {
-    await get(gw);
-    const storedWith = lastUpstream(fake).credential!;
-    const other = storedWith === "pat-a" ? "pat-b" : "pat-a";
-    fake.setRemaining(storedWith, "core", 0);
-    const revalidated = await get(gw);
-    assert.equal(revalidated.status, 200);
-    assert.match(revalidated.headers.get("cache-status")!, /fwd-status=304/);
-    const last = lastUpstream(fake);
-    assert.equal(last.credential, other);
-    assert.equal(last.status, 304);
-    assert.equal(fake.remaining(other, "core"), 5000);
-  } finally {
-    await gw.close();
-    await fake.close();
-  }
+  const { fake, gw } = setup;
+  await get(gw);
+  const storedWith = lastUpstream(fake).credential!;
+  const other = storedWith === "pat-a" ? "pat-b" : "pat-a";
+  fake.setRemaining(storedWith, "core", 0);
+  const revalidated = await get(gw);
+  assert.equal(revalidated.status, 200);
+  assert.match(revalidated.headers.get("cache-status")!, /fwd-status=304/);
+  const last = lastUpstream(fake);
+  assert.equal(last.credential, other);
+  assert.equal(last.status, 304);
+  assert.equal(fake.remaining(other, "core"), 5000);
 });

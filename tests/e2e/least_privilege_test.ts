@@ -212,7 +212,8 @@ interface Upstream {
   pemOf: string;
 }
 
-async function withServerEnv(dir: string, fn: (u: Upstream) => Promise<void>): Promise<void> {
+/** A fake GitHub with a PAT and an App, and the server's environment for it in `dir`. */
+async function serverEnv(dir: string): Promise<Upstream & AsyncDisposable> {
   const key = await generateAppKey();
   const fake = await FakeGitHub.start({
     pats: { ghp_pool_secret: {} },
@@ -237,11 +238,13 @@ async function withServerEnv(dir: string, fn: (u: Upstream) => Promise<void>): P
     LOG_LEVEL: "debug",
   };
   await Deno.mkdir(env.STATE_DIRECTORY);
-  try {
-    await fn({ fake, env, registryPath, pemOf: key.privateKeyPem });
-  } finally {
-    await fake.close();
-  }
+  return {
+    fake,
+    env,
+    registryPath,
+    pemOf: key.privateKeyPem,
+    [Symbol.asyncDispose]: () => fake.close(),
+  };
 }
 
 async function exercise(url: string, u: Upstream, server: { waitForLog(p: RegExp): unknown }) {
@@ -285,146 +288,141 @@ function assertCleanLogs(logs: readonly string[], secrets: readonly string[]): v
 
 Deno.test("the server works under exactly the launcher's flags: PAT, App, template, reload", async () => {
   await tempDir(async (dir) => {
-    await withServerEnv(dir, async (u) => {
-      const cmd = command("start", u.env);
-      assert.ok(cmd.args.at(-1)!.startsWith("--env="));
-      const server = await spawnServer(cmd.args, { ...cmd.env });
-      try {
-        await exercise(server.url, u, server);
-      } finally {
-        assert.equal(await server.stop(), 0);
-      }
-      assertCleanLogs(server.logs, ["ghp_pool_secret", "ci-client-token", "PRIVATE KEY"]);
-    });
+    await using u = await serverEnv(dir);
+    const cmd = command("start", u.env);
+    assert.ok(cmd.args.at(-1)!.startsWith("--env="));
+    const server = await spawnServer(cmd.args, { ...cmd.env });
+    try {
+      await exercise(server.url, u, server);
+    } finally {
+      assert.equal(await server.stop(), 0);
+    }
+    assertCleanLogs(server.logs, ["ghp_pool_secret", "ci-client-token", "PRIVATE KEY"]);
   });
 });
 
 Deno.test("the compiled command line (deno run with compile's flags) serves and reloads", async () => {
   await tempDir(async (dir) => {
-    await withServerEnv(dir, async (u) => {
-      const compile = command("compile", u.env);
-      const output = compile.args.indexOf("--output");
-      const args = ["run", ...compile.args.slice(1, output), ...compile.args.slice(output + 2)];
-      const server = await spawnServer(args, u.env);
-      try {
-        await exercise(server.url, u, server);
-      } finally {
-        assert.equal(await server.stop(), 0);
-      }
-      assertCleanLogs(server.logs, ["ghp_pool_secret", "ci-client-token", "PRIVATE KEY"]);
-    });
+    await using u = await serverEnv(dir);
+    const compile = command("compile", u.env);
+    const output = compile.args.indexOf("--output");
+    const args = ["run", ...compile.args.slice(1, output), ...compile.args.slice(output + 2)];
+    const server = await spawnServer(args, u.env);
+    try {
+      await exercise(server.url, u, server);
+    } finally {
+      assert.equal(await server.stop(), 0);
+    }
+    assertCleanLogs(server.logs, ["ghp_pool_secret", "ci-client-token", "PRIVATE KEY"]);
   });
 });
 
 Deno.test("under the launcher's flags every other host, file, variable and program is refused", async () => {
   await tempDir(async (dir) => {
-    await withServerEnv(dir, async (u) => {
-      const other = Deno.serve(
-        { hostname: "127.0.0.1", port: 0, onListen() {} },
-        () => new Response("should never be reached"),
+    await using u = await serverEnv(dir);
+    const other = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      () => new Response("should never be reached"),
+    );
+    try {
+      const cmd = command("start", u.env);
+      const plan: ProbePlan = {
+        fetch: [
+          `${u.fake.url}/zen`,
+          `http://127.0.0.1:${other.addr.port}/`,
+          `http://127.0.0.2:${new URL(u.fake.url).port}/zen`,
+          `http://localhost:${new URL(u.fake.url).port}/zen`,
+        ],
+        read: [u.registryPath, u.env.STATE_DIRECTORY, "/etc/passwd", `${dir}`],
+        write: [`${u.env.STATE_DIRECTORY}/probe`, `${dir}/probe`, "/tmp/github-proxy-probe"],
+        env: ["GITHUB_PAT_ONE", "TOKEN_CI", "HOME", "PATH"],
+        listen: [`127.0.0.1:0`, `127.0.0.1:${other.addr.port + 1}`],
+        run: ["true"],
+      };
+      const result = await runDeno(
+        ["run", ...permissionArgs(cmd.args), PROBE, JSON.stringify(plan)],
+        cmd.env,
       );
-      try {
-        const cmd = command("start", u.env);
-        const plan: ProbePlan = {
-          fetch: [
-            `${u.fake.url}/zen`,
-            `http://127.0.0.1:${other.addr.port}/`,
-            `http://127.0.0.2:${new URL(u.fake.url).port}/zen`,
-            `http://localhost:${new URL(u.fake.url).port}/zen`,
-          ],
-          read: [u.registryPath, u.env.STATE_DIRECTORY, "/etc/passwd", `${dir}`],
-          write: [`${u.env.STATE_DIRECTORY}/probe`, `${dir}/probe`, "/tmp/github-proxy-probe"],
-          env: ["GITHUB_PAT_ONE", "TOKEN_CI", "HOME", "PATH"],
-          listen: [`127.0.0.1:0`, `127.0.0.1:${other.addr.port + 1}`],
-          run: ["true"],
-        };
-        const result = await runDeno(
-          ["run", ...permissionArgs(cmd.args), PROBE, JSON.stringify(plan)],
-          cmd.env,
-        );
-        assert.equal(result.code, 0, result.stderr);
-        const outcomes: Record<string, Outcome> = JSON.parse(result.stdout);
-        const allowed = (key: string) => assert.equal(outcomes[key], "allowed", key);
-        const denied = (key: string) => assert.equal(outcomes[key], "denied", key);
-        allowed("library yaml");
-        allowed("library graphql");
-        allowed("library @upstash/redis");
-        allowed(`fetch ${plan.fetch![0]}`);
-        for (const url of plan.fetch!.slice(1)) denied(`fetch ${url}`);
-        allowed(`read ${u.registryPath}`);
-        allowed(`read ${u.env.STATE_DIRECTORY}`);
-        denied("read /etc/passwd");
-        denied(`read ${dir}`);
-        allowed(`write ${u.env.STATE_DIRECTORY}/probe`);
-        denied(`write ${dir}/probe`);
-        denied("write /tmp/github-proxy-probe");
-        allowed("env GITHUB_PAT_ONE");
-        allowed("env TOKEN_CI");
-        denied("env HOME");
-        denied("env PATH");
-        allowed("listen 127.0.0.1:0");
-        denied(`listen 127.0.0.1:${other.addr.port + 1}`);
-        denied("run true");
-      } finally {
-        await other.shutdown();
-      }
-    });
+      assert.equal(result.code, 0, result.stderr);
+      const outcomes: Record<string, Outcome> = JSON.parse(result.stdout);
+      const allowed = (key: string) => assert.equal(outcomes[key], "allowed", key);
+      const denied = (key: string) => assert.equal(outcomes[key], "denied", key);
+      allowed("library yaml");
+      allowed("library graphql");
+      allowed("library @upstash/redis");
+      allowed(`fetch ${plan.fetch![0]}`);
+      for (const url of plan.fetch!.slice(1)) denied(`fetch ${url}`);
+      allowed(`read ${u.registryPath}`);
+      allowed(`read ${u.env.STATE_DIRECTORY}`);
+      denied("read /etc/passwd");
+      denied(`read ${dir}`);
+      allowed(`write ${u.env.STATE_DIRECTORY}/probe`);
+      denied(`write ${dir}/probe`);
+      denied("write /tmp/github-proxy-probe");
+      allowed("env GITHUB_PAT_ONE");
+      allowed("env TOKEN_CI");
+      denied("env HOME");
+      denied("env PATH");
+      allowed("listen 127.0.0.1:0");
+      denied(`listen 127.0.0.1:${other.addr.port + 1}`);
+      denied("run true");
+    } finally {
+      await other.shutdown();
+    }
   });
 });
 
 Deno.test("a configuration outside the baked allowlist is refused, naming variables and rebuild", async () => {
   await tempDir(async (dir) => {
-    await withServerEnv(dir, async (u) => {
-      const compile = command("compile", u.env);
-      const output = compile.args.indexOf("--output");
-      const args = ["run", ...compile.args.slice(1, output), ...compile.args.slice(output + 2)];
-      await Deno.writeTextFile(`${dir}/other.yaml`, "version: 1\nclients: []\n");
-      const result = await runDeno(args, {
-        ...u.env,
-        GITHUB_API_URL: "https://ghe.example.com/api/v3",
-        CACHE_BACKEND_URL: "upstash://cache.example.com",
-        CLIENT_REGISTRY_FILE_PATH: `${dir}/other.yaml`,
-        PORT: "8081",
-      });
-      assert.equal(result.code, 2);
-      assert.match(result.stderr, /configuration outside this build's permissions/);
-      for (
-        const [variable, shown] of [
-          ["GITHUB_API_URL", "ghe.example.com:443"],
-          ["CACHE_BACKEND_URL", "cache.example.com:443"],
-          ["BIND/PORT", "127.0.0.1:8081"],
-          ["CLIENT_REGISTRY_FILE_PATH", `${dir}/other.yaml`],
-        ]
-      ) {
-        const line = result.stderr.split("\n").find((l) => l.includes(`- ${variable}`));
-        assert.ok(line, `${variable} is named`);
-        assert.ok(line.includes(shown), line);
-        assert.match(line, /deno task compile/);
-        assert.match(line, /--build-arg/);
-      }
-      assert.equal(u.fake.requests.length, 0);
+    await using u = await serverEnv(dir);
+    const compile = command("compile", u.env);
+    const output = compile.args.indexOf("--output");
+    const args = ["run", ...compile.args.slice(1, output), ...compile.args.slice(output + 2)];
+    await Deno.writeTextFile(`${dir}/other.yaml`, "version: 1\nclients: []\n");
+    const result = await runDeno(args, {
+      ...u.env,
+      GITHUB_API_URL: "https://ghe.example.com/api/v3",
+      CACHE_BACKEND_URL: "upstash://cache.example.com",
+      CLIENT_REGISTRY_FILE_PATH: `${dir}/other.yaml`,
+      PORT: "8081",
     });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /configuration outside this build's permissions/);
+    for (
+      const [variable, shown] of [
+        ["GITHUB_API_URL", "ghe.example.com:443"],
+        ["CACHE_BACKEND_URL", "cache.example.com:443"],
+        ["BIND/PORT", "127.0.0.1:8081"],
+        ["CLIENT_REGISTRY_FILE_PATH", `${dir}/other.yaml`],
+      ]
+    ) {
+      const line = result.stderr.split("\n").find((l) => l.includes(`- ${variable}`));
+      assert.ok(line, `${variable} is named`);
+      assert.ok(line.includes(shown), line);
+      assert.match(line, /deno task compile/);
+      assert.match(line, /--build-arg/);
+    }
+    assert.equal(u.fake.requests.length, 0);
   });
 });
 
 Deno.test("a registry variable the build did not allow is named with the rebuild, not as unset", async () => {
   await tempDir(async (dir) => {
-    await withServerEnv(dir, async (u) => {
-      await Deno.writeTextFile(u.registryPath, "version: 1\nclients: []\n");
-      const compile = command("compile", u.env);
-      const output = compile.args.indexOf("--output");
-      const args = ["run", ...compile.args.slice(1, output), ...compile.args.slice(output + 2)];
-      await Deno.writeTextFile(
-        u.registryPath,
-        "version: 1\nclients:\n  - name: ci\n    token: {{ env.TOKEN_CI }}\n",
-      );
-      const result = await runDeno(args, u.env);
-      assert.equal(result.code, 2);
-      const line = result.stderr.split("\n").find((l) => l.includes("--allow-env"));
-      assert.ok(line, result.stderr);
-      assert.match(line, /TOKEN_CI/);
-      assert.match(line, /deno task compile/);
-      assert.ok(!result.stderr.includes("ci-client-token"));
-    });
+    await using u = await serverEnv(dir);
+    await Deno.writeTextFile(u.registryPath, "version: 1\nclients: []\n");
+    const compile = command("compile", u.env);
+    const output = compile.args.indexOf("--output");
+    const args = ["run", ...compile.args.slice(1, output), ...compile.args.slice(output + 2)];
+    await Deno.writeTextFile(
+      u.registryPath,
+      "version: 1\nclients:\n  - name: ci\n    token: {{ env.TOKEN_CI }}\n",
+    );
+    const result = await runDeno(args, u.env);
+    assert.equal(result.code, 2);
+    const line = result.stderr.split("\n").find((l) => l.includes("--allow-env"));
+    assert.ok(line, result.stderr);
+    assert.match(line, /TOKEN_CI/);
+    assert.match(line, /deno task compile/);
+    assert.ok(!result.stderr.includes("ci-client-token"));
   });
 });

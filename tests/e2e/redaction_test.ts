@@ -9,30 +9,21 @@ import { redactUserinfo } from "../../src/redact.ts";
 import { safeErrorSummary } from "../../src/http/errors.ts";
 import { command } from "../../scripts/launch.ts";
 import { FakeGitHub } from "../support/fake_github.ts";
-import { startGateway, type TestGateway } from "../support/gateway.ts";
+import { startGateway } from "../support/gateway.ts";
 import { freePort } from "../support/redis.ts";
+import { fakeAndGateway } from "../support/fixtures.ts";
 
 const SECRET = "s3cret-pass";
 
-async function withBackend(
-  backendUrl: string,
-  fn: (gw: TestGateway) => Promise<void>,
-): Promise<void> {
-  const fake = await FakeGitHub.start();
-  const gw = await startGateway({
-    githubApiUrl: fake.url,
+/** A gateway on `backendUrl`, with the backends' secrets configured so they can leak. */
+function onBackend(backendUrl: string) {
+  return fakeAndGateway({
     env: {
       CACHE_BACKEND_URL: backendUrl,
       UPSTASH_REDIS_REST_TOKEN: "upstash-token",
       DENO_KV_ACCESS_TOKEN: "kv-token",
     },
   });
-  try {
-    await fn(gw);
-  } finally {
-    await gw.close();
-    await fake.close();
-  }
 }
 
 /** An Upstash-REST-shaped server that refuses every call as Upstash does a wrong token. */
@@ -80,23 +71,21 @@ Deno.test("backend errors in the log lose a quoted URL's userinfo", () => {
 for (const scheme of ["upstash+http", "upstash"]) {
   Deno.test(`${scheme}://user:password@…: start-up summary, /readyz, logs and metrics keep the password out`, async () => {
     const url = `${scheme}://user:${SECRET}@127.0.0.1:${freePort()}`;
-    await withBackend(url, async (gw) => {
-      const start = gw.logs.map((l) => JSON.parse(l)).find((l) =>
-        l.msg === "github-proxy starting"
-      );
-      assert.equal(
-        start.cache,
-        `${scheme}://***@127.0.0.1:${new URL(url.replace(/^[^:]+/, "http")).port}`,
-      );
-      const ready = await fetch(`${gw.url}/readyz`);
-      assert.equal(ready.status, 503);
-      const body = await ready.json();
-      assert.deepEqual(body, { status: "not ready", reason: "cache backend upstash unreachable" });
-      const zen = await fetch(`${gw.url}/zen`, { headers: { authorization: "token test-token" } });
-      await zen.body?.cancel();
-      const metrics = await (await fetch(`${gw.url}/metrics`)).text();
-      for (const text of [gw.logs.join("\n"), metrics]) assert.ok(!text.includes(SECRET));
-    });
+    await using setup = await onBackend(url);
+    const { gw } = setup;
+    const start = gw.logs.map((l) => JSON.parse(l)).find((l) => l.msg === "github-proxy starting");
+    assert.equal(
+      start.cache,
+      `${scheme}://***@127.0.0.1:${new URL(url.replace(/^[^:]+/, "http")).port}`,
+    );
+    const ready = await fetch(`${gw.url}/readyz`);
+    assert.equal(ready.status, 503);
+    const body = await ready.json();
+    assert.deepEqual(body, { status: "not ready", reason: "cache backend upstash unreachable" });
+    const zen = await fetch(`${gw.url}/zen`, { headers: { authorization: "token test-token" } });
+    await zen.body?.cancel();
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    for (const text of [gw.logs.join("\n"), metrics]) assert.ok(!text.includes(SECRET));
   });
 }
 
@@ -104,13 +93,13 @@ for (const status of [401, 403]) {
   Deno.test(`/readyz says "auth failed" when the backend answers ${status}, without its words`, async () => {
     const backend = refusingBackend(status);
     try {
-      await withBackend(`upstash+http://127.0.0.1:${backend.addr.port}`, async (gw) => {
-        const ready = await fetch(`${gw.url}/readyz`);
-        assert.equal(ready.status, 503);
-        assert.deepEqual(await ready.json(), {
-          status: "not ready",
-          reason: "cache backend upstash auth failed",
-        });
+      await using setup = await onBackend(`upstash+http://127.0.0.1:${backend.addr.port}`);
+      const { gw } = setup;
+      const ready = await fetch(`${gw.url}/readyz`);
+      assert.equal(ready.status, 503);
+      assert.deepEqual(await ready.json(), {
+        status: "not ready",
+        reason: "cache backend upstash auth failed",
       });
     } finally {
       await backend.shutdown();
@@ -121,13 +110,13 @@ for (const status of [401, 403]) {
 Deno.test("/readyz repeats none of a failing backend's own error text", async () => {
   const backend = refusingBackend(500);
   try {
-    await withBackend(`upstash+http://127.0.0.1:${backend.addr.port}`, async (gw) => {
-      const ready = await fetch(`${gw.url}/readyz`);
-      assert.equal(ready.status, 503);
-      assert.deepEqual(await ready.json(), {
-        status: "not ready",
-        reason: "cache backend upstash unreachable",
-      });
+    await using setup = await onBackend(`upstash+http://127.0.0.1:${backend.addr.port}`);
+    const { gw } = setup;
+    const ready = await fetch(`${gw.url}/readyz`);
+    assert.equal(ready.status, 503);
+    assert.deepEqual(await ready.json(), {
+      status: "not ready",
+      reason: "cache backend upstash unreachable",
     });
   } finally {
     await backend.shutdown();

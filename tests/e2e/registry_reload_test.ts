@@ -119,33 +119,29 @@ Deno.test("reload: a change of the file reloads it, also when an editor replaces
 
 Deno.test("reload: in-flight requests finish under the registry they started with", async () => {
   const fake = await FakeGitHub.start();
-  const gw = await startGateway({
+  await using gw = await startGateway({
     githubApiUrl: fake.url,
     registry: ONE,
     logger: createLogger("error", "json", () => {}),
   });
-  try {
-    fake.hang("/zen");
-    const inFlight = fetch(`${gw.url}/zen`, authed("one-token"));
-    await until(() => fake.requests.length === 1, "the request to reach GitHub");
-    await Deno.writeTextFile(gw.registryPath, TWO);
-    assert.equal(await gw.gateway.registry.reload(createLogger("error", "json", () => {})), true);
+  fake.hang("/zen");
+  const inFlight = fetch(`${gw.url}/zen`, authed("one-token"));
+  await until(() => fake.requests.length === 1, "the request to reach GitHub");
+  await Deno.writeTextFile(gw.registryPath, TWO);
+  assert.equal(await gw.gateway.registry.reload(createLogger("error", "json", () => {})), true);
 
-    const old = await fetch(`${gw.url}/zen`, authed("one-token"));
-    assert.equal(old.status, 401);
-    await old.body?.cancel();
-    const fresh = await fetch(`${gw.url}/rate_limit`, authed("two-token"));
-    assert.equal(fresh.status, 200);
-    await fresh.body?.cancel();
+  const old = await fetch(`${gw.url}/zen`, authed("one-token"));
+  assert.equal(old.status, 401);
+  await old.body?.cancel();
+  const fresh = await fetch(`${gw.url}/rate_limit`, authed("two-token"));
+  assert.equal(fresh.status, 200);
+  await fresh.body?.cancel();
 
-    const closing = fake.close();
-    const finished = await inFlight;
-    assert.equal(finished.status, 503, "answered by GitHub, not refused by the new registry");
-    await finished.body?.cancel();
-    await closing;
-  } finally {
-    await gw.close();
-  }
+  const closing = fake.close();
+  const finished = await inFlight;
+  assert.equal(finished.status, 503, "answered by GitHub, not refused by the new registry");
+  await finished.body?.cancel();
+  await closing;
 });
 
 const SCOPED = `version: 1
@@ -209,7 +205,7 @@ async function scopedGateway() {
         await sleep(20);
       }
     },
-    async close() {
+    async [Symbol.asyncDispose]() {
       stop.abort();
       await gw.close();
       await fake.close();
@@ -223,80 +219,64 @@ async function writeAll(file: Deno.FsFile, text: string): Promise<void> {
 }
 
 Deno.test("reload: a registry rewritten in place is not loaded half-written; the scoped client stays scoped", async () => {
-  const t = await scopedGateway();
+  await using t = await scopedGateway();
+  assert.equal(await t.status("/repos/octo-org/repo-2"), 403);
+  const file = await Deno.open(t.gw.registryPath, { write: true, truncate: true });
   try {
-    assert.equal(await t.status("/repos/octo-org/repo-2"), 403);
-    const file = await Deno.open(t.gw.registryPath, { write: true, truncate: true });
-    try {
-      await writeAll(file, UNSCOPED);
-      // The pause of the writer: the file holds a valid registry without the client's scopes.
-      const deadline = Date.now() + 5_000;
-      const pauseEnds = Date.now() + 300;
-      while (Date.now() < pauseEnds || t.logged(/is changing/).length === 0) {
-        assert.ok(Date.now() < deadline, "the change was never noticed");
-        assert.equal(await t.status("/repos/octo-org/repo-2"), 403, "full access mid-write");
-      }
-      await writeAll(file, RESCOPED.slice(UNSCOPED.length));
-    } finally {
-      file.close();
+    await writeAll(file, UNSCOPED);
+    // The pause of the writer: the file holds a valid registry without the client's scopes.
+    const deadline = Date.now() + 5_000;
+    const pauseEnds = Date.now() + 300;
+    while (Date.now() < pauseEnds || t.logged(/is changing/).length === 0) {
+      assert.ok(Date.now() < deadline, "the change was never noticed");
+      assert.equal(await t.status("/repos/octo-org/repo-2"), 403, "full access mid-write");
     }
-    await t.settle(async () => await t.status("/repos/octo-org/repo-2") === 200, "the new file");
-    assert.equal(await t.status("/repos/octo-org/repo-1"), 403);
-    assert.equal(t.logged(/scopes or deny rules removed/).length, 0);
+    await writeAll(file, RESCOPED.slice(UNSCOPED.length));
   } finally {
-    await t.close();
+    file.close();
   }
+  await t.settle(async () => await t.status("/repos/octo-org/repo-2") === 200, "the new file");
+  assert.equal(await t.status("/repos/octo-org/repo-1"), 403);
+  assert.equal(t.logged(/scopes or deny rules removed/).length, 0);
 });
 
 Deno.test("reload: a file renamed into place loads without waiting for the settle time", async () => {
-  const t = await scopedGateway();
-  try {
-    const next = `${t.gw.registryPath}.new`;
-    await Deno.writeTextFile(next, RESCOPED);
-    await Deno.rename(next, t.gw.registryPath);
-    await until(() => t.logged(/^client registry reloaded$/).length === 1, "the reload");
-    assert.equal(t.clock.waiting, 0, "nothing waited for the settle time");
-    assert.equal(await t.status("/repos/octo-org/repo-2"), 200);
-    assert.equal(await t.status("/repos/octo-org/repo-1"), 403);
-  } finally {
-    await t.close();
-  }
+  await using t = await scopedGateway();
+  const next = `${t.gw.registryPath}.new`;
+  await Deno.writeTextFile(next, RESCOPED);
+  await Deno.rename(next, t.gw.registryPath);
+  await until(() => t.logged(/^client registry reloaded$/).length === 1, "the reload");
+  assert.equal(t.clock.waiting, 0, "nothing waited for the settle time");
+  assert.equal(await t.status("/repos/octo-org/repo-2"), 200);
+  assert.equal(await t.status("/repos/octo-org/repo-1"), 403);
 });
 
 Deno.test("reload: an edit that removes a client's scopes loads once stable, and says so", async () => {
-  const t = await scopedGateway();
-  try {
-    await Deno.writeTextFile(t.gw.registryPath, UNSCOPED);
-    await until(() => t.clock.waiting > 0, "the settle wait");
-    assert.equal(await t.status("/repos/octo-org/repo-2"), 403, "not before the settle time");
-    await t.settle(async () => await t.status("/repos/octo-org/repo-2") === 200, "the reload");
-    const [line] = t.logged(/scopes or deny rules removed/);
-    assert.deepEqual(line.widened, ["scoped"]);
-    assert.equal(line.level, "warn");
-    assert.ok(!t.gw.logs.some((l) => l.includes("scoped-token")), "no token in the logs");
-  } finally {
-    await t.close();
-  }
+  await using t = await scopedGateway();
+  await Deno.writeTextFile(t.gw.registryPath, UNSCOPED);
+  await until(() => t.clock.waiting > 0, "the settle wait");
+  assert.equal(await t.status("/repos/octo-org/repo-2"), 403, "not before the settle time");
+  await t.settle(async () => await t.status("/repos/octo-org/repo-2") === 200, "the reload");
+  const [line] = t.logged(/scopes or deny rules removed/);
+  assert.deepEqual(line.widened, ["scoped"]);
+  assert.equal(line.level, "warn");
+  assert.ok(!t.gw.logs.some((l) => l.includes("scoped-token")), "no token in the logs");
 });
 
 Deno.test("reload: a rename that removes scopes waits; if the file changes meanwhile it is refused", async () => {
-  const t = await scopedGateway();
-  try {
-    const next = `${t.gw.registryPath}.new`;
-    await Deno.writeTextFile(next, UNSCOPED);
-    await Deno.rename(next, t.gw.registryPath);
-    await until(() => t.logged(/reload deferred/).length === 1, "the deferral");
-    assert.deepEqual(t.logged(/reload deferred/)[0].clients, ["scoped"]);
-    assert.equal(await t.status("/repos/octo-org/repo-2"), 403, "not before the settle time");
+  await using t = await scopedGateway();
+  const next = `${t.gw.registryPath}.new`;
+  await Deno.writeTextFile(next, UNSCOPED);
+  await Deno.rename(next, t.gw.registryPath);
+  await until(() => t.logged(/reload deferred/).length === 1, "the deferral");
+  assert.deepEqual(t.logged(/reload deferred/)[0].clients, ["scoped"]);
+  assert.equal(await t.status("/repos/octo-org/repo-2"), 403, "not before the settle time");
 
-    await Deno.writeTextFile(t.gw.registryPath, RESCOPED);
-    await t.settle(async () => await t.status("/repos/octo-org/repo-2") === 200, "the new file");
-    const [refusal] = t.logged(/reload refused/);
-    assert.deepEqual(refusal.clients, ["scoped"]);
-    assert.equal(t.logged(/scopes or deny rules removed/).length, 0, "never loaded unscoped");
-  } finally {
-    await t.close();
-  }
+  await Deno.writeTextFile(t.gw.registryPath, RESCOPED);
+  await t.settle(async () => await t.status("/repos/octo-org/repo-2") === 200, "the new file");
+  const [refusal] = t.logged(/reload refused/);
+  assert.deepEqual(refusal.clients, ["scoped"]);
+  assert.equal(t.logged(/scopes or deny rules removed/).length, 0, "never loaded unscoped");
 });
 
 Deno.test("reload: SIGHUP loads a registry that removes scopes only once it is stable", async () => {

@@ -27,6 +27,12 @@ export interface FakeGitHubOptions {
   installationTokenLifetimeSeconds?: number;
   /** "" = api.github.com layout (GraphQL at /graphql); "/api/v3" = GHES layout (GraphQL at /api/graphql). */
   prefix?: "" | "/api/v3";
+  /**
+   * The fake's clock in epoch milliseconds (default `Date.now`): quota resets, `Date` headers,
+   * the expiry of the tokens it mints and the JWTs it accepts. Tests that must not depend on
+   * where a second boundary falls pass a `ManualClock`'s `now`, shared with the gateway.
+   */
+  now?: () => number;
 }
 
 export interface RecordedRequest {
@@ -125,7 +131,7 @@ type Route = [
   handler: (inc: Incoming, match: string[]) => Answer,
 ];
 
-export class FakeGitHub {
+export class FakeGitHub implements AsyncDisposable {
   readonly url: string;
   readonly origin: string;
   readonly requests: RecordedRequest[] = [];
@@ -135,6 +141,7 @@ export class FakeGitHub {
   readonly #pats: Map<string, number | undefined>;
   readonly #apps: { app: FakeApp; key: KeyObject }[];
   readonly #tokenLifetime: number;
+  readonly #now: () => number;
   readonly #resources = new Map<string, Resource>();
   readonly #quotas = new Map<string, Quota>();
   readonly #secondary = new Map<string, { count: number; retryAfterSeconds: number | null }>();
@@ -155,7 +162,7 @@ export class FakeGitHub {
     [
       "POST",
       /^\/(?:orgs|repos|enterprises)\/([^/]+)(?:\/[^/]+)?\/actions\/runners\/(?:registration|remove)-token$/,
-      (_, [owner]) => owner.startsWith("unknown-") ? notFound() : runnerToken(),
+      (_, [owner]) => owner.startsWith("unknown-") ? notFound() : this.#runnerToken(),
     ],
     ["GET", /^\/app\/installations\/([^/]+)$/, (inc, [id]) => this.#installation(inc, id)],
     ["POST", /^\/app\/installations\/([^/]+)\/access_tokens$/, (inc, [id]) => this.#mint(inc, id)],
@@ -166,6 +173,7 @@ export class FakeGitHub {
     this.#pats = new Map(Object.entries(opts.pats ?? {}).map(([token, o]) => [token, o.limit]));
     this.#apps = (opts.apps ?? []).map((app) => ({ app, key: createPublicKey(app.publicKeyPem) }));
     this.#tokenLifetime = opts.installationTokenLifetimeSeconds ?? 3600;
+    this.#now = opts.now ?? Date.now;
     this.#server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen() {} },
       (req) => this.#handle(req),
@@ -197,7 +205,7 @@ export class FakeGitHub {
   mutate(path: string, body: unknown): void {
     const old = this.#resources.get(path);
     const lastModified = old?.lastModified &&
-      new Date(Math.max(Date.now(), Date.parse(old.lastModified) + 1000)).toUTCString();
+      new Date(Math.max(this.#now(), Date.parse(old.lastModified) + 1000)).toUTCString();
     this.setResource(path, body, { status: old?.status, headers: old?.headers, lastModified });
   }
 
@@ -246,6 +254,11 @@ export class FakeGitHub {
   async close(): Promise<void> {
     this.#released.resolve();
     await this.#server.shutdown();
+  }
+
+  /** `await using fake = await FakeGitHub.start()` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   async #handle(req: Request): Promise<Response> {
@@ -341,7 +354,7 @@ export class FakeGitHub {
       "x-github-api-version-selected",
       inc.headers.get("x-github-api-version") ?? DEFAULT_API_VERSION,
     );
-    headers.set("date", new Date().toUTCString());
+    headers.set("date", new Date(this.#now()).toUTCString());
     return new Response(inc.method === "HEAD" ? null : body ?? null, { status, headers });
   }
 
@@ -363,7 +376,7 @@ export class FakeGitHub {
       return { ok: false, message: "Bad credentials" };
     }
     const issued = this.#issued.get(token);
-    if (this.#pats.has(token) || (issued && issued.expiresAt.getTime() > Date.now())) {
+    if (this.#pats.has(token) || (issued && issued.expiresAt.getTime() > this.#now())) {
       return { ok: true };
     }
     if (inc.apiPath?.startsWith("/app/")) {
@@ -384,7 +397,7 @@ export class FakeGitHub {
       const signed = encoder.encode(`${header}.${payload}`);
       const valid = alg === "RS256" && entry !== undefined &&
         typeof iat === "number" && typeof exp === "number" &&
-        exp - iat <= JWT_MAX_LIFETIME_SECONDS && exp > Date.now() / 1000 &&
+        exp - iat <= JWT_MAX_LIFETIME_SECONDS && exp > this.#now() / 1000 &&
         verify("sha256", signed, entry.key, Buffer.from(signature, "base64url"));
       return valid ? entry.app.id : null;
     } catch {
@@ -402,12 +415,23 @@ export class FakeGitHub {
       quota = { limit, remaining: 0, reset: 0 };
       this.#quotas.set(id, quota);
     }
-    const now = nowSeconds();
+    const now = this.#nowSeconds();
     if (now >= quota.reset) {
       quota.remaining = quota.limit;
       quota.reset = now + RESET_INTERVAL_SECONDS;
     }
     return quota;
+  }
+
+  #nowSeconds(): number {
+    return Math.floor(this.#now() / 1000);
+  }
+
+  #runnerToken(): Answer {
+    return json(201, {
+      token: randomString(29).toUpperCase(),
+      expires_at: isoSeconds(new Date((this.#nowSeconds() + 3600) * 1000)),
+    });
   }
 
   #appLimit(token: string): number | undefined {
@@ -537,7 +561,7 @@ export class FakeGitHub {
     const app = this.#appOwning(inc, installationId);
     if (!app) return jwtRefused();
     const token = `ghs_${randomString(36)}`;
-    const expiresAt = new Date((nowSeconds() + this.#tokenLifetime) * 1000);
+    const expiresAt = new Date((this.#nowSeconds() + this.#tokenLifetime) * 1000);
     this.#issued.set(token, { token, appId: app.id, installationId, expiresAt });
     return json(201, {
       token,
@@ -747,13 +771,6 @@ function echo(inc: Incoming): Answer {
   });
 }
 
-function runnerToken(): Answer {
-  return json(201, {
-    token: randomString(29).toUpperCase(),
-    expires_at: isoSeconds(new Date((nowSeconds() + 3600) * 1000)),
-  });
-}
-
 function json(status: number, value: unknown, headers: Record<string, string> = {}): Answer {
   return {
     status,
@@ -793,10 +810,6 @@ function randomString(length: number): string {
     crypto.getRandomValues(new Uint8Array(length)),
     (b) => ALPHANUMERIC[b % ALPHANUMERIC.length],
   ).join("");
-}
-
-function nowSeconds(): number {
-  return Math.floor(Date.now() / 1000);
 }
 
 function isoSeconds(date: Date): string {

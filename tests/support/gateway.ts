@@ -6,7 +6,7 @@ import { createGateway, type Gateway } from "../../src/gateway.ts";
 import type { ReloadTiming } from "../../src/registry/store.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
 
-export interface TestGateway {
+export interface TestGateway extends AsyncDisposable {
   readonly url: string;
   readonly gateway: Gateway;
   readonly registryPath: string;
@@ -27,6 +27,8 @@ export interface TestGatewayOptions {
   readonly logger?: Logger;
   /** Settle time and clock of registry reloads (see `RegistryStore.watch`). */
   readonly registryReload?: Partial<ReloadTiming>;
+  /** The credential pool's clock (see `ManualClock`); share it with the fake GitHub. */
+  readonly now?: () => number;
 }
 
 export const TEST_TOKEN = "test-token";
@@ -57,6 +59,7 @@ export async function startGateway(options: TestGatewayOptions): Promise<TestGat
     env: (name) => templateEnv[name],
     logger,
     registryReload: options.registryReload,
+    now: options.now,
   });
   const server = Deno.serve(
     {
@@ -71,16 +74,18 @@ export async function startGateway(options: TestGatewayOptions): Promise<TestGat
     },
     gateway.app.fetch,
   );
+  const close = async () => {
+    await server.shutdown();
+    await gateway.close();
+    await Deno.remove(dir, { recursive: true });
+  };
   return {
     url: `http://127.0.0.1:${server.addr.port}`,
     gateway,
     registryPath,
     logs,
-    async close() {
-      await server.shutdown();
-      await gateway.close();
-      await Deno.remove(dir, { recursive: true });
-    },
+    close,
+    [Symbol.asyncDispose]: close,
   };
 }
 

@@ -25,7 +25,7 @@ export async function redisAvailable(): Promise<boolean> {
   }
 }
 
-export interface RedisProcess {
+export interface RedisProcess extends AsyncDisposable {
   readonly port: number;
   close(): Promise<void>;
 }
@@ -60,13 +60,11 @@ export async function startRedis(): Promise<RedisProcess> {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
-  return {
-    port,
-    async close() {
-      child.kill("SIGTERM");
-      await child.status;
-    },
+  const close = async () => {
+    child.kill("SIGTERM");
+    await child.status;
   };
+  return { port, close, [Symbol.asyncDispose]: close };
 }
 
 const CRLF = "\r\n";

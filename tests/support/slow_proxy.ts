@@ -1,5 +1,5 @@
 /** A loopback HTTP proxy that holds every request for a while before passing it on. */
-export interface SlowProxy {
+export interface SlowProxy extends AsyncDisposable {
   readonly url: string;
   close(): Promise<void>;
 }
@@ -16,8 +16,6 @@ export function startSlowProxy(target: string, delayMs: number): SlowProxy {
       body: request.body,
     });
   });
-  return {
-    url: `http://127.0.0.1:${server.addr.port}`,
-    close: () => server.shutdown(),
-  };
+  const close = () => server.shutdown();
+  return { url: `http://127.0.0.1:${server.addr.port}`, close, [Symbol.asyncDispose]: close };
 }

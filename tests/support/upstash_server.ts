@@ -9,7 +9,7 @@ import { RedisError, type Reply, RespClient } from "./redis.ts";
 
 type Result = { result: unknown } | { error: string };
 
-export class UpstashServer {
+export class UpstashServer implements AsyncDisposable {
   readonly url: string;
   /** Commands received, upper-cased names first, for assertions. */
   readonly commands: string[][] = [];
@@ -41,6 +41,10 @@ export class UpstashServer {
     await this.server.shutdown();
     this.redis.close();
     await this.redis.closed();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   async #handle(request: Request, token: string): Promise<Response> {

@@ -47,10 +47,10 @@ Deno.test("pkcs8 converts PKCS#1 keys and keeps PKCS#8 ones", async () => {
   }
 });
 
-async function withApps(
+/** A fake GitHub knowing `count` Apps, and their sources as the configuration gives them. */
+async function fakeWithApps(
   count: number,
-  run: (fake: FakeGitHub, sources: AppSource[]) => Promise<void>,
-): Promise<void> {
+): Promise<{ fake: FakeGitHub; sources: AppSource[] } & AsyncDisposable> {
   const sources: AppSource[] = [];
   const apps = [];
   for (let i = 1; i <= count; i++) {
@@ -65,99 +65,93 @@ async function withApps(
     });
   }
   const fake = await FakeGitHub.start({ apps });
-  try {
-    await run(fake, sources);
-  } finally {
-    await fake.close();
-  }
+  return { fake, sources, [Symbol.asyncDispose]: () => fake.close() };
 }
 
 Deno.test("token cache: hit until 80 %, then one shared mint; rejection re-mints", async () => {
-  await withApps(1, async (fake, [app]) => {
-    let clock = Date.now();
-    const events: TokenCacheEvent[] = [];
-    const tokens = createAppTokens({
-      apiUrl: fake.url,
-      maxSize: 10,
-      now: () => clock,
-      onEvent: (event) => events.push(event),
-    });
-    const concurrent = await Promise.all(Array.from({ length: 5 }, () => tokens.token(app)));
-    assert.equal(new Set(concurrent).size, 1, "concurrent callers share one token");
-    assert.equal(fake.mints(), 1, "concurrent callers share one mint");
-    const minted = fake.issuedTokens()[0];
-    assert.equal(concurrent[0], minted.token);
-    assert.equal(tokens.size, 1);
-    const renewAt = clock + 0.8 * (minted.expiresAt.getTime() - Date.now());
-
-    clock = renewAt - 5000;
-    assert.equal(await tokens.token(app), minted.token);
-    assert.equal(fake.mints(), 1);
-
-    clock = renewAt + 2000;
-    const renewed = await tokens.token(app);
-    assert.notEqual(renewed, minted.token);
-    assert.equal(fake.mints(), 2);
-
-    tokens.reject(app, "some other token");
-    assert.equal(await tokens.token(app), renewed, "rejecting a stale token changes nothing");
-    tokens.reject(app, renewed);
-    assert.notEqual(await tokens.token(app), renewed);
-    assert.equal(fake.mints(), 3);
-
-    const types = events.map((event) =>
-      event.type === "mint" ? `mint:${event.outcome}` : event.type
-    );
-    assert.deepEqual(types, [
-      ...Array(5).fill("miss"),
-      "mint:success",
-      "hit",
-      "miss",
-      "mint:success",
-      "eviction",
-      "hit",
-      "eviction",
-      "miss",
-      "mint:success",
-    ]);
-    assert.ok(events.every((event) => event.credential === "APP1"));
+  await using setup = await fakeWithApps(1);
+  const { fake, sources: [app] } = setup;
+  let clock = Date.now();
+  const events: TokenCacheEvent[] = [];
+  const tokens = createAppTokens({
+    apiUrl: fake.url,
+    maxSize: 10,
+    now: () => clock,
+    onEvent: (event) => events.push(event),
   });
+  const concurrent = await Promise.all(Array.from({ length: 5 }, () => tokens.token(app)));
+  assert.equal(new Set(concurrent).size, 1, "concurrent callers share one token");
+  assert.equal(fake.mints(), 1, "concurrent callers share one mint");
+  const minted = fake.issuedTokens()[0];
+  assert.equal(concurrent[0], minted.token);
+  assert.equal(tokens.size, 1);
+  const renewAt = clock + 0.8 * (minted.expiresAt.getTime() - Date.now());
+
+  clock = renewAt - 5000;
+  assert.equal(await tokens.token(app), minted.token);
+  assert.equal(fake.mints(), 1);
+
+  clock = renewAt + 2000;
+  const renewed = await tokens.token(app);
+  assert.notEqual(renewed, minted.token);
+  assert.equal(fake.mints(), 2);
+
+  tokens.reject(app, "some other token");
+  assert.equal(await tokens.token(app), renewed, "rejecting a stale token changes nothing");
+  tokens.reject(app, renewed);
+  assert.notEqual(await tokens.token(app), renewed);
+  assert.equal(fake.mints(), 3);
+
+  const types = events.map((event) => event.type === "mint" ? `mint:${event.outcome}` : event.type);
+  assert.deepEqual(types, [
+    ...Array(5).fill("miss"),
+    "mint:success",
+    "hit",
+    "miss",
+    "mint:success",
+    "eviction",
+    "hit",
+    "eviction",
+    "miss",
+    "mint:success",
+  ]);
+  assert.ok(events.every((event) => event.credential === "APP1"));
 });
 
 Deno.test("token cache: a failed mint names the App, says no secret, and is not cached", async () => {
-  await withApps(1, async (fake, [app]) => {
-    const events: TokenCacheEvent[] = [];
-    const tokens = createAppTokens({
-      apiUrl: fake.url,
-      maxSize: 10,
-      onEvent: (event) => events.push(event),
-    });
-    const wrong = { ...app, installationId: "999" };
-    const error = await tokens.token(wrong).catch((e) => e);
-    assert.ok(error instanceof MintError);
-    assert.equal(error.credential, "APP1");
-    assert.match(error.message, /APP1.*401/);
-    assert.doesNotMatch(error.message, /PRIVATE KEY|eyJ/);
-    assert.deepEqual(events.at(-1), { type: "mint", credential: "APP1", outcome: "failure" });
-    assert.equal(tokens.size, 0);
-    assert.match(await tokens.token(app), /^ghs_/, "the right installation still mints");
+  await using setup = await fakeWithApps(1);
+  const { fake, sources: [app] } = setup;
+  const events: TokenCacheEvent[] = [];
+  const tokens = createAppTokens({
+    apiUrl: fake.url,
+    maxSize: 10,
+    onEvent: (event) => events.push(event),
   });
+  const wrong = { ...app, installationId: "999" };
+  const error = await tokens.token(wrong).catch((e) => e);
+  assert.ok(error instanceof MintError);
+  assert.equal(error.credential, "APP1");
+  assert.match(error.message, /APP1.*401/);
+  assert.doesNotMatch(error.message, /PRIVATE KEY|eyJ/);
+  assert.deepEqual(events.at(-1), { type: "mint", credential: "APP1", outcome: "failure" });
+  assert.equal(tokens.size, 0);
+  assert.match(await tokens.token(app), /^ghs_/, "the right installation still mints");
 });
 
 Deno.test("token cache: at most maxSize tokens, the least recently used evicted", async () => {
-  await withApps(2, async (fake, [one, two]) => {
-    const events: TokenCacheEvent[] = [];
-    const tokens = createAppTokens({
-      apiUrl: fake.url,
-      maxSize: 1,
-      onEvent: (event) => events.push(event),
-    });
-    await tokens.token(one);
-    await tokens.token(two);
-    assert.equal(tokens.size, 1);
-    assert.deepEqual(events.at(-1), { type: "eviction", credential: "APP1", reason: "capacity" });
-    await tokens.token(two);
-    assert.equal(fake.mints(), 2);
-    assert.equal(fake.mints("1") + fake.mints("2"), 2);
+  await using setup = await fakeWithApps(2);
+  const { fake, sources: [one, two] } = setup;
+  const events: TokenCacheEvent[] = [];
+  const tokens = createAppTokens({
+    apiUrl: fake.url,
+    maxSize: 1,
+    onEvent: (event) => events.push(event),
   });
+  await tokens.token(one);
+  await tokens.token(two);
+  assert.equal(tokens.size, 1);
+  assert.deepEqual(events.at(-1), { type: "eviction", credential: "APP1", reason: "capacity" });
+  await tokens.token(two);
+  assert.equal(fake.mints(), 2);
+  assert.equal(fake.mints("1") + fake.mints("2"), 2);
 });

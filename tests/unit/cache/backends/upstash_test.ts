@@ -11,17 +11,6 @@ const WIDGET = "/repos/acme/widget";
 const hasRedis = await redisAvailable();
 if (!hasRedis) console.warn(REDIS_MISSING);
 
-async function withUpstash(fn: (upstash: UpstashServer) => Promise<void>): Promise<void> {
-  const redis = await startRedis();
-  const upstash = await UpstashServer.start(redis.port, TOKEN);
-  try {
-    await fn(upstash);
-  } finally {
-    await upstash.close();
-    await redis.close();
-  }
-}
-
 function gatewayOn(fake: FakeGitHub, backendUrl: string, pat: [string, string]) {
   return startGateway({
     githubApiUrl: fake.url,
@@ -41,100 +30,82 @@ async function get(gw: TestGateway, path: string) {
 Deno.test({
   name: "two gateways sharing one Upstash endpoint share entries",
   ignore: !hasRedis,
-  fn: () =>
-    withUpstash(async (upstash) => {
-      const fake = await FakeGitHub.start({ pats: { [PAT]: {}, [OTHER_PAT]: {} } });
-      fake.setResource(WIDGET, { name: "widget" });
-      const one = await gatewayOn(fake, upstash.backendUrl, ["GITHUB_PAT_ONE", PAT]);
-      const two = await gatewayOn(fake, upstash.backendUrl, ["GITHUB_PAT_TWO", OTHER_PAT]);
-      try {
-        const stored = await get(one, WIDGET);
-        assert.equal(stored.headers.get("cache-status"), "github-proxy; fwd=uri-miss; stored");
-        const shared = await get(two, WIDGET);
-        assert.equal(
-          shared.headers.get("cache-status"),
-          "github-proxy; fwd=stale; fwd-status=304",
-        );
-        assert.deepEqual(shared.bytes, stored.bytes);
-        assert.equal(fake.remaining(OTHER_PAT), 5000);
-        assert.equal(fake.remaining(PAT), 4999);
-        assert.ok(upstash.commands.some(([name]) => name === "MULTI"));
-        assert.ok(upstash.commands.some(([name]) => name === "HMGET"));
-        const ready = await fetch(`${two.url}/readyz`);
-        assert.equal(ready.status, 200);
-        await ready.body?.cancel();
-      } finally {
-        await one.close();
-        await two.close();
-        await fake.close();
-      }
-    }),
+  fn: async () => {
+    await using redis = await startRedis();
+    await using upstash = await UpstashServer.start(redis.port, TOKEN);
+    await using fake = await FakeGitHub.start({ pats: { [PAT]: {}, [OTHER_PAT]: {} } });
+    fake.setResource(WIDGET, { name: "widget" });
+    await using one = await gatewayOn(fake, upstash.backendUrl, ["GITHUB_PAT_ONE", PAT]);
+    await using two = await gatewayOn(fake, upstash.backendUrl, ["GITHUB_PAT_TWO", OTHER_PAT]);
+    const stored = await get(one, WIDGET);
+    assert.equal(stored.headers.get("cache-status"), "github-proxy; fwd=uri-miss; stored");
+    const shared = await get(two, WIDGET);
+    assert.equal(
+      shared.headers.get("cache-status"),
+      "github-proxy; fwd=stale; fwd-status=304",
+    );
+    assert.deepEqual(shared.bytes, stored.bytes);
+    assert.equal(fake.remaining(OTHER_PAT), 5000);
+    assert.equal(fake.remaining(PAT), 4999);
+    assert.ok(upstash.commands.some(([name]) => name === "MULTI"));
+    assert.ok(upstash.commands.some(([name]) => name === "HMGET"));
+    const ready = await fetch(`${two.url}/readyz`);
+    assert.equal(ready.status, 200);
+    await ready.body?.cancel();
+  },
 });
 
 Deno.test({
   name: "a 2 MB body round-trips through Upstash",
   ignore: !hasRedis,
-  fn: () =>
-    withUpstash(async (upstash) => {
-      const fake = await FakeGitHub.start({ pats: { [PAT]: {} } });
-      const gw = await gatewayOn(fake, upstash.backendUrl, ["GITHUB_PAT_ONE", PAT]);
-      try {
-        const path = `/echo/binary?size=${2 * 1024 * 1024}`;
-        const first = await get(gw, path);
-        assert.equal(first.headers.get("cache-status"), "github-proxy; fwd=uri-miss; stored");
-        const second = await get(gw, path);
-        assert.equal(
-          second.headers.get("cache-status"),
-          "github-proxy; fwd=stale; fwd-status=304",
-        );
-        assert.equal(second.bytes.length, 2 * 1024 * 1024);
-        assert.deepEqual(second.bytes, first.bytes);
-      } finally {
-        await gw.close();
-        await fake.close();
-      }
-    }),
+  fn: async () => {
+    await using redis = await startRedis();
+    await using upstash = await UpstashServer.start(redis.port, TOKEN);
+    await using fake = await FakeGitHub.start({ pats: { [PAT]: {} } });
+    await using gw = await gatewayOn(fake, upstash.backendUrl, ["GITHUB_PAT_ONE", PAT]);
+    const path = `/echo/binary?size=${2 * 1024 * 1024}`;
+    const first = await get(gw, path);
+    assert.equal(first.headers.get("cache-status"), "github-proxy; fwd=uri-miss; stored");
+    const second = await get(gw, path);
+    assert.equal(
+      second.headers.get("cache-status"),
+      "github-proxy; fwd=stale; fwd-status=304",
+    );
+    assert.equal(second.bytes.length, 2 * 1024 * 1024);
+    assert.deepEqual(second.bytes, first.bytes);
+  },
 });
 
 Deno.test("an Upstash endpoint that is down: requests still succeed, the failure is counted and logged once", async () => {
-  const fake = await FakeGitHub.start({ pats: { [PAT]: {} } });
+  await using fake = await FakeGitHub.start({ pats: { [PAT]: {} } });
   fake.setResource(WIDGET, { name: "widget" });
   const down = `upstash+http://127.0.0.1:${freePort()}`;
-  const gw = await gatewayOn(fake, down, ["GITHUB_PAT_ONE", PAT]);
-  try {
-    for (let i = 0; i < 5; i++) {
-      const answer = await get(gw, WIDGET);
-      assert.equal(answer.status, 200);
-      assert.deepEqual(JSON.parse(new TextDecoder().decode(answer.bytes)), { name: "widget" });
-      assert.equal(
-        answer.headers.get("cache-status"),
-        "github-proxy; fwd=uri-miss; detail=backend-unavailable",
-      );
-    }
-    assert.ok(gw.gateway.cache.backendFailures >= 1);
-    const warnings = gw.logs.filter((line) => line.includes("cache backend failing"));
-    assert.equal(warnings.length, 1);
-    assert.ok(!warnings[0].includes(TOKEN));
-    const ready = await fetch(`${gw.url}/readyz`);
-    assert.equal(ready.status, 503);
-    assert.match((await ready.json()).reason, /cache backend upstash unreachable/);
-  } finally {
-    await gw.close();
-    await fake.close();
+  await using gw = await gatewayOn(fake, down, ["GITHUB_PAT_ONE", PAT]);
+  for (let i = 0; i < 5; i++) {
+    const answer = await get(gw, WIDGET);
+    assert.equal(answer.status, 200);
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(answer.bytes)), { name: "widget" });
+    assert.equal(
+      answer.headers.get("cache-status"),
+      "github-proxy; fwd=uri-miss; detail=backend-unavailable",
+    );
   }
+  assert.ok(gw.gateway.cache.backendFailures >= 1);
+  const warnings = gw.logs.filter((line) => line.includes("cache backend failing"));
+  assert.equal(warnings.length, 1);
+  assert.ok(!warnings[0].includes(TOKEN));
+  const ready = await fetch(`${gw.url}/readyz`);
+  assert.equal(ready.status, 503);
+  assert.match((await ready.json()).reason, /cache backend upstash unreachable/);
 });
 
 Deno.test("Upstash without UPSTASH_REDIS_REST_TOKEN stops start-up", async () => {
-  const fake = await FakeGitHub.start();
-  try {
-    await assert.rejects(
-      startGateway({
-        githubApiUrl: fake.url,
-        env: { CACHE_BACKEND_URL: "upstash+http://127.0.0.1:1" },
-      }),
-      /UPSTASH_REDIS_REST_TOKEN is required/,
-    );
-  } finally {
-    await fake.close();
-  }
+  await using fake = await FakeGitHub.start();
+  await assert.rejects(
+    startGateway({
+      githubApiUrl: fake.url,
+      env: { CACHE_BACKEND_URL: "upstash+http://127.0.0.1:1" },
+    }),
+    /UPSTASH_REDIS_REST_TOKEN is required/,
+  );
 });

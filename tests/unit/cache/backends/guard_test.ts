@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import type { CacheBackend } from "../../../../src/cache/backends/backend.ts";
+import { GuardedBackend } from "../../../../src/cache/backends/guard.ts";
+import { createLogger } from "../../../../src/log.ts";
+
+/** A backend whose every call fails the way the test says. */
+function brokenBackend(failure: "throw" | "hang"): CacheBackend & { release(): void } {
+  const released = Promise.withResolvers<void>();
+  const fail = () =>
+    failure === "throw"
+      ? Promise.reject(new Error('ERR boom, command was: ["hset","k","secret-body"]'))
+      : released.promise.then(() => {
+        throw new Error("late");
+      });
+  return {
+    kind: "broken",
+    get: fail,
+    set: fail,
+    touch: fail,
+    delete: fail,
+    ping: fail,
+    close: () => Promise.resolve(),
+    release: () => released.resolve(),
+  };
+}
+
+Deno.test("guard: a failing backend becomes misses and no-ops, counted, logged once per interval", async () => {
+  const lines: string[] = [];
+  let now = 0;
+  const guard = new GuardedBackend(brokenBackend("throw"), {
+    readTimeoutMs: 50,
+    writeTimeoutMs: 50,
+    reportIntervalMs: 60_000,
+    cooldownMs: 1000,
+    logger: createLogger("info", "json", (line) => lines.push(line)),
+    now: () => now,
+  });
+  assert.equal(await guard.set("k", {} as never, 1), false);
+  assert.equal(await guard.touch("k", {} as never, 1), false);
+  assert.equal(await guard.delete("k"), false);
+  assert.deepEqual(await guard.get("k"), { ok: false });
+  assert.equal(guard.failures, 4);
+  assert.equal(lines.length, 1);
+  assert.ok(!lines[0].includes("secret-body"));
+  assert.match(lines[0], /"failures":1/);
+  now = 61_000;
+  await guard.get("k");
+  assert.equal(lines.length, 2);
+  assert.match(lines[1], /"failures":4/);
+  await assert.rejects(guard.ping());
+});
+
+Deno.test("guard: after a failed lookup the backend is skipped for the cool-down, then probed again", async () => {
+  let now = 0;
+  let calls = 0;
+  const backend = brokenBackend("throw");
+  const counted: CacheBackend = {
+    ...backend,
+    get: (key) => {
+      calls++;
+      return backend.get(key);
+    },
+  };
+  const guard = new GuardedBackend(counted, {
+    readTimeoutMs: 50,
+    writeTimeoutMs: 50,
+    reportIntervalMs: 60_000,
+    cooldownMs: 1000,
+    logger: createLogger("error", "json", () => {}),
+    now: () => now,
+  });
+  await guard.get("k");
+  now = 500;
+  assert.deepEqual(await guard.get("k"), { ok: false });
+  assert.equal(await guard.set("k", {} as never, 1), false);
+  assert.equal(calls, 1);
+  assert.equal(guard.failures, 1);
+  assert.equal(guard.skipped, 2);
+  now = 1000;
+  await guard.get("k");
+  assert.equal(calls, 2);
+});
+
+Deno.test("guard: a backend that hangs is cut off at the timeout", async () => {
+  const backend = brokenBackend("hang");
+  const guard = new GuardedBackend(backend, {
+    readTimeoutMs: 30,
+    writeTimeoutMs: 30,
+    reportIntervalMs: 60_000,
+    cooldownMs: 1000,
+    logger: createLogger("error", "json", () => {}),
+  });
+  assert.deepEqual(await guard.get("k"), { ok: false });
+  await assert.rejects(guard.ping(), /took longer than 30 ms/);
+  assert.equal(guard.failures, 1);
+  backend.release();
+});

@@ -1,0 +1,32 @@
+import assert from "node:assert/strict";
+import { UsageTracker } from "../../../src/telemetry/usage.ts";
+
+Deno.test("usage keeps the last hour in minute buckets and the total since start", () => {
+  let now = Date.UTC(2026, 0, 1, 12, 0, 0);
+  const usage = new UsageTracker(() => now);
+  const request = { method: "GET", route: "/", status: 200, cache: "miss" as const, seconds: 0 };
+  usage.sink.clientRequest({ client: "ci", ...request });
+  usage.sink.upstreamRequest({
+    client: "ci",
+    credential: "A",
+    resource: "core",
+    status: 200,
+    seconds: 0,
+    points: 1,
+  });
+  usage.sink.pointsSaved("ci", 4);
+  now += 30 * 60_000;
+  usage.sink.clientRequest({ client: "ci", ...request });
+  usage.sink.clientRequest({ client: "bot", ...request });
+  assert.deepEqual(usage.clients().find((c) => c.client === "ci")?.lastHour, {
+    requests: 2,
+    pointsSpent: 1,
+    pointsSaved: 4,
+  });
+  now += 31 * 60_000;
+  const ci = usage.clients().find((c) => c.client === "ci")!;
+  assert.deepEqual(ci.lastHour, { requests: 1, pointsSpent: 0, pointsSaved: 0 });
+  assert.deepEqual(ci.sinceStart, { requests: 2, pointsSpent: 1, pointsSaved: 4 });
+  now += 120 * 60_000;
+  assert.deepEqual(usage.clients()[0].lastHour, { requests: 0, pointsSpent: 0, pointsSaved: 0 });
+});
