@@ -9,7 +9,9 @@
  * import { Hono } from "hono";
  * import { createGateway, parseConfig } from "@github-proxy/github-proxy";
  *
- * const gateway = await createGateway(parseConfig(Deno.env.toObject()));
+ * const gateway = await createGateway(parseConfig(Deno.env.toObject()), {
+ *   env: (name) => Deno.env.get(name), // resolves the registry's {{ env.NAME }}
+ * });
  * const app = new Hono();
  * app.route("/github", gateway.app);
  * Deno.serve(app.fetch);

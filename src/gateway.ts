@@ -93,7 +93,9 @@ export interface Gateway {
  * import { Hono } from "hono";
  * import { createGateway, parseConfig } from "@github-proxy/github-proxy";
  *
- * const gateway = await createGateway(parseConfig(Deno.env.toObject()));
+ * const gateway = await createGateway(parseConfig(Deno.env.toObject()), {
+ *   env: (name) => Deno.env.get(name), // resolves the registry's {{ env.NAME }}
+ * });
  * const app = new Hono();
  * app.route("/github", gateway.app);
  * Deno.serve(app.fetch);
