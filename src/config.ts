@@ -27,7 +27,9 @@ export interface Config {
   readonly cacheBackendUrl: string;
   /** How long a cached entry lives without a revalidation. */
   readonly cacheTtlSeconds: number;
+  /** Bearer token for an `upstash://` backend (`UPSTASH_REDIS_REST_TOKEN`); unset: none. */
   readonly upstashToken?: string;
+  /** Access token for a remote `denokv+https://` backend (`DENO_KV_ACCESS_TOKEN`). */
   readonly denoKvAccessToken?: string;
   /** The pool's PATs and Apps (`GITHUB_PAT_*`, `GITHUB_APP_*`). */
   readonly credentials: readonly CredentialSource[];
@@ -35,12 +37,17 @@ export interface Config {
   readonly credsCacheMaxSize: number;
   /** An installation token is not handed out this close to its expiry. */
   readonly credsTtlPaddingSeconds: number;
+  /** Where telemetry goes (`TELEMETRY_COLLECTOR_TYPE`). */
   readonly telemetry: TelemetryCollector;
   /** Bearer token `/metrics` asks for; unset: no token needed. */
   readonly metricsToken?: string;
+  /** TCP port the listener binds (`PORT`); 0 picks a free one. */
   readonly port: number;
+  /** Address the listener binds (`BIND`), e.g. `0.0.0.0` or `127.0.0.1`. */
   readonly bind: string;
+  /** Least severe log line written (`LOG_LEVEL`). */
   readonly logLevel: LogLevel;
+  /** One JSON object a line, or a readable line (`LOG_FORMAT`). */
   readonly logFormat: LogFormat;
   /** Longest wait for GitHub's answer to start. */
   readonly upstreamTimeoutMs: number;
@@ -55,8 +62,6 @@ export interface Config {
   /** Cap on open client connections; each holds up to 4 file descriptors. */
   readonly maxConnections: number;
 }
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 /** Turns a variable's text into its value; `fail` records a problem, worded after the name. */
 type Parse<T> = (text: string, fail: (problem: string) => void) => T;
@@ -201,8 +206,16 @@ type TableFields = typeof VARIABLES[number]["field"];
 /** Every variable the gateway reads besides the `GITHUB_PAT_*`/`GITHUB_APP_*` families. */
 export const CONFIG_VARIABLES: readonly string[] = VARIABLES.map((variable) => variable.name);
 
-/** Parses the environment; throws one `ConfigError` listing every problem. */
-export function parseConfig(env: Env): Config {
+/**
+ * Parses the environment (DESIGN §4) into a frozen `Config`; unset variables take their
+ * defaults. Throws one `ConfigError` listing every problem, each naming its variable.
+ *
+ * @example
+ * ```ts ignore
+ * const config = parseConfig({ CLIENT_REGISTRY_FILE_PATH: "clients.yaml", PORT: "8080" });
+ * ```
+ */
+export function parseConfig(env: Readonly<Record<string, string | undefined>>): Config {
   const problems: string[] = [];
   const fields: Record<string, unknown> = {};
   for (const variable of VARIABLES as readonly AnyVariable[]) {

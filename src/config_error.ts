@@ -10,6 +10,7 @@ export class ConfigError extends Error {
   /** One line a problem, naming the variable, never its secret value. */
   readonly problems: readonly string[];
 
+  /** `problems`: one line each; their URLs lose their userinfo here. */
   constructor(problems: readonly string[]) {
     const redacted = problems.map(redactUserinfo);
     super(`invalid configuration:\n${redacted.map((p) => `  - ${p}`).join("\n")}`);

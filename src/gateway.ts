@@ -5,7 +5,8 @@ import type { Config } from "./config.ts";
 import { openBackend } from "./cache/backends/mod.ts";
 import { withNearCache } from "./cache/backends/near.ts";
 import { DEFAULT_GUARD, GuardedBackend, readinessFailure } from "./cache/backends/guard.ts";
-import { createPool, type CredentialPool } from "./credentials/pool.ts";
+import { createPool } from "./credentials/pool.ts";
+import type { PoolObserver, PoolSnapshot } from "./credentials/events.ts";
 import { Revalidator } from "./cache/revalidate.ts";
 import { withRevalidationTags } from "./cache/github_etag.ts";
 import { fetchTransport } from "./http/upstream.ts";
@@ -14,11 +15,13 @@ import { VERSION } from "./version.ts";
 import { RegistryStore, type ReloadTiming } from "./registry/store.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { connectPool, quotaViews } from "./telemetry/pool_telemetry.ts";
-import { createTelemetry, type Telemetry } from "./telemetry/mod.ts";
+import { createTelemetry } from "./telemetry/mod.ts";
 
+/** What `createGateway` takes besides the configuration. */
 export interface GatewayOptions {
   /** Resolves `{{ env.NAME }}` in the registry; defaults to no variables. */
   readonly env?: (name: string) => string | undefined;
+  /** Where the gateway logs; defaults to stderr at the configured `LOG_LEVEL` and `LOG_FORMAT`. */
   readonly logger?: Logger;
   /** How long a registry changed in place must stay unchanged before it loads (tests shorten it). */
   readonly registryReload?: Partial<ReloadTiming>;
@@ -26,19 +29,80 @@ export interface GatewayOptions {
   readonly now?: () => number;
 }
 
+/**
+ * The gateway's Hono app. Its context type is the stages' own (`GatewayEnv` in `app.ts`), which
+ * embedders never name; marked internal because `deno doc --lint` counts a type from an npm
+ * package (`Hono`) as private (denoland/deno#27364).
+ *
+ * @internal
+ */
+type GatewayApp = Hono<GatewayEnv>;
+
+/** The client registry as an embedder drives it: reload on demand, or watch the file. */
+export interface RegistryControl {
+  /**
+   * Re-reads the registry file now, as `SIGHUP` does; resolves to whether a new registry was
+   * loaded. An invalid file keeps the current registry (and is logged).
+   */
+  reload(logger: Logger, signal?: AbortSignal): Promise<boolean>;
+  /** Reloads on `SIGHUP` and whenever the file changes, until `signal` aborts. */
+  watch(logger: Logger, signal: AbortSignal): void;
+}
+
+/** The credential pool as observers see it: never its credentials' secrets. */
+export interface PoolView {
+  /** Every credential's standing now, per rate-limit resource, read-only. */
+  snapshot(): PoolSnapshot;
+  /** Calls `observer` for every pool event until the returned function is called. */
+  observe(observer: PoolObserver): () => void;
+}
+
+/** What the shared cache is doing, for tests and diagnostics. */
+export interface CacheActivity {
+  /** Upstream calls the cache has in flight (identical concurrent requests share one). */
+  readonly inflight: number;
+  /** Backend calls that failed or timed out and were served around. */
+  readonly backendFailures: number;
+}
+
+/** A running gateway: its app, its live parts, and how to release them. */
 export interface Gateway {
-  readonly app: Hono<GatewayEnv>;
-  readonly registry: RegistryStore;
-  /** The credential pool, for its snapshot and events (metrics). */
-  readonly pool: CredentialPool;
+  /**
+   * The gateway as a Hono app: serve `app.fetch` (`Deno.serve(gateway.app.fetch)`), or mount it
+   * in another Hono app (`parent.route("/github", gateway.app)`).
+   */
+  readonly app: GatewayApp;
+  /** The client registry the app authorises against. */
+  readonly registry: RegistryControl;
+  /** The credential pool, for its snapshot and events. */
+  readonly pool: PoolView;
+  /** The logger the gateway writes to: the one passed in, or the one made from the config. */
   readonly logger: Logger;
-  /** The shared ETag cache's upstream side: calls in flight and background writes. */
-  readonly cache: Revalidator;
-  readonly telemetry: Telemetry;
-  /** Releases what the gateway holds (watchers, cache connections). */
+  /** The shared ETag cache's upstream side: calls in flight and backend failures. */
+  readonly cache: CacheActivity;
+  /** Releases what the gateway holds (watchers, telemetry timers, cache connections). */
   close(): Promise<void>;
 }
 
+/**
+ * Builds a gateway from a parsed configuration: loads the client registry, opens the cache
+ * backend, creates the credential pool and telemetry, and composes the Hono app. Throws
+ * `RegistryError` for an invalid registry file and `ConfigError` for a cache backend URL it
+ * cannot open.
+ *
+ * @example Mount the gateway under `/github` in another Hono app
+ * ```ts ignore
+ * import { Hono } from "hono";
+ * import { createGateway, parseConfig } from "@github-proxy/github-proxy";
+ *
+ * const gateway = await createGateway(parseConfig(Deno.env.toObject()), {
+ *   env: (name) => Deno.env.get(name), // resolves the registry's {{ env.NAME }}
+ * });
+ * const app = new Hono();
+ * app.route("/github", gateway.app);
+ * Deno.serve(app.fetch);
+ * ```
+ */
 export async function createGateway(
   config: Config,
   options: GatewayOptions = {},
@@ -109,7 +173,6 @@ export async function createGateway(
     pool,
     logger,
     cache,
-    telemetry,
     async close() {
       stopPoolTelemetry();
       telemetry.close();

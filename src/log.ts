@@ -7,12 +7,18 @@ export type LogFormat = "json" | "pretty";
 
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
+/** Structured fields of a log line, written after its message. */
 export type LogFields = Record<string, unknown>;
 
+/** Where the gateway logs; every message is a fixed text, the variable parts are fields. */
 export interface Logger {
+  /** Detail for debugging, such as a connection closed at its deadline. */
   debug(message: string, fields?: LogFields): void;
+  /** The normal course: start-up, one line per request, reloads. */
   info(message: string, fields?: LogFields): void;
+  /** Something an operator may want to act on: a refusal, a failing backend, a low quota. */
   warn(message: string, fields?: LogFields): void;
+  /** Something broke: an unhandled error, a credential GitHub refused. */
   error(message: string, fields?: LogFields): void;
 }
 

@@ -12,6 +12,7 @@ import { sha256Hex } from "../digest.ts";
 import { safeErrorSummary } from "../http/errors.ts";
 import { USER_AGENT } from "../http/headers.ts";
 
+/** What the App installation token cache did: a hit, a miss, a mint, or an eviction and why. */
 export type TokenCacheEvent =
   | { readonly type: "hit" | "miss"; readonly credential: string }
   | { readonly type: "mint"; readonly credential: string; readonly outcome: "success" | "failure" }

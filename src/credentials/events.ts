@@ -32,31 +32,45 @@ export type PoolEvent =
   }
   | { readonly type: "refused"; readonly credential: string };
 
+/** Told of every pool event, synchronously, as it happens. */
 export type PoolObserver = (event: PoolEvent) => void;
 
+/** One credential's standing for one rate-limit resource. */
 export interface ResourceSnapshot {
+  /** GitHub's rate-limit resource: `core`, `search`, `graphql`, … */
   readonly resource: string;
   /** Undefined until GitHub has answered this credential for the resource. */
   readonly limit: number | undefined;
+  /** Calls left now: the last answer's figure, refilled once its reset has passed. */
   readonly remaining: number | undefined;
+  /** When GitHub resets the quota, epoch ms on the gateway's clock. */
   readonly resetAtMs: number | undefined;
-  /** 0 when not parked. */
+  /** Resting after a limit answer until then, epoch ms; 0 when not parked. */
   readonly parkedUntilMs: number;
+  /** Calls sent with this credential for this resource and not answered yet. */
   readonly inFlight: number;
 }
 
+/** One credential of the pool, known by its `<NAME>`; never its secret. */
 export interface CredentialSnapshot {
+  /** `<NAME>` of `GITHUB_PAT_<NAME>` or `GITHUB_APP_<NAME>_*`. */
   readonly name: string;
+  /** A personal access token or a GitHub App installation. */
   readonly kind: CredentialSource["kind"];
   /** Refused by GitHub (a PAT's 401): out of the pool until the gateway restarts. */
   readonly bad: boolean;
   /** An App whose token could not be minted rests until then; 0 otherwise. */
   readonly unusableUntilMs: number;
+  /** Its standing for every rate-limit resource the pool has had requests for. */
   readonly resources: readonly ResourceSnapshot[];
 }
 
+/** The pool at one moment, read-only. */
 export interface PoolSnapshot {
+  /** When the snapshot was taken, epoch ms. */
   readonly atMs: number;
+  /** Every configured credential, in the order `parseConfig` lists them. */
   readonly credentials: readonly CredentialSnapshot[];
+  /** App installation tokens currently cached. */
   readonly tokenCache: { readonly items: number };
 }

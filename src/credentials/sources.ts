@@ -7,16 +7,23 @@ import { createPrivateKey } from "node:crypto";
 
 /** A personal access token, `GITHUB_PAT_<NAME>`. */
 export interface PatSource {
+  /** Tells a PAT from an App. */
   readonly kind: "pat";
+  /** `<NAME>`: how logs, metrics and cache entries name the credential. */
   readonly name: string;
+  /** The token itself, trimmed: a secret that never leaves the pool. */
   readonly token: string;
 }
 
 /** A GitHub App installation, `GITHUB_APP_<NAME>_{ID,INSTALLATION_ID,PEM}`. */
 export interface AppSource {
+  /** Tells an App from a PAT. */
   readonly kind: "app";
+  /** `<NAME>`: how logs, metrics and cache entries name the credential. */
   readonly name: string;
+  /** The App's numeric id (`GITHUB_APP_<NAME>_ID`). */
   readonly appId: string;
+  /** The installation tokens are minted for (`GITHUB_APP_<NAME>_INSTALLATION_ID`). */
   readonly installationId: string;
   /** PEM text with real newlines, ending in one. */
   readonly privateKey: string;

@@ -20,6 +20,9 @@ import type { Client, GraphqlAllowance, Registry, ScopeRule } from "./model.ts";
 
 /** A registry file refused, with every problem found, each prefixed `file:line:`. */
 export class RegistryError extends Error {
+  /**
+   * `file`: the registry file refused; `problems`: every problem found, each `file:line: …`.
+   */
   constructor(readonly file: string, readonly problems: readonly string[]) {
     super(`invalid client registry ${file}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
     this.name = "RegistryError";

@@ -21,6 +21,7 @@ export interface RegistrySource {
 
 /** How long a changed file must stay unchanged before it is trusted, and how to wait. */
 export interface ReloadTiming {
+  /** How long a file changed in place must stay unchanged before it loads. */
   readonly settleMs: number;
   /** Resolves after `ms`, or at once when `signal` aborts; tests inject one they release. */
   readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
