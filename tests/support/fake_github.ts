@@ -27,6 +27,8 @@ export interface FakeGitHubOptions {
   installationTokenLifetimeSeconds?: number;
   /** "" = api.github.com layout (GraphQL at /graphql); "/api/v3" = GHES layout (GraphQL at /api/graphql). */
   prefix?: "" | "/api/v3";
+  /** Open issues every repository has (default 45). */
+  issueCount?: number;
 }
 
 export interface RecordedRequest {
@@ -74,7 +76,7 @@ const ANONYMOUS_LIMITS: Readonly<Record<string, number>> = {
 };
 const RESET_INTERVAL_SECONDS = 3600;
 const DEFAULT_API_VERSION = "2022-11-28";
-const ISSUE_COUNT = 45;
+const DEFAULT_ISSUE_COUNT = 45;
 const JWT_MAX_LIFETIME_SECONDS = 600;
 const ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const encoder = new TextEncoder();
@@ -135,6 +137,7 @@ export class FakeGitHub {
   readonly #pats: Map<string, number | undefined>;
   readonly #apps: { app: FakeApp; key: KeyObject }[];
   readonly #tokenLifetime: number;
+  readonly #issueCount: number;
   readonly #resources = new Map<string, Resource>();
   readonly #quotas = new Map<string, Quota>();
   readonly #secondary = new Map<string, { count: number; retryAfterSeconds: number | null }>();
@@ -157,6 +160,11 @@ export class FakeGitHub {
       /^\/(?:orgs|repos|enterprises)\/([^/]+)(?:\/[^/]+)?\/actions\/runners\/(?:registration|remove)-token$/,
       (_, [owner]) => owner.startsWith("unknown-") ? notFound() : runnerToken(),
     ],
+    [
+      "POST",
+      /^\/api\/uploads\/repos\/([^/]+)\/([^/]+)\/releases\/(\d+)\/assets$/,
+      (inc, [owner, repo]) => this.#uploadAsset(inc, owner, repo),
+    ],
     ["GET", /^\/app\/installations\/([^/]+)$/, (inc, [id]) => this.#installation(inc, id)],
     ["POST", /^\/app\/installations\/([^/]+)\/access_tokens$/, (inc, [id]) => this.#mint(inc, id)],
   ];
@@ -166,6 +174,7 @@ export class FakeGitHub {
     this.#pats = new Map(Object.entries(opts.pats ?? {}).map(([token, o]) => [token, o.limit]));
     this.#apps = (opts.apps ?? []).map((app) => ({ app, key: createPublicKey(app.publicKeyPem) }));
     this.#tokenLifetime = opts.installationTokenLifetimeSeconds ?? 3600;
+    this.#issueCount = opts.issueCount ?? DEFAULT_ISSUE_COUNT;
     this.#server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen() {} },
       (req) => this.#handle(req),
@@ -346,6 +355,8 @@ export class FakeGitHub {
   }
 
   #apiPath(path: string): string | null {
+    // GHES's uploads layout, also where the fake takes uploads in the github.com layout.
+    if (path.startsWith("/api/uploads/")) return path;
     if (path === (this.#prefix ? "/api/graphql" : "/graphql")) return "/graphql";
     if (!path.startsWith(this.#prefix + "/")) return null;
     const rel = path.slice(this.#prefix.length);
@@ -476,15 +487,15 @@ export class FakeGitHub {
     return { ...json(200, repositoryDocument(this.url, owner, repo)), validators: true };
   }
 
-  /** 45 generated issues, paginated like GitHub (per_page default 30, max 100). */
+  /** `issueCount` generated issues, paginated like GitHub (per_page default 30, max 100). */
   #issues(inc: Incoming, owner: string, repo: string): Answer {
     const perPage = Math.min(100, Math.max(1, positiveInt(inc.query.get("per_page"), 30)));
     const page = positiveInt(inc.query.get("page"), 1);
-    const last = Math.max(1, Math.ceil(ISSUE_COUNT / perPage));
+    const last = Math.max(1, Math.ceil(this.#issueCount / perPage));
     const base = `${this.url}/repos/${owner}/${repo}/issues`;
     const first = (page - 1) * perPage + 1;
     const issues = [];
-    for (let n = first; n < first + perPage && n <= ISSUE_COUNT; n++) {
+    for (let n = first; n < first + perPage && n <= this.#issueCount; n++) {
       issues.push({ id: n, number: n, title: `Issue ${n}`, state: "open", url: `${base}/${n}` });
     }
     const link = (target: number, rel: string) => {
@@ -508,9 +519,33 @@ export class FakeGitHub {
     const title = typeof input === "object" && input !== null && "title" in input
       ? input.title
       : null;
-    const url = `${this.url}/repos/${owner}/${repo}/issues/${ISSUE_COUNT + 1}`;
-    return json(201, { id: ISSUE_COUNT + 1, number: ISSUE_COUNT + 1, title, state: "open", url }, {
-      location: url,
+    const number = this.#issueCount + 1;
+    const url = `${this.url}/repos/${owner}/${repo}/issues/${number}`;
+    return json(201, { id: number, number, title, state: "open", url }, { location: url });
+  }
+
+  /**
+   * A release asset upload as GitHub's uploads host takes it: the bytes as the body, `name` in
+   * the query, a `Content-Length` required (411 without); answers the asset, its `url` an API URL.
+   */
+  #uploadAsset(inc: Incoming, owner: string, repo: string): Answer {
+    const name = inc.query.get("name");
+    if (!inc.headers.has("content-length")) {
+      return json(411, { message: "Length Required", documentation_url: DOCS });
+    }
+    if (!name) {
+      return json(422, { message: "Validation Failed", documentation_url: DOCS });
+    }
+    const id = this.requests.filter((r) => r.path.startsWith("/api/uploads/")).length;
+    return json(201, {
+      url: `${this.url}/repos/${owner}/${repo}/releases/assets/${id}`,
+      browser_download_url: `https://github.com/${owner}/${repo}/releases/download/v1/${name}`,
+      id,
+      name,
+      label: inc.query.get("label"),
+      state: "uploaded",
+      content_type: inc.headers.get("content-type"),
+      size: inc.body.length,
     });
   }
 
@@ -669,7 +704,7 @@ export function repositoryDocument(api: string, owner: string, repo: string): un
     watchers_count: 42,
     language: "TypeScript",
     forks_count: 3,
-    open_issues_count: ISSUE_COUNT,
+    open_issues_count: DEFAULT_ISSUE_COUNT,
     topics: ["ci", "github", "proxy", "cache"],
     visibility: "public",
     default_branch: "main",
