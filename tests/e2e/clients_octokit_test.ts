@@ -131,7 +131,11 @@ Deno.test("Octokit behind TLS: a release asset uploads to the release's upload_u
     assert.equal(status, 201);
     assert.equal(asset.name, "app-linux.tar.gz");
     assert.equal(asset.size, bytes.length);
-    assert.ok(asset.url.startsWith(`${proxy.url}/api/v3/repos/acme/app/releases/assets/`));
+    // An API URL on the gateway (whether with /api/v3 after an upload is the client base's call).
+    assert.match(
+      asset.url,
+      new RegExp(`^${proxy.url}(/api/v3)?/repos/acme/app/releases/assets/1$`),
+    );
     assert.ok(
       fetched.at(-1)?.startsWith(
         `${proxy.url}/api/uploads/repos/acme/app/releases/7/assets?name=app-linux.tar.gz`,
