@@ -7,6 +7,7 @@
 import { ConfigError } from "./config_error.ts";
 import { type CredentialSource, parseCredentials } from "./credentials/sources.ts";
 import type { LogFormat, LogLevel } from "./log.ts";
+import type { RateLimitStatus } from "./http/rate_refusal.ts";
 
 export { ConfigError } from "./config_error.ts";
 
@@ -61,6 +62,8 @@ export interface Config {
   readonly idleTimeoutMs: number;
   /** Cap on open client connections; each holds up to 4 file descriptors. */
   readonly maxConnections: number;
+  /** Status of the gateway's rate refusals: GitHub's 403, or 429 for generic HTTP clients. */
+  readonly rateLimitStatus: RateLimitStatus;
 }
 
 /** Turns a variable's text into its value; `fail` records a problem, worded after the name. */
@@ -105,6 +108,12 @@ const oneOf = <T extends string>(...allowed: T[]): Parse<T> => (text, fail) => {
     fail(`must be one of ${allowed.join(", ")}, got "${value}"`);
   }
   return value as T;
+};
+
+/** GitHub answers rate limits with 403; fleets of generic HTTP clients may retry only 429. */
+const rateLimitStatus: Parse<RateLimitStatus> = (text, fail) => {
+  if (text !== "403" && text !== "429") fail(`must be 403 or 429, got "${text}"`);
+  return text === "429" ? 429 : 403;
 };
 
 const text: Parse<string> = (value) => value;
@@ -197,6 +206,12 @@ const VARIABLES = [
     field: "maxConnections",
     default: String(DEFAULT_MAX_CONNECTIONS),
     parse: whole(1, 1_000_000),
+  },
+  {
+    name: "RATE_LIMIT_STATUS",
+    field: "rateLimitStatus",
+    default: "403",
+    parse: rateLimitStatus,
   },
 ] as const satisfies readonly AnyVariable[];
 

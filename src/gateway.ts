@@ -117,6 +117,7 @@ export async function createGateway(
     apiUrl: config.githubApiUrl,
     paddingMs: config.credsTtlPaddingSeconds * 1000,
     tokenCacheMaxSize: config.credsCacheMaxSize,
+    rateLimitStatus: config.rateLimitStatus,
     logger,
     now: options.now,
   });

@@ -59,9 +59,13 @@ export function authorize(
         reason: decision.reason,
         ...(decision.rule ? { rule: decision.rule } : {}),
       });
+      // GitHub's wording for a token that lacks a permission ("… by integration").
       return githubError(
         403,
-        `github-proxy client "${client.name}" may not ${shown} ${path}${operation}: ${decision.reason}`,
+        `Resource not accessible by github-proxy client "${client.name}"`,
+        {},
+        undefined,
+        `may not ${shown} ${path}${operation}: ${decision.reason}`,
       );
     }
     await next();

@@ -3,10 +3,8 @@
  * resource, and the GitHub-shaped answers when no credential can serve (DESIGN §5, §8).
  */
 import { githubError } from "../http/errors.ts";
+import { type RateLimitStatus, rateRefusal } from "../http/rate_refusal.ts";
 import type { PoolTotals } from "./quota.ts";
-
-const RATE_LIMIT_DOCS =
-  "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api";
 
 function epochSeconds(ms: number): number {
   return Math.ceil(ms / 1000);
@@ -38,32 +36,30 @@ export function withPoolRateLimit(
 }
 
 /**
- * 429 when every credential is resting for the resource: `retry-after` and
- * `x-ratelimit-reset` say when the first one may serve again, `x-ratelimit-remaining: 0`, so
- * Octokit's throttling plugin waits exactly that long.
+ * The rate refusal when every credential is resting for the resource, as GitHub answers a rate
+ * limit: `retry-after` and `x-ratelimit-reset` say when the first one may serve again,
+ * `x-ratelimit-remaining: 0`, so Octokit's throttling plugin waits exactly that long and
+ * PyGithub raises its `RateLimitExceededException`.
  */
 export function exhaustedResponse(
+  status: RateLimitStatus,
   resource: string,
   limit: number,
   availableAtMs: number,
   nowMs: number,
 ): Response {
-  const headers = new Headers({
-    "retry-after": String(Math.max(1, epochSeconds(availableAtMs - nowMs))),
-  });
-  setPoolRateLimit(headers, resource, {
+  return rateRefusal({
+    kind: "primary",
+    status,
+    subject: `every credential of github-proxy (resource ${resource})`,
+    resource,
     limit,
-    remaining: 0,
-    resetAtMs: Math.max(availableAtMs, nowMs + 1000),
-  });
-  return githubError(
-    429,
-    `API rate limit exceeded for every credential of github-proxy (resource ${resource}); try again after ${
+    retryAtMs: availableAtMs,
+    nowMs,
+    detail: `the first credential serves ${resource} again at ${
       new Date(Math.max(availableAtMs, nowMs)).toISOString()
     }`,
-    headers,
-    RATE_LIMIT_DOCS,
-  );
+  });
 }
 
 /** 503 when no credential is usable for another reason: refused by GitHub, tokens not minted. */

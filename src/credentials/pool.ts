@@ -10,6 +10,7 @@ import { type Logger, silentLogger } from "../log.ts";
 import { type AppTokens, createAppTokens, MintError } from "./app_tokens.ts";
 import type { PoolEvent, PoolObserver, PoolSnapshot } from "./events.ts";
 import { withPoolRateLimit } from "./exhausted.ts";
+import type { RateLimitStatus } from "../http/rate_refusal.ts";
 import { isBadCredentials, limitVerdict, pointsSpent, readRateLimit } from "./rate_limit.ts";
 import { type Credential, Standing } from "./standing.ts";
 import {
@@ -24,7 +25,7 @@ import {
 export interface CredentialPool {
   /**
    * `next` with a pool credential on each call: the answer names the credential that gave it,
-   * or is the pool's own 429/503 (`NO_CREDENTIAL`) when none can. Without credentials, calls
+   * or is the pool's own rate refusal or 503 (`NO_CREDENTIAL`) when none can. Without credentials, calls
    * go out anonymously.
    */
   transport(next: Transport): Transport;
@@ -40,6 +41,8 @@ export interface PoolOptions {
   /** Added to a limit's reset before the credential is used again. */
   readonly paddingMs: number;
   readonly tokenCacheMaxSize: number;
+  /** Status of the pool's rate refusal (`RATE_LIMIT_STATUS`): GitHub's 403, or 429. */
+  readonly rateLimitStatus: RateLimitStatus;
   readonly logger: Logger;
   readonly fetch?: typeof fetch;
   readonly now?: () => number;
@@ -52,6 +55,7 @@ const DEFAULTS: PoolOptions = {
   apiUrl: "https://api.github.com",
   paddingMs: 60_000,
   tokenCacheMaxSize: 256,
+  rateLimitStatus: 403,
   logger: silentLogger,
 };
 
@@ -63,7 +67,10 @@ export function createPool(
   sources: readonly CredentialSource[],
   options: Partial<PoolOptions> = {},
 ): CredentialPool {
-  const { apiUrl, paddingMs, tokenCacheMaxSize, logger } = { ...DEFAULTS, ...options };
+  const { apiUrl, paddingMs, tokenCacheMaxSize, rateLimitStatus, logger } = {
+    ...DEFAULTS,
+    ...options,
+  };
   const now = options.now ?? Date.now;
   const observers = new Set<PoolObserver>();
   const emit = (event: PoolEvent) => observers.forEach((observer) => observer(event));
@@ -74,7 +81,7 @@ export function createPool(
     now,
     onEvent: emit,
   });
-  const standing = new Standing(sources, paddingMs, now);
+  const standing = new Standing(sources, paddingMs, now, rateLimitStatus);
 
   const authorizationFor = async (credential: Credential): Promise<string> => {
     const source = credential.source;

@@ -3,6 +3,7 @@
  * (bad) or it rests (an App that could not mint), and the choices that follow from that: which
  * credential takes a request, the pool's totals, and the pool's own answer when none can.
  */
+import type { RateLimitStatus } from "../http/rate_refusal.ts";
 import type { CredentialSource } from "./sources.ts";
 import { exhaustedResponse, noCredentialResponse } from "./exhausted.ts";
 import type { PoolSnapshot } from "./events.ts";
@@ -34,6 +35,7 @@ export class Standing {
     sources: readonly CredentialSource[],
     private readonly paddingMs: number,
     private readonly now: () => number,
+    private readonly rateLimitStatus: RateLimitStatus,
   ) {
     this.credentials = sources.map((source) => ({
       source,
@@ -80,7 +82,10 @@ export class Standing {
     return poolTotals(quotas, at, this.paddingMs);
   }
 
-  /** The pool's own answer when no credential can take the request now: 429, else 503. */
+  /**
+   * The pool's own answer when no credential can take the request now: a rate refusal when one
+   * is resting for a limit, else 503.
+   */
   unavailable(resource: string): Response {
     const at = this.now();
     const standing = this.credentials.filter((credential) => !credential.bad).map(
@@ -100,6 +105,7 @@ export class Standing {
     const limited = standing.some((entry) => entry.limitedUntil > at);
     return limited && readyAt !== undefined
       ? exhaustedResponse(
+        this.rateLimitStatus,
         resource,
         standing.reduce((total, entry) => total + entry.limit, 0),
         readyAt,

@@ -6,16 +6,22 @@ import { redactUserinfo } from "../redact.ts";
 
 const DOCS = "https://docs.github.com/rest";
 
+/**
+ * `{"message", "documentation_url"}` as GitHub answers errors. `message` is GitHub's own wording
+ * where GitHub has one, since clients classify errors by it (PyGithub's `BadCredentialsException`
+ * wants exactly "Bad credentials"); the gateway's explanation goes in `detail`, beside it.
+ */
 export function githubError(
   status: number,
   message: string,
   headers: HeadersInit = {},
   documentationUrl = DOCS,
+  detail?: string,
 ): Response {
-  const response = new Response(
-    JSON.stringify({ message, documentation_url: documentationUrl }),
-    { status, headers },
-  );
+  const body = detail === undefined
+    ? { message, documentation_url: documentationUrl }
+    : { message, detail, documentation_url: documentationUrl };
+  const response = new Response(JSON.stringify(body), { status, headers });
   response.headers.set("content-type", "application/json; charset=utf-8");
   return response;
 }

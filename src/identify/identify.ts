@@ -18,6 +18,8 @@ import {
   splitRawUrl,
 } from "./target.ts";
 
+const NO_TOKEN = "send a github-proxy client token as Authorization: token <t> (or Bearer <t>)";
+
 /** What identify puts in the context for the stages after it. */
 export type IdentifyVariables = {
   target: RequestTarget;
@@ -56,12 +58,10 @@ export function identify(
     const token = clientTokenOf(c.req.header("authorization"));
     const client = token === undefined ? undefined : findClient(registry.current, token);
     if (!client) {
-      return githubError(
-        401,
-        token === undefined
-          ? "Requires authentication: send a github-proxy client token"
-          : "Bad credentials: unknown github-proxy client token",
-      );
+      // GitHub's words, which clients match exactly (PyGithub: `BadCredentialsException`).
+      return token === undefined
+        ? githubError(401, "Requires authentication", {}, undefined, NO_TOKEN)
+        : githubError(401, "Bad credentials", {}, undefined, "unknown github-proxy client token");
     }
     c.set("client", client);
     await next();

@@ -495,10 +495,12 @@ Deno.test("bypass suite", async (t) => {
         assert.ok(!response.body.includes(`${client}-token`), "never the token");
       }
       if (response.status === 403 && c.method !== "HEAD") {
-        assert.match(
-          JSON.parse(response.body).message,
-          new RegExp(`client "${client}" may not `),
+        const refusal = JSON.parse(response.body);
+        assert.equal(
+          refusal.message,
+          `Resource not accessible by github-proxy client "${client}"`,
         );
+        assert.match(refusal.detail, /^may not /);
       }
     });
   }
@@ -513,10 +515,9 @@ Deno.test("a refusal names the client, method and path, and is logged without th
     headers: { authorization: "token reader-token" },
   });
   assert.equal(response.status, 403);
-  assert.equal(
-    JSON.parse(response.body).message,
-    'github-proxy client "reader" may not DELETE /repos/acme/app: no scope allows it',
-  );
+  const refusal = JSON.parse(response.body);
+  assert.equal(refusal.message, 'Resource not accessible by github-proxy client "reader"');
+  assert.equal(refusal.detail, "may not DELETE /repos/acme/app: no scope allows it");
   const logged = gw.logs.map((line) => JSON.parse(line)).find((l) =>
     l.msg === "request refused by scope"
   );

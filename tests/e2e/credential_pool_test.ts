@@ -81,7 +81,7 @@ Deno.test("a PAT spending its last call is rested before GitHub has to refuse it
   assert.deepEqual(statuses, Array(6).fill(200));
   assert.deepEqual(fake.requests.map((r) => r.status), Array(6).fill(200));
   const exhausted = await get(gw, "/zen");
-  assert.equal(exhausted.status, 429);
+  assert.equal(exhausted.status, 403);
   assert.equal(fake.requests.length, 6, "nothing sent while every credential is spent");
 });
 
@@ -103,7 +103,25 @@ Deno.test("clients see the pool's totals in x-ratelimit-*, not one credential's"
   assert.ok(reset >= resetB && reset <= resetB + 2, `earliest reset, got ${reset}`);
 });
 
-Deno.test("all credentials dry: 429 with the earliest reset; Octokit's throttling retries after it", async () => {
+Deno.test("RATE_LIMIT_STATUS=429: the same refusal with status 429, for clients that retry only 429", async () => {
+  await using setup = await pool({ pats: { "pat-a": {} } }, {
+    GITHUB_PAT_A: "pat-a",
+    RATE_LIMIT_STATUS: "429",
+  });
+  const { fake, gw } = setup;
+  fake.setRemaining("pat-a", "core", 0, nowSeconds() + 600);
+  for (const expected of ["upstream's 403 learnt", "the pool's own answer"]) {
+    const limited = await fetch(`${gw.url}/zen`, authed());
+    assert.equal(limited.status, 429, expected);
+    assert.match((await limited.json()).message, /^API rate limit exceeded for /);
+    assert.equal(limited.headers.get("x-ratelimit-remaining"), "0");
+    const retryAfter = Number(limited.headers.get("retry-after"));
+    assert.ok(retryAfter > 590 && retryAfter <= 600, `retry-after ${retryAfter}`);
+  }
+  assert.deepEqual(fake.requests.map((r) => r.status), [403], "GitHub asked once");
+});
+
+Deno.test("all credentials dry: GitHub's 403 rate limit with the earliest reset; Octokit's throttling retries after it", async () => {
   // One clock for GitHub and the pool: B's reset cannot pass before the first request lands.
   const clock = new ManualClock();
   await using setup = await pool({ pats: { "pat-a": {}, "pat-b": {} } }, {
@@ -115,9 +133,11 @@ Deno.test("all credentials dry: 429 with the earliest reset; Octokit's throttlin
   fake.setRemaining("pat-a", "core", 0, reset + 60);
   fake.setRemaining("pat-b", "core", 0, reset);
   const limited = await fetch(`${gw.url}/repos/o/r`, authed());
-  assert.equal(limited.status, 429);
+  assert.equal(limited.status, 403);
   const body = await limited.json();
-  assert.match(body.message, /rate limit/i);
+  assert.match(body.message, /^API rate limit exceeded for every credential of github-proxy/);
+  assert.match(body.detail, /^the first credential serves core again at /);
+  assert.equal(limited.headers.get("x-ratelimit-resource"), "core");
   assert.ok(body.documentation_url.startsWith("https://docs.github.com/"));
   assert.equal(limited.headers.get("x-ratelimit-remaining"), "0");
   const advertised = Number(limited.headers.get("x-ratelimit-reset"));
@@ -187,7 +207,7 @@ Deno.test("a secondary limit parks one credential; the request, body and all, su
 
   // Without retry-after: a minute.
   fake.triggerSecondaryLimit("pat-b", { retryAfterSeconds: null });
-  assert.equal((await get(gw, "/zen")).status, 429, "both parked now");
+  assert.equal((await get(gw, "/zen")).status, 403, "both parked now");
   const b = gw.gateway.pool.snapshot().credentials.find((c) => c.name === "B")!;
   const parkedB = b.resources.find((r) => r.resource === "core")!.parkedUntilMs - clock.now();
   assert.ok(parkedB > 55_000 && parkedB <= 60_000, `parked for ${parkedB} ms`);

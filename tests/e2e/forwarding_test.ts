@@ -275,19 +275,23 @@ Deno.test("status codes without a body pass through", async () => {
 Deno.test("401 for a missing or unknown client token; nothing reaches GitHub", async () => {
   await using setup = await forwarding();
   const { fake, gw } = setup;
-  const cases: [string, HeadersInit, RegExp][] = [
-    ["missing", {}, /^Requires authentication/],
-    ["unknown", { authorization: "token not-a-client" }, /^Bad credentials/],
-    ["bearer unknown", { authorization: "Bearer not-a-client" }, /^Bad credentials/],
-    ["the pool's own PAT", { authorization: `token ${PAT}` }, /^Bad credentials/],
-    ["empty scheme", { authorization: "token" }, /^Requires authentication/],
+  // GitHub's exact words (PyGithub matches "Bad credentials" exactly); the gateway's beside.
+  const unknown = ["Bad credentials", /^unknown github-proxy client token$/] as const;
+  const missing = ["Requires authentication", /^send a github-proxy client token/] as const;
+  const cases: [string, HeadersInit, readonly [string, RegExp]][] = [
+    ["missing", {}, missing],
+    ["unknown", { authorization: "token not-a-client" }, unknown],
+    ["bearer unknown", { authorization: "Bearer not-a-client" }, unknown],
+    ["the pool's own PAT", { authorization: `token ${PAT}` }, unknown],
+    ["empty scheme", { authorization: "token" }, missing],
   ];
-  for (const [label, headers, message] of cases) {
+  for (const [label, headers, [message, detail]] of cases) {
     const response = await fetch(`${gw.url}/zen`, { headers });
     assert.equal(response.status, 401, label);
     assert.match(response.headers.get("content-type") ?? "", /^application\/json/);
     const body = await response.json();
-    assert.match(body.message, message, label);
+    assert.equal(body.message, message, label);
+    assert.match(body.detail, detail, label);
     assert.equal(typeof body.documentation_url, "string");
   }
   await assert.rejects(octokitAt(gw.url, "wrong").rest.meta.getZen(), { status: 401 });

@@ -112,7 +112,9 @@ Deno.test("runner endpoints refuse what the client's scopes do not allow", async
   for (const [endpoint, scope, token, path] of refused) {
     const response = await post(gw, endpoint, JSON.stringify({ scope }), token);
     assert.equal(response.status, 403);
-    assert.match((await response.json()).message, new RegExp(`may not POST ${path}`));
+    const refusal = await response.json();
+    assert.match(refusal.message, /^Resource not accessible by github-proxy client "/);
+    assert.match(refusal.detail, new RegExp(`^may not POST ${path}`));
   }
   assert.equal(fake.requests.length, 0);
 });

@@ -91,13 +91,13 @@ Deno.test("metrics count requests, cache results, points spent and saved, gauges
 
   fake.setRemaining(PAT, "core", 0, Math.floor(Date.now() / 1000) + 600);
   const limited = await get(gw, "/repos/acme/other", "bot-token-secret");
-  assert.equal(limited.status, 429);
+  assert.equal(limited.status, 403);
   metrics = await scrape(gw);
   assert.equal(metrics.value("github_proxy_credential_parked", main), 1);
   assert.equal(metrics.value("github_proxy_ratelimit_remaining", main), 0);
   assert.equal(metrics.value(upstream, { ...main, status: "403" }), 1);
   assert.equal(metrics.value("github_proxy_client_points_spent_total", { client: "bot" }), 2);
-  assert.equal(metrics.value(requests, { client: "bot", status: "429" }), 1);
+  assert.equal(metrics.value(requests, { client: "bot", status: "403" }), 1);
   assert.ok(gw.logs.some((line) => line.includes("below 10 %")));
 });
 

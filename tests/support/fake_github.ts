@@ -33,6 +33,8 @@ export interface FakeGitHubOptions {
    * where a second boundary falls pass a `ManualClock`'s `now`, shared with the gateway.
    */
   now?: () => number;
+  /** Open issues every repository has (default 45). */
+  issueCount?: number;
 }
 
 export interface RecordedRequest {
@@ -80,7 +82,7 @@ const ANONYMOUS_LIMITS: Readonly<Record<string, number>> = {
 };
 const RESET_INTERVAL_SECONDS = 3600;
 const DEFAULT_API_VERSION = "2022-11-28";
-const ISSUE_COUNT = 45;
+const DEFAULT_ISSUE_COUNT = 45;
 const JWT_MAX_LIFETIME_SECONDS = 600;
 const ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const encoder = new TextEncoder();
@@ -142,6 +144,7 @@ export class FakeGitHub implements AsyncDisposable {
   readonly #apps: { app: FakeApp; key: KeyObject }[];
   readonly #tokenLifetime: number;
   readonly #now: () => number;
+  readonly #issueCount: number;
   readonly #resources = new Map<string, Resource>();
   readonly #quotas = new Map<string, Quota>();
   readonly #secondary = new Map<string, { count: number; retryAfterSeconds: number | null }>();
@@ -164,6 +167,11 @@ export class FakeGitHub implements AsyncDisposable {
       /^\/(?:orgs|repos|enterprises)\/([^/]+)(?:\/[^/]+)?\/actions\/runners\/(?:registration|remove)-token$/,
       (_, [owner]) => owner.startsWith("unknown-") ? notFound() : this.#runnerToken(),
     ],
+    [
+      "POST",
+      /^\/api\/uploads\/repos\/([^/]+)\/([^/]+)\/releases\/(\d+)\/assets$/,
+      (inc, [owner, repo]) => this.#uploadAsset(inc, owner, repo),
+    ],
     ["GET", /^\/app\/installations\/([^/]+)$/, (inc, [id]) => this.#installation(inc, id)],
     ["POST", /^\/app\/installations\/([^/]+)\/access_tokens$/, (inc, [id]) => this.#mint(inc, id)],
   ];
@@ -174,6 +182,7 @@ export class FakeGitHub implements AsyncDisposable {
     this.#apps = (opts.apps ?? []).map((app) => ({ app, key: createPublicKey(app.publicKeyPem) }));
     this.#tokenLifetime = opts.installationTokenLifetimeSeconds ?? 3600;
     this.#now = opts.now ?? Date.now;
+    this.#issueCount = opts.issueCount ?? DEFAULT_ISSUE_COUNT;
     this.#server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen() {} },
       (req) => this.#handle(req),
@@ -359,6 +368,8 @@ export class FakeGitHub implements AsyncDisposable {
   }
 
   #apiPath(path: string): string | null {
+    // GHES's uploads layout, also where the fake takes uploads in the github.com layout.
+    if (path.startsWith("/api/uploads/")) return path;
     if (path === (this.#prefix ? "/api/graphql" : "/graphql")) return "/graphql";
     if (!path.startsWith(this.#prefix + "/")) return null;
     const rel = path.slice(this.#prefix.length);
@@ -500,15 +511,15 @@ export class FakeGitHub implements AsyncDisposable {
     return { ...json(200, repositoryDocument(this.url, owner, repo)), validators: true };
   }
 
-  /** 45 generated issues, paginated like GitHub (per_page default 30, max 100). */
+  /** `issueCount` generated issues, paginated like GitHub (per_page default 30, max 100). */
   #issues(inc: Incoming, owner: string, repo: string): Answer {
     const perPage = Math.min(100, Math.max(1, positiveInt(inc.query.get("per_page"), 30)));
     const page = positiveInt(inc.query.get("page"), 1);
-    const last = Math.max(1, Math.ceil(ISSUE_COUNT / perPage));
+    const last = Math.max(1, Math.ceil(this.#issueCount / perPage));
     const base = `${this.url}/repos/${owner}/${repo}/issues`;
     const first = (page - 1) * perPage + 1;
     const issues = [];
-    for (let n = first; n < first + perPage && n <= ISSUE_COUNT; n++) {
+    for (let n = first; n < first + perPage && n <= this.#issueCount; n++) {
       issues.push({ id: n, number: n, title: `Issue ${n}`, state: "open", url: `${base}/${n}` });
     }
     const link = (target: number, rel: string) => {
@@ -532,9 +543,33 @@ export class FakeGitHub implements AsyncDisposable {
     const title = typeof input === "object" && input !== null && "title" in input
       ? input.title
       : null;
-    const url = `${this.url}/repos/${owner}/${repo}/issues/${ISSUE_COUNT + 1}`;
-    return json(201, { id: ISSUE_COUNT + 1, number: ISSUE_COUNT + 1, title, state: "open", url }, {
-      location: url,
+    const number = this.#issueCount + 1;
+    const url = `${this.url}/repos/${owner}/${repo}/issues/${number}`;
+    return json(201, { id: number, number, title, state: "open", url }, { location: url });
+  }
+
+  /**
+   * A release asset upload as GitHub's uploads host takes it: the bytes as the body, `name` in
+   * the query, a `Content-Length` required (411 without); answers the asset, its `url` an API URL.
+   */
+  #uploadAsset(inc: Incoming, owner: string, repo: string): Answer {
+    const name = inc.query.get("name");
+    if (!inc.headers.has("content-length")) {
+      return json(411, { message: "Length Required", documentation_url: DOCS });
+    }
+    if (!name) {
+      return json(422, { message: "Validation Failed", documentation_url: DOCS });
+    }
+    const id = this.requests.filter((r) => r.path.startsWith("/api/uploads/")).length;
+    return json(201, {
+      url: `${this.url}/repos/${owner}/${repo}/releases/assets/${id}`,
+      browser_download_url: `https://github.com/${owner}/${repo}/releases/download/v1/${name}`,
+      id,
+      name,
+      label: inc.query.get("label"),
+      state: "uploaded",
+      content_type: inc.headers.get("content-type"),
+      size: inc.body.length,
     });
   }
 
@@ -693,7 +728,7 @@ export function repositoryDocument(api: string, owner: string, repo: string): un
     watchers_count: 42,
     language: "TypeScript",
     forks_count: 3,
-    open_issues_count: ISSUE_COUNT,
+    open_issues_count: DEFAULT_ISSUE_COUNT,
     topics: ["ci", "github", "proxy", "cache"],
     visibility: "public",
     default_branch: "main",

@@ -102,6 +102,55 @@ Deno.test("issues are paginated with GitHub's Link header", async () => {
   );
 });
 
+Deno.test("issueCount sets how many issues a repository pages through", async () => {
+  await using gh = await FakeGitHub.start({ issueCount: 250 });
+  const base = `${gh.url}/repos/o/r/issues`;
+  const last = await get(`${base}?per_page=100&page=3`);
+  assert.deepEqual(
+    JSON.parse(last.body).map((issue: { number: number }) => issue.number),
+    [
+      ...Array(50),
+    ].map((_, i) => 201 + i),
+  );
+  const first = await get(`${base}?per_page=1`);
+  assert.match(first.res.headers.get("link") ?? "", /[?&]page=250>; rel="last"/);
+});
+
+Deno.test("release assets upload at /api/uploads/ with a Content-Length and a name", async () => {
+  await using gh = await FakeGitHub.start({ pats: { [PAT]: {} }, prefix: "/api/v3" });
+  const uploads = `${gh.origin}/api/uploads/repos/o/r/releases/7/assets`;
+  const auth = { authorization: `token ${PAT}`, "content-type": "application/zip" };
+  const bytes = new Uint8Array([1, 2, 3, 4, 5]);
+  const created = await fetch(`${uploads}?name=a.zip`, {
+    method: "POST",
+    headers: auth,
+    body: bytes,
+  });
+  assert.equal(created.status, 201);
+  const asset = await created.json();
+  assert.deepEqual([asset.name, asset.size, asset.content_type], ["a.zip", 5, "application/zip"]);
+  assert.equal(asset.url, `${gh.url}/repos/o/r/releases/assets/1`);
+  assert.deepEqual(gh.requests.at(-1)?.body, bytes);
+
+  const chunked = await fetch(`${uploads}?name=b.zip`, {
+    method: "POST",
+    headers: auth,
+    body: ReadableStream.from([bytes]),
+  });
+  assert.equal(chunked.status, 411);
+  await chunked.body?.cancel();
+  const unnamed = await fetch(uploads, { method: "POST", headers: auth, body: bytes });
+  assert.equal(unnamed.status, 422);
+  await unnamed.body?.cancel();
+  const anonymous = await fetch(`${uploads}?name=c.zip`, {
+    method: "POST",
+    headers: { authorization: "token nope" },
+    body: bytes,
+  });
+  assert.equal(anonymous.status, 401);
+  await anonymous.body?.cancel();
+});
+
 Deno.test("App JWT mints installation tokens; bad JWTs are refused", async () => {
   const { privateKeyPem, publicKeyPem } = await generateAppKey("pkcs8");
   const app = { id: "123", installationId: "456", publicKeyPem };

@@ -40,6 +40,7 @@ Deno.test("defaults", () => {
     bodyTimeoutMs: 60_000,
     idleTimeoutMs: 5_000,
     maxConnections: 240,
+    rateLimitStatus: 403,
   };
   assert.deepEqual(config, expected);
   assert.ok(Object.isFrozen(config));
@@ -67,6 +68,7 @@ Deno.test("values are parsed into typed fields", () => {
     BODY_TIMEOUT: "3",
     IDLE_TIMEOUT: "4",
     MAX_CONNECTIONS: "100",
+    RATE_LIMIT_STATUS: " 429 ",
   });
   assert.equal(config.githubApiUrl, "https://ghe.example.com/api/v3");
   assert.equal(config.githubGraphqlUrl, "https://ghe.example.com/api/graphql");
@@ -88,6 +90,7 @@ Deno.test("values are parsed into typed fields", () => {
   assert.equal(config.bodyTimeoutMs, 3000);
   assert.equal(config.idleTimeoutMs, 4000);
   assert.equal(config.maxConnections, 100);
+  assert.equal(config.rateLimitStatus, 429);
 });
 
 Deno.test("GraphQL endpoint that belongs to GITHUB_API_URL", () => {
@@ -127,6 +130,7 @@ const PROBLEM_CASES: [string, Record<string, string>, RegExp][] = [
   ["idle timeout", { IDLE_TIMEOUT: "0" }, /^IDLE_TIMEOUT must be a whole number from 1/],
   ["connection cap", { MAX_CONNECTIONS: "0" }, /^MAX_CONNECTIONS must be a whole number/],
   ["drain timeout", { DRAIN_TIMEOUT: "-5" }, /^DRAIN_TIMEOUT must be a whole number/],
+  ["rate-limit status", { RATE_LIMIT_STATUS: "503" }, /^RATE_LIMIT_STATUS must be 403 or 429/],
   ["empty PAT", { GITHUB_PAT_X: "  " }, /^GITHUB_PAT_X is empty$/],
   [
     "incomplete App",
@@ -182,7 +186,7 @@ Deno.test("every problem is reported together, and no secret is repeated", () =>
     error = e;
   }
   assert.ok(error instanceof ConfigError);
-  assert.equal(error.problems.length, 18, error.message);
+  assert.equal(error.problems.length, 19, error.message);
   assert.match(error.message, /^invalid configuration:\n {2}- /);
   for (const secret of [...Object.values(secrets), "secret-material"]) {
     assert.ok(!error.message.includes(secret), secret);

@@ -199,7 +199,9 @@ clients:
       signal: AbortSignal.timeout(2000),
     });
     assert.equal(refused.status, 403);
-    assert.match((await refused.json()).message, /no scope allows it/);
+    const body = await refused.json();
+    assert.equal(body.message, 'Resource not accessible by github-proxy client "triage"');
+    assert.match(body.detail, /no scope allows it/);
     const allowed = await fetch(`${gateway.server.url}/repos/octo-org/app-1/issues`, {
       headers,
       signal: AbortSignal.timeout(2000),

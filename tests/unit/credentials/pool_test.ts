@@ -93,10 +93,10 @@ Deno.test("a request that cannot be replayed is not retried; the client may retr
     );
     fake.triggerSecondaryLimit("pat-a");
     const answer = await call(zen(fake, { replayable: false }));
-    assert.equal(answer.response.status, 429);
+    assert.equal(answer.response.status, 403);
     assert.equal(answer.credential, NO_CREDENTIAL);
     assert.equal(answer.response.headers.get("retry-after"), "1", "B is ready now");
-    assert.match((await answer.response.json()).message, /rate limit/);
+    assert.match((await answer.response.json()).message, /^API rate limit exceeded for /);
     assert.equal(fake.requests.length, 1);
   });
 });
