@@ -1,7 +1,8 @@
 /**
  * GitHub Enterprise Server (DESIGN §5, §14): GraphQL in every spelling reaches the GraphQL
  * endpoint of the configured layout, and when GitHub cannot be reached the 502 and the log say
- * why — an untrusted certificate (which `DENO_CERT` fixes), DNS, a refused connection.
+ * why — an untrusted certificate (which `DENO_CERT` fixes), DNS (a refused connection: in
+ * forwarding_test.ts).
  */
 import assert from "node:assert/strict";
 import { FakeGitHub } from "../support/fake_github.ts";
@@ -103,14 +104,6 @@ async function testCa(dir: string): Promise<{ ca: string; cert: string; key: str
   };
 }
 
-/** A port nothing listens on: bound, then released. */
-function closedPort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
-}
-
 /** What the in-process gateway answers and logs for `GET /zen` with `githubApiUrl` upstream. */
 async function unreachable(githubApiUrl: string): Promise<{ message: string; logs: string[] }> {
   const gw = await startGateway({ githubApiUrl, env: { GITHUB_PAT_E: PAT } });
@@ -202,11 +195,4 @@ Deno.test("an unresolvable GHES host: the 502 and the log name the DNS lookup", 
   } finally {
     await gateway.stop();
   }
-});
-
-Deno.test("a closed port: the 502 and the log say the connection was refused", async () => {
-  const port = closedPort();
-  const { message, logs } = await unreachable(`http://127.0.0.1:${port}/api/v3`);
-  assert.equal(message, `GitHub could not be reached: connection refused by 127.0.0.1:${port}`);
-  assert.equal(failureLog(logs).failure, "unreachable");
 });
