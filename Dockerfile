@@ -13,6 +13,12 @@
 # read access to the registry file; read/write to the state directory; the environment variables
 # it reads, credentials by name. At start-up it refuses a configuration outside that allowlist,
 # naming the variable and the --build-arg to rebuild with.
+#
+# GitHub Enterprise Server with an internal CA: give the CA at run time, not as a build arg
+# (docs/deployment.md, "An internal CA"):
+#   docker run -e DENO_CERT=/etc/github-proxy/internal-ca.pem \
+#     -v "$PWD/internal-ca.pem:/etc/github-proxy/internal-ca.pem:ro" … github-proxy
+# or -e DENO_TLS_CA_STORE=system for the image's system store. The runtime reads both at start.
 
 FROM node:20-bookworm-slim AS builder
 WORKDIR /src

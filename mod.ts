@@ -40,3 +40,4 @@ export type { TokenCacheEvent } from "./src/credentials/app_tokens.ts";
 export type { LogFields, LogFormat, Logger, LogLevel } from "./src/log.ts";
 export { RegistryError } from "./src/registry/parse.ts";
 export type { ReloadTiming } from "./src/registry/store.ts";
+export type { RateLimitStatus } from "./src/http/rate_refusal.ts";

@@ -20,6 +20,11 @@ export interface Config {
   readonly githubApiUrl: string;
   /** The GraphQL endpoint that belongs to `githubApiUrl`. */
   readonly githubGraphqlUrl: string;
+  /**
+   * Root of GitHub's uploads API (release assets) without a trailing slash:
+   * `GITHUB_UPLOADS_URL`, else derived from `githubApiUrl` (see `uploadsUrlFor`).
+   */
+  readonly githubUploadsUrl: string;
   /** The client registry file (`CLIENT_REGISTRY_FILE_PATH`). */
   readonly registryPath: string;
   /** Where the listener's socket and a local Deno KV cache live. */
@@ -155,8 +160,12 @@ const apiUrl: Parse<string> = (raw, fail) => {
   return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
 };
 
+/** Blank: derived from `GITHUB_API_URL` after the table is read. */
+const optionalApiUrl: Parse<string> = (raw, fail) => raw === "" ? "" : apiUrl(raw, fail);
+
 const VARIABLES = [
   { name: "GITHUB_API_URL", field: "githubApiUrl", default: DEFAULT_API_URL, parse: apiUrl },
+  { name: "GITHUB_UPLOADS_URL", field: "githubUploadsUrl", default: "", parse: optionalApiUrl },
   { name: "CLIENT_REGISTRY_FILE_PATH", field: "registryPath", default: "", parse: required },
   { name: "STATE_DIRECTORY", field: "stateDirectory", default: ".state", parse: firstDirectory },
   { name: "CACHE_BACKEND_URL", field: "cacheBackendUrl", default: "denokv://", parse: backendUrl },
@@ -248,6 +257,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
   return Object.freeze({
     ...table,
     githubGraphqlUrl: graphqlUrlFor(table.githubApiUrl),
+    githubUploadsUrl: table.githubUploadsUrl || uploadsUrlFor(table.githubApiUrl),
     credentials: credentials.credentials,
   });
 }
@@ -257,4 +267,23 @@ export function graphqlUrlFor(apiUrl: string): string {
   return apiUrl.endsWith("/api/v3")
     ? `${apiUrl.slice(0, -"/v3".length)}/graphql`
     : `${apiUrl}/graphql`;
+}
+
+/** `api.` hosts whose uploads API lives on the `uploads.` host: github.com and GHE.com tenants. */
+const UPLOADS_SIBLING = /^api\.(?:github\.com|[a-z0-9-]+\.ghe\.com)$/i;
+
+/**
+ * Root of the uploads API that belongs to the REST base `apiUrl`: `https://api.github.com` →
+ * `https://uploads.github.com` (likewise `api.<tenant>.ghe.com`); GitHub Enterprise Server's
+ * `…/api/v3` → `…/api/uploads`. Any other base is taken to be laid out as GHES or as another
+ * github-proxy, which serve uploads at `<base>/api/uploads`; `GITHUB_UPLOADS_URL` overrides.
+ */
+export function uploadsUrlFor(apiUrl: string): string {
+  const url = new URL(apiUrl);
+  if (UPLOADS_SIBLING.test(url.hostname) && url.pathname === "/") {
+    return `${url.protocol}//uploads.${url.host.slice("api.".length)}`;
+  }
+  return apiUrl.endsWith("/api/v3")
+    ? `${apiUrl.slice(0, -"/v3".length)}/uploads`
+    : `${apiUrl}/api/uploads`;
 }

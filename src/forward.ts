@@ -34,7 +34,9 @@ export function forward(
 ): (c: Context<ForwardEnv>) => Promise<Response> {
   return async (c) => {
     const request = outgoing(c.req.raw, c.var, urls);
-    const { body, replayable } = await requestBody(c, request.method);
+    const { body, replayable } = c.get("target").upload
+      ? streamedBody(c)
+      : await requestBody(c, request.method);
     try {
       const answer = await transport({ ...request, body, replayable });
       if (answer.credential !== NO_CREDENTIAL) {
@@ -55,6 +57,15 @@ export function forward(
       return upstreamFailure(error, c.req.raw.signal, logger, c.get("target").path);
     }
   };
+}
+
+/**
+ * An upload's body as the client sends it, never buffered (an asset can be large). Passed on
+ * unwrapped, the request's own stream keeps its length, so `fetch` sends the client's
+ * `Content-Length`, which GitHub's uploads API requires, instead of chunks. It can be sent once.
+ */
+function streamedBody(c: Context<ForwardEnv>) {
+  return { body: c.req.raw.body, replayable: c.req.raw.body === null };
 }
 
 /** The body to send: none for GET/HEAD, what authorize read, else the client's, buffered if small. */

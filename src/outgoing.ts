@@ -7,10 +7,13 @@ import { inferResource } from "./credentials/resource.ts";
 import { upstreamRequestHeaders } from "./http/headers.ts";
 import type { UpstreamRequest } from "./http/upstream.ts";
 import type { IdentifyVariables } from "./identify/identify.ts";
+import type { RequestTarget } from "./identify/target.ts";
 
+/** Where GitHub serves its three APIs (see `Config`). */
 export interface GitHubUrls {
   readonly githubApiUrl: string;
   readonly githubGraphqlUrl: string;
+  readonly githubUploadsUrl: string;
 }
 
 /** The request's upstream part, without body: the callers add theirs. */
@@ -22,10 +25,7 @@ export function outgoing(
   { target, client }: Pick<IdentifyVariables, "target" | "client">,
   urls: GitHubUrls,
 ): Outgoing {
-  // GitHub's spelling of the endpoint goes to the GraphQL URL; through `/api/v3`, or
-  // mis-cased, the path is sent to the REST base as written.
-  const toGraphql = target.graphql === "endpoint" && target.enterprisePrefix === "";
-  const base = toGraphql ? urls.githubGraphqlUrl : `${urls.githubApiUrl}${target.path}`;
+  const base = upstreamUrl(target, urls);
   return {
     method: target.method,
     url: target.query ? `${base}?${target.query}` : base,
@@ -35,4 +35,19 @@ export function outgoing(
     // Aborts when the client disconnects: the upstream call it was waiting for stops.
     signal: request.signal,
   };
+}
+
+/**
+ * GitHub's URL for `target`, without the query. Every spelling GitHub gives its GraphQL endpoint
+ * (`/graphql`, `/api/graphql`, either under `/api/v3`) reaches the GraphQL URL — on GHES that is
+ * `/api/graphql`, which `<api>/graphql` is not; a mis-cased one goes to the REST base as written.
+ * Uploads go to the uploads root.
+ */
+export function upstreamUrl(
+  target: Pick<RequestTarget, "path" | "graphql" | "upload">,
+  urls: GitHubUrls,
+): string {
+  if (target.upload) return `${urls.githubUploadsUrl}${target.path}`;
+  if (target.graphql === "endpoint") return urls.githubGraphqlUrl;
+  return `${urls.githubApiUrl}${target.path}`;
 }

@@ -66,7 +66,9 @@ export function cacheLayer(deps: CacheLayerDeps): MiddlewareHandler<
     const target = c.get("target");
     const { method } = target;
     const clientHeaders = c.req.raw.headers;
-    if ((method !== "GET" && method !== "HEAD") || bypassReason(clientHeaders) !== undefined) {
+    // Uploads are not API reads: the uploads host's answers are not the cache's to keep.
+    const cacheable = (method === "GET" || method === "HEAD") && !target.upload;
+    if (!cacheable || bypassReason(clientHeaders) !== undefined) {
       return await next();
     }
     const accept = clientHeaders.get("accept") ?? DEFAULT_ACCEPT;

@@ -71,7 +71,10 @@ export function rewriteToRunnerTokenCall(
     }
     const target = runnerTokenPath(kind, scope);
     if (!target.ok) return githubError(400, `Invalid runner scope: ${target.reason}`);
-    c.set("target", requestTarget("POST", { path: target.path, query: "", enterprisePrefix: "" }));
+    c.set(
+      "target",
+      requestTarget("POST", { path: target.path, query: "", enterprisePrefix: "", upload: false }),
+    );
     c.set("requestBody", new Uint8Array());
     await next();
     if (c.res.status !== 201) return;

@@ -4,13 +4,22 @@
  * revalidation tags) and `fetchTransport` is the bottom: one HTTP call to GitHub, never following
  * redirects, bounded in time until headers arrive unless the caller bounds the whole call itself.
  */
+import { connectFailure } from "./connect_failure.ts";
 import { githubError } from "./errors.ts";
 import type { Logger } from "../log.ts";
 
 export type UpstreamFailure = "timeout" | "unreachable";
 
 export class UpstreamError extends Error {
-  constructor(readonly failure: UpstreamFailure, message: string) {
+  /**
+   * `reason`: why GitHub could not be reached, worded for the log and the client's 502 (never a
+   * URL, secret or stack; see `connectFailure`), when it is known.
+   */
+  constructor(
+    readonly failure: UpstreamFailure,
+    message: string,
+    readonly reason?: string,
+  ) {
     super(message);
     this.name = "UpstreamError";
   }
@@ -79,6 +88,8 @@ export type UpstreamVariables = {
 /** One layer of the upstream call: the request goes down, the answer comes back up. */
 export type Transport = (request: UpstreamRequest) => Promise<UpstreamAnswer>;
 
+const UNREACHABLE = "GitHub could not be reached";
+
 /** The client's answer when an upstream call failed: 504/502, or 499 when the client left. */
 export function upstreamFailure(
   error: unknown,
@@ -89,10 +100,10 @@ export function upstreamFailure(
   // No one reads this answer; it only keeps a client that left out of the error log.
   if (signal.aborted) return githubError(499, "Client closed the request");
   if (!(error instanceof UpstreamError)) throw error;
-  logger.warn("upstream call failed", { path, failure: error.failure });
-  return error.failure === "timeout"
-    ? githubError(504, "GitHub did not answer in time")
-    : githubError(502, "GitHub could not be reached");
+  const { failure, reason } = error;
+  logger.warn("upstream call failed", { path, failure, ...(reason ? { reason } : {}) });
+  if (failure === "timeout") return githubError(504, "GitHub did not answer in time");
+  return githubError(502, reason ? `GitHub could not be reached: ${reason}` : UNREACHABLE);
 }
 
 /** The bottom transport: `fetch` with `redirect: manual` and a headers timeout. */
@@ -105,9 +116,9 @@ export function fetchTransport(
     try {
       const response = await fetchImpl(url, { ...init, redirect: "manual", signal });
       return { response, credential: ANONYMOUS, ms: performance.now() - sentAt };
-    } catch {
+    } catch (error) {
       if (signal?.aborted) throw signal.reason;
-      throw new UpstreamError("unreachable", "GitHub could not be reached");
+      throw new UpstreamError("unreachable", UNREACHABLE, connectFailure(error, url));
     }
   };
   return async ({ method, url, headers, body, signal, deadlined }) => {

@@ -9,6 +9,9 @@
 export const MAX_PATH_BYTES = 8 * 1024;
 const ENTERPRISE_PREFIX = "/api/v3";
 const ENTERPRISE_PREFIX_ANY_CASE = /^\/api\/v3(?:\/|$)/i;
+/** GitHub Enterprise Server's (and the gateway's) root of the uploads API. */
+const UPLOADS_PREFIX = "/api/uploads";
+const UPLOADS_PREFIX_ANY_CASE = /^\/api\/uploads(?:\/|$)/i;
 const UNRESERVED = /[A-Za-z0-9\-._~]/;
 /** GitHub's two names for its GraphQL endpoint, as GitHub spells them. */
 export const GRAPHQL_ENDPOINTS: ReadonlySet<string> = new Set(["/graphql", "/api/graphql"]);
@@ -21,6 +24,11 @@ export interface NormalisedPath {
   readonly query: string;
   /** `/api/v3` when the client came through the Enterprise prefix, else "". */
   readonly enterprisePrefix: "" | "/api/v3";
+  /**
+   * True for `/api/uploads/<path>`: `path` is then `<path>` on GitHub's uploads host, authorised
+   * as that REST path (a scope on `/repos/o/r/releases/.*` covers asset uploads).
+   */
+  readonly upload: boolean;
 }
 
 /**
@@ -38,6 +46,7 @@ export interface RequestTarget extends NormalisedPath {
    * logged and sent upstream as the `GET` it stands for.
    */
   readonly method: string;
+  /** Never set for an upload: `/api/uploads/graphql` is a path on the uploads host. */
   readonly graphql: GraphqlTarget;
 }
 
@@ -48,7 +57,9 @@ export type TargetResult =
 /** The target of a request for `method` to an already normalised path. */
 export function requestTarget(method: string, normalised: NormalisedPath): RequestTarget {
   const { path } = normalised;
-  const graphql = GRAPHQL_ENDPOINTS.has(path)
+  const graphql = normalised.upload
+    ? false
+    : GRAPHQL_ENDPOINTS.has(path)
     ? "endpoint"
     : GRAPHQL_ENDPOINTS.has(path.toLowerCase())
     ? "mis-cased"
@@ -107,7 +118,8 @@ export function splitRawUrl(raw: string): { origin: string; path: string; query:
  * rest, drops one trailing slash (GitHub serves `/x/` as `/x`, so an exact deny rule on `/x`
  * must see `/x`), and rejects what could smuggle a different path past a scope: dot segments,
  * encoded `/` or `\`, empty segments, control characters, over-long paths and a second
- * `/api/v3` prefix in any case.
+ * `/api/v3` prefix in any case. `/api/uploads/` (exactly so, and not under `/api/v3`) marks an
+ * upload and is removed like `/api/v3`.
  */
 export function normalisePath(rawPath: string, query = ""): TargetResult {
   if (rawPath.length > MAX_PATH_BYTES) return fail("path is longer than 8 KiB");
@@ -131,8 +143,20 @@ export function normalisePath(rawPath: string, query = ""): TargetResult {
     enterprisePrefix = ENTERPRISE_PREFIX;
     path = path.slice(ENTERPRISE_PREFIX.length) || "/";
   }
+  let upload = false;
+  if (enterprisePrefix === "" && path.startsWith(`${UPLOADS_PREFIX}/`)) {
+    upload = true;
+    path = path.slice(UPLOADS_PREFIX.length);
+  }
   if (ENTERPRISE_PREFIX_ANY_CASE.test(path)) return fail("repeated or mis-cased /api/v3 prefix");
-  return { ok: true, target: { path, query, enterprisePrefix } };
+  // Uploads have one spelling: a second, mis-cased or `/api/v3`-prefixed one would be sent to
+  // the REST host as a path no scope was written for.
+  if (UPLOADS_PREFIX_ANY_CASE.test(path)) {
+    return fail(
+      "uploads are at /api/uploads/<path> only (not repeated, mis-cased or under /api/v3)",
+    );
+  }
+  return { ok: true, target: { path, query, enterprisePrefix, upload } };
 }
 
 function fail(reason: string): { ok: false; reason: string } {

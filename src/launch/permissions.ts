@@ -79,7 +79,9 @@ export function requiredPermissions(
   extraVariables: readonly string[] = [],
 ): PermissionSet {
   const cache = cacheNeeds(config);
-  const net = [hostPort(config.githubApiUrl), listenHost(config), ...cache.hosts];
+  // Release-asset uploads go to their own host on github.com (uploads.github.com).
+  const github = [hostPort(config.githubApiUrl), hostPort(config.githubUploadsUrl)];
+  const net = [...github, listenHost(config), ...cache.hosts];
   // The state directory holds the listener's unix socket (src/serve/listener.ts), and the gateway
   // creates it when missing; a Deno KV file may live elsewhere.
   const state = [...new Set([config.stateDirectory, ...cache.directories])];
@@ -119,6 +121,14 @@ export function permissionProblems(config: Config): string[] {
   if (!granted({ name: "net", host: github })) {
     problems.push(
       `GITHUB_API_URL host ${github} is not in --allow-net; ${rebuild("GITHUB_API_URL")}`,
+    );
+  }
+  const uploads = hostPort(config.githubUploadsUrl);
+  if (!granted({ name: "net", host: uploads })) {
+    problems.push(
+      `GITHUB_UPLOADS_URL host ${uploads} (derived from GITHUB_API_URL when unset) is not in --allow-net; ${
+        rebuild("GITHUB_API_URL", "GITHUB_UPLOADS_URL")
+      }`,
     );
   }
   const cache = cacheNeeds(config);

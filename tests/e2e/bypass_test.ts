@@ -99,6 +99,46 @@ const CASES: Case[] = [
     status: 403,
     upstream: null,
   },
+  // Uploads: authorised as the REST path after /api/uploads, spelt one way only.
+  {
+    name: "upload outside the scope's methods",
+    method: "POST",
+    target: "/api/uploads/repos/acme/app/releases/1/assets?name=a",
+    body: "x",
+    status: 403,
+    upstream: null,
+  },
+  {
+    name: "deny applies to an upload path",
+    target: "/api/uploads/repos/acme/secrets-prod/releases/1/assets",
+    status: 403,
+    upstream: null,
+  },
+  {
+    name: "upload path in scope goes to the uploads root",
+    target: "/api/uploads/repos/acme/app/releases/1/assets",
+    status: 404,
+    upstream: "GET /api/uploads/repos/acme/app/releases/1/assets",
+  },
+  { name: "/API/UPLOADS", target: "/API/UPLOADS/repos/acme/app", status: 400, upstream: null },
+  {
+    name: "/api/v3/api/uploads",
+    target: "/api/v3/api/uploads/repos/acme/app",
+    status: 400,
+    upstream: null,
+  },
+  {
+    name: "/api/uploads twice",
+    target: "/api/uploads/api/uploads/repos/acme/app",
+    status: 400,
+    upstream: null,
+  },
+  {
+    name: "/api/uploads then traversal",
+    target: "/api/uploads/repos/acme/app/../../../orgs/acme",
+    status: 400,
+    upstream: null,
+  },
   // Prefix and suffix confusion.
   { name: "acme-evil", target: "/repos/acme-evil/app", status: 403, upstream: null },
   { name: "acmex", target: "/repos/acmex/app", status: 403, upstream: null },

@@ -93,35 +93,23 @@ Deno.test("Octokit behind TLS: graphql reaches GHES's /api/graphql", async () =>
 
 Deno.test("Octokit behind TLS: a release asset uploads to the release's upload_url via the gateway", async () => {
   await withOctokitBehindTls(async ({ fake, proxy, octokit, fetched }) => {
-    const api = fake.url;
-    fake.setResource("/repos/acme/app/releases/7", {
-      url: `${api}/repos/acme/app/releases/7`,
-      assets_url: `${api}/repos/acme/app/releases/7/assets`,
-      upload_url: `${fake.origin}/api/uploads/repos/acme/app/releases/7/assets{?name,label}`,
-      html_url: "https://github.com/acme/app/releases/tag/v1",
-      id: 7,
-      tag_name: "v1",
-      name: "v1",
-      draft: false,
-      prerelease: false,
-      assets: [],
-    });
+    const id = fake.addRelease("acme", "app", "v1");
     const { data: release } = await octokit.rest.repos.getRelease({
       owner: "acme",
       repo: "app",
-      release_id: 7,
+      release_id: id,
     });
     assert.equal(release.html_url, "https://github.com/acme/app/releases/tag/v1", "web URL kept");
     assert.equal(
       release.upload_url,
-      `${proxy.url}/api/uploads/repos/acme/app/releases/7/assets{?name,label}`,
+      `${proxy.url}/api/uploads/repos/acme/app/releases/${id}/assets{?name,label}`,
     );
 
     const bytes = new Uint8Array(70_000).map((_, i) => (i * 7) % 256);
     const { status, data: asset } = await octokit.rest.repos.uploadReleaseAsset({
       owner: "acme",
       repo: "app",
-      release_id: 7,
+      release_id: id,
       url: release.upload_url,
       name: "app-linux.tar.gz",
       // Octokit's types want a string; at run time it sends any body fetch takes, as is.
@@ -138,14 +126,14 @@ Deno.test("Octokit behind TLS: a release asset uploads to the release's upload_u
     );
     assert.ok(
       fetched.at(-1)?.startsWith(
-        `${proxy.url}/api/uploads/repos/acme/app/releases/7/assets?name=app-linux.tar.gz`,
+        `${proxy.url}/api/uploads/repos/acme/app/releases/${id}/assets?name=app-linux.tar.gz`,
       ),
       fetched.at(-1),
     );
     const upload = fake.requests.at(-1)!;
     assert.deepEqual([upload.method, upload.path, upload.credential], [
       "POST",
-      "/api/uploads/repos/acme/app/releases/7/assets",
+      `/api/uploads/repos/acme/app/releases/${id}/assets`,
       PAT,
     ]);
     assert.equal(new URLSearchParams(upload.rawQuery).get("name"), "app-linux.tar.gz");

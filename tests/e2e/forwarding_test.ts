@@ -328,7 +328,7 @@ Deno.test("unreserved escapes are decoded and the same path goes upstream", asyn
   assert.equal(fake.requests[0].path, "/echo/~userA/caf%C3%A9");
 });
 
-Deno.test("502 when GitHub cannot be reached", async () => {
+Deno.test("502 when GitHub cannot be reached, naming the refused connection", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const closedPort = listener.addr.port;
   listener.close();
@@ -336,9 +336,12 @@ Deno.test("502 when GitHub cannot be reached", async () => {
   const response = await fetch(`${gw.url}/zen`, authed());
   assert.equal(response.status, 502);
   assert.deepEqual(await response.json(), {
-    message: "GitHub could not be reached",
+    message: `GitHub could not be reached: connection refused by 127.0.0.1:${closedPort}`,
     documentation_url: "https://docs.github.com/rest",
   });
+  const logged = gw.logs.map((line) => JSON.parse(line))
+    .find((line) => line.msg === "upstream call failed");
+  assert.equal(logged?.reason, `connection refused by 127.0.0.1:${closedPort}`);
 });
 
 Deno.test("504 when GitHub does not answer in time; other requests meanwhile succeed", async () => {

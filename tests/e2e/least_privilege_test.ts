@@ -31,11 +31,21 @@ async function tempDir(fn: (dir: string) => Promise<void>): Promise<void> {
 }
 
 const NET_CASES: [string, Record<string, string>, string[]][] = [
-  ["defaults", {}, ["api.github.com:443", "0.0.0.0:8080"]],
+  ["defaults", {}, ["api.github.com:443", "uploads.github.com:443", "0.0.0.0:8080"]],
   [
-    "GitHub Enterprise Server",
+    "GitHub Enterprise Server: uploads on the same host",
     { GITHUB_API_URL: "https://ghe.example.com/api/v3" },
     ["ghe.example.com:443", "0.0.0.0:8080"],
+  ],
+  [
+    "GHE.com tenant: uploads on its uploads host",
+    { GITHUB_API_URL: "https://api.acme.ghe.com" },
+    ["api.acme.ghe.com:443", "uploads.acme.ghe.com:443", "0.0.0.0:8080"],
+  ],
+  [
+    "uploads root set apart",
+    { GITHUB_API_URL: "http://127.0.0.1:9999", GITHUB_UPLOADS_URL: "http://127.0.0.1:9998/up" },
+    ["127.0.0.1:9999", "127.0.0.1:9998", "0.0.0.0:8080"],
   ],
   [
     "loopback upstream, listen address",
@@ -50,22 +60,22 @@ const NET_CASES: [string, Record<string, string>, string[]][] = [
   [
     "Upstash over HTTPS",
     { CACHE_BACKEND_URL: "upstash://eu1-cache.upstash.io" },
-    ["api.github.com:443", "0.0.0.0:8080", "eu1-cache.upstash.io:443"],
+    ["api.github.com:443", "uploads.github.com:443", "0.0.0.0:8080", "eu1-cache.upstash.io:443"],
   ],
   [
     "self-hosted Upstash REST",
     { CACHE_BACKEND_URL: "upstash+http://127.0.0.1:8079" },
-    ["api.github.com:443", "0.0.0.0:8080", "127.0.0.1:8079"],
+    ["api.github.com:443", "uploads.github.com:443", "0.0.0.0:8080", "127.0.0.1:8079"],
   ],
   [
     "remote Deno KV",
     { CACHE_BACKEND_URL: "denokv+https://api.deno.com/databases/x/connect" },
-    ["api.github.com:443", "0.0.0.0:8080", "api.deno.com:443"],
+    ["api.github.com:443", "uploads.github.com:443", "0.0.0.0:8080", "api.deno.com:443"],
   ],
   [
     "embedded caches need no network",
     { CACHE_BACKEND_URL: "memory://" },
-    ["api.github.com:443", "0.0.0.0:8080"],
+    ["api.github.com:443", "uploads.github.com:443", "0.0.0.0:8080"],
   ],
 ];
 
@@ -382,6 +392,7 @@ Deno.test("a configuration outside the baked allowlist is refused, naming variab
     const result = await runDeno(args, {
       ...u.env,
       GITHUB_API_URL: "https://ghe.example.com/api/v3",
+      GITHUB_UPLOADS_URL: "https://uploads.example.com",
       CACHE_BACKEND_URL: "upstash://cache.example.com",
       CLIENT_REGISTRY_FILE_PATH: `${dir}/other.yaml`,
       PORT: "8081",
@@ -391,6 +402,7 @@ Deno.test("a configuration outside the baked allowlist is refused, naming variab
     for (
       const [variable, shown] of [
         ["GITHUB_API_URL", "ghe.example.com:443"],
+        ["GITHUB_UPLOADS_URL", "uploads.example.com:443"],
         ["CACHE_BACKEND_URL", "cache.example.com:443"],
         ["BIND/PORT", "127.0.0.1:8081"],
         ["CLIENT_REGISTRY_FILE_PATH", `${dir}/other.yaml`],

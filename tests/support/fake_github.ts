@@ -4,8 +4,9 @@
  * It reproduces what the gateway depends on (DESIGN §5, §7, §8): token and App JWT
  * authentication, per-credential and per-resource rate limits with GitHub's headers, primary and
  * secondary limit answers, credential-dependent ETags with conditional requests, pagination Link
- * headers, GraphQL, runner tokens and installation token minting. Everything it receives is
- * recorded in `requests`.
+ * headers, GraphQL, runner tokens, installation token minting, releases and release-asset
+ * uploads on the uploads root (`<origin>/api/uploads`, GHES's layout; on github.com it is
+ * `uploads.github.com`). Everything it receives is recorded in `requests`.
  */
 import { Buffer } from "node:buffer";
 import { createPublicKey, generateKeyPairSync, type KeyObject, verify } from "node:crypto";
@@ -50,6 +51,24 @@ export interface RecordedRequest {
   status: number;
 }
 
+/** A release asset as the uploads API stored it. */
+export interface FakeAsset {
+  readonly id: number;
+  readonly releaseId: number;
+  readonly name: string;
+  readonly label: string | null;
+  readonly contentType: string | null;
+  readonly bytes: Uint8Array;
+}
+
+interface FakeRelease {
+  readonly id: number;
+  readonly owner: string;
+  readonly repo: string;
+  readonly tag: string;
+  readonly assets: FakeAsset[];
+}
+
 export interface IssuedToken {
   token: string;
   appId: string;
@@ -83,6 +102,8 @@ const ANONYMOUS_LIMITS: Readonly<Record<string, number>> = {
 const RESET_INTERVAL_SECONDS = 3600;
 const DEFAULT_API_VERSION = "2022-11-28";
 const DEFAULT_ISSUE_COUNT = 45;
+/** Where the uploads API lives on the fake's origin, in both layouts. */
+const UPLOADS_ROOT = "/api/uploads";
 const JWT_MAX_LIFETIME_SECONDS = 600;
 const ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const encoder = new TextEncoder();
@@ -117,6 +138,8 @@ interface Incoming {
   path: string;
   /** Path relative to the API root ("/graphql" for GraphQL); null when outside the API. */
   apiPath: string | null;
+  /** Path relative to the uploads root; null when outside it. */
+  uploadPath: string | null;
   rawQuery: string;
   query: URLSearchParams;
   headers: Headers;
@@ -136,6 +159,8 @@ type Route = [
 export class FakeGitHub implements AsyncDisposable {
   readonly url: string;
   readonly origin: string;
+  /** Root of the uploads API: `<origin>/api/uploads`. */
+  readonly uploadsUrl: string;
   readonly requests: RecordedRequest[] = [];
 
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
@@ -152,6 +177,15 @@ export class FakeGitHub implements AsyncDisposable {
   readonly #issued = new Map<string, IssuedToken>();
   readonly #hanging = new Set<string>();
   readonly #released = Promise.withResolvers<void>();
+  readonly #releases = new Map<number, FakeRelease>();
+  #nextAssetId = 1;
+  readonly #uploadRoutes: Route[] = [
+    [
+      "POST",
+      /^\/repos\/([^/]+)\/([^/]+)\/releases\/(\d+)\/assets$/,
+      (inc, [o, r, id]) => this.#uploadAsset(inc, o, r, Number(id)),
+    ],
+  ];
   readonly #routes: Route[] = [
     ["GET", /^\/zen$/, () => text("Keep it logically awesome.")],
     ["GET", /^\/rate_limit$/, (inc) => this.#rateLimit(inc.credential)],
@@ -164,13 +198,18 @@ export class FakeGitHub implements AsyncDisposable {
     ["POST", /^\/repos\/([^/]+)\/([^/]+)\/issues$/, (inc, [o, r]) => this.#createIssue(inc, o, r)],
     [
       "POST",
-      /^\/(?:orgs|repos|enterprises)\/([^/]+)(?:\/[^/]+)?\/actions\/runners\/(?:registration|remove)-token$/,
-      (_, [owner]) => owner.startsWith("unknown-") ? notFound() : this.#runnerToken(),
+      /^\/repos\/([^/]+)\/([^/]+)\/releases$/,
+      (inc, [o, r]) => this.#createRelease(inc, o, r),
+    ],
+    [
+      "GET",
+      /^\/repos\/([^/]+)\/([^/]+)\/releases\/(\d+)$/,
+      (_, [o, r, id]) => this.#getRelease(o, r, Number(id)),
     ],
     [
       "POST",
-      /^\/api\/uploads\/repos\/([^/]+)\/([^/]+)\/releases\/(\d+)\/assets$/,
-      (inc, [owner, repo]) => this.#uploadAsset(inc, owner, repo),
+      /^\/(?:orgs|repos|enterprises)\/([^/]+)(?:\/[^/]+)?\/actions\/runners\/(?:registration|remove)-token$/,
+      (_, [owner]) => owner.startsWith("unknown-") ? notFound() : this.#runnerToken(),
     ],
     ["GET", /^\/app\/installations\/([^/]+)$/, (inc, [id]) => this.#installation(inc, id)],
     ["POST", /^\/app\/installations\/([^/]+)\/access_tokens$/, (inc, [id]) => this.#mint(inc, id)],
@@ -189,10 +228,23 @@ export class FakeGitHub implements AsyncDisposable {
     );
     this.origin = `http://127.0.0.1:${this.#server.addr.port}`;
     this.url = this.origin + this.#prefix;
+    this.uploadsUrl = this.origin + UPLOADS_ROOT;
   }
 
   static start(opts: FakeGitHubOptions = {}): Promise<FakeGitHub> {
     return Promise.resolve(new FakeGitHub(opts));
+  }
+
+  /** Creates release `tag` of `owner/repo` (as `POST /repos/{o}/{r}/releases` does); its id. */
+  addRelease(owner: string, repo: string, tag: string): number {
+    const id = this.#releases.size + 1;
+    this.#releases.set(id, { id, owner, repo, tag, assets: [] });
+    return id;
+  }
+
+  /** The assets uploaded to release `releaseId`, bytes included. */
+  assets(releaseId: number): FakeAsset[] {
+    return [...this.#releases.get(releaseId)?.assets ?? []];
   }
 
   clearRequests(): void {
@@ -291,6 +343,7 @@ export class FakeGitHub implements AsyncDisposable {
       ...record,
       body,
       apiPath: this.#apiPath(path),
+      uploadPath: path.startsWith(`${UPLOADS_ROOT}/`) ? path.slice(UPLOADS_ROOT.length) : null,
       query: new URLSearchParams(rawQuery),
     };
     if (inc.apiPath !== null && this.#hanging.has(inc.apiPath)) {
@@ -368,8 +421,7 @@ export class FakeGitHub implements AsyncDisposable {
   }
 
   #apiPath(path: string): string | null {
-    // GHES's uploads layout, also where the fake takes uploads in the github.com layout.
-    if (path.startsWith("/api/uploads/")) return path;
+    if (path.startsWith(`${UPLOADS_ROOT}/`)) return null;
     if (path === (this.#prefix ? "/api/graphql" : "/graphql")) return "/graphql";
     if (!path.startsWith(this.#prefix + "/")) return null;
     const rel = path.slice(this.#prefix.length);
@@ -378,7 +430,7 @@ export class FakeGitHub implements AsyncDisposable {
 
   #authenticate(inc: Incoming, authorized: boolean): Auth {
     if (!authorized) {
-      return inc.apiPath === "/graphql"
+      return inc.apiPath === "/graphql" || inc.uploadPath !== null
         ? { ok: false, message: "This endpoint requires you to be authenticated." }
         : { ok: true };
     }
@@ -451,7 +503,14 @@ export class FakeGitHub implements AsyncDisposable {
   }
 
   #route(inc: Incoming): Answer {
-    const { apiPath, method } = inc;
+    const { apiPath, uploadPath, method } = inc;
+    if (uploadPath !== null) {
+      for (const [routeMethod, pattern, handler] of this.#uploadRoutes) {
+        const match = pattern.exec(uploadPath);
+        if (match && routeMethod === method) return handler(inc, match.slice(1));
+      }
+      return notFound();
+    }
     if (apiPath === null) return notFound();
     const read = method === "GET" || method === "HEAD";
     const stored = this.#resources.get(apiPath);
@@ -548,29 +607,84 @@ export class FakeGitHub implements AsyncDisposable {
     return json(201, { id: number, number, title, state: "open", url }, { location: url });
   }
 
-  /**
-   * A release asset upload as GitHub's uploads host takes it: the bytes as the body, `name` in
-   * the query, a `Content-Length` required (411 without); answers the asset, its `url` an API URL.
-   */
-  #uploadAsset(inc: Incoming, owner: string, repo: string): Answer {
-    const name = inc.query.get("name");
+  #createRelease(inc: Incoming, owner: string, repo: string): Answer {
+    const input = parseJson(inc.body) as { tag_name?: unknown } | undefined;
+    if (typeof input?.tag_name !== "string") {
+      return validationFailed({ resource: "Release", code: "missing_field", field: "tag_name" });
+    }
+    const id = this.addRelease(owner, repo, input.tag_name);
+    return json(201, this.#releaseDocument(this.#releases.get(id)!));
+  }
+
+  #getRelease(owner: string, repo: string, id: number): Answer {
+    const release = this.#releases.get(id);
+    if (!release || release.owner !== owner || release.repo !== repo) return notFound();
+    return { ...json(200, this.#releaseDocument(release)), validators: true };
+  }
+
+  /** GitHub's release-asset upload: the body is the asset, `name` (and `label`) in the query. */
+  #uploadAsset(inc: Incoming, owner: string, repo: string, releaseId: number): Answer {
+    const release = this.#releases.get(releaseId);
+    if (!release || release.owner !== owner || release.repo !== repo) return notFound();
+    // GitHub's uploads host takes no chunked bodies.
     if (!inc.headers.has("content-length")) {
       return json(411, { message: "Length Required", documentation_url: DOCS });
     }
+    const name = inc.query.get("name");
     if (!name) {
-      return json(422, { message: "Validation Failed", documentation_url: DOCS });
+      return validationFailed({ resource: "ReleaseAsset", code: "missing_field", field: "name" });
     }
-    const id = this.requests.filter((r) => r.path.startsWith("/api/uploads/")).length;
-    return json(201, {
-      url: `${this.url}/repos/${owner}/${repo}/releases/assets/${id}`,
-      browser_download_url: `https://github.com/${owner}/${repo}/releases/download/v1/${name}`,
-      id,
+    if (release.assets.some((asset) => asset.name === name)) {
+      return validationFailed({ resource: "ReleaseAsset", code: "already_exists", field: "name" });
+    }
+    const asset: FakeAsset = {
+      id: this.#nextAssetId++,
+      releaseId,
       name,
       label: inc.query.get("label"),
+      contentType: inc.headers.get("content-type"),
+      bytes: inc.body,
+    };
+    release.assets.push(asset);
+    return json(201, this.#assetDocument(release, asset));
+  }
+
+  #releaseDocument(release: FakeRelease): unknown {
+    const { id, owner, repo, tag } = release;
+    const url = `${this.url}/repos/${owner}/${repo}/releases/${id}`;
+    return {
+      url,
+      assets_url: `${url}/assets`,
+      upload_url: `${this.uploadsUrl}/repos/${owner}/${repo}/releases/${id}/assets{?name,label}`,
+      html_url: `https://github.com/${owner}/${repo}/releases/tag/${tag}`,
+      id,
+      node_id: `RE_${id}`,
+      tag_name: tag,
+      name: tag,
+      draft: false,
+      prerelease: false,
+      assets: release.assets.map((asset) => this.#assetDocument(release, asset)),
+    };
+  }
+
+  #assetDocument(release: FakeRelease, asset: FakeAsset): unknown {
+    const { owner, repo, tag } = release;
+    return {
+      url: `${this.url}/repos/${owner}/${repo}/releases/assets/${asset.id}`,
+      browser_download_url:
+        `https://github.com/${owner}/${repo}/releases/download/${tag}/${asset.name}`,
+      id: asset.id,
+      node_id: `RA_${asset.id}`,
+      name: asset.name,
+      label: asset.label,
       state: "uploaded",
-      content_type: inc.headers.get("content-type"),
-      size: inc.body.length,
-    });
+      content_type: asset.contentType,
+      size: asset.bytes.length,
+      download_count: 0,
+      created_at: "2026-12-01T00:00:00Z",
+      updated_at: "2026-12-01T00:00:00Z",
+      uploader: { login: "fake" },
+    };
   }
 
   /** The app authenticated by the request's JWT when it owns the installation. */
@@ -820,6 +934,11 @@ function text(value: string): Answer {
 
 function jwtRefused(): Answer {
   return json(401, { message: JWT_REFUSED, documentation_url: DOCS });
+}
+
+/** GitHub's 422 for one invalid field. */
+function validationFailed(error: { resource: string; code: string; field: string }): Answer {
+  return json(422, { message: "Validation Failed", errors: [error], documentation_url: DOCS });
 }
 
 function notFound(): Answer {

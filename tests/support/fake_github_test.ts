@@ -118,7 +118,8 @@ Deno.test("issueCount sets how many issues a repository pages through", async ()
 
 Deno.test("release assets upload at /api/uploads/ with a Content-Length and a name", async () => {
   await using gh = await FakeGitHub.start({ pats: { [PAT]: {} }, prefix: "/api/v3" });
-  const uploads = `${gh.origin}/api/uploads/repos/o/r/releases/7/assets`;
+  const release = gh.addRelease("o", "r", "v1");
+  const uploads = `${gh.origin}/api/uploads/repos/o/r/releases/${release}/assets`;
   const auth = { authorization: `token ${PAT}`, "content-type": "application/zip" };
   const bytes = new Uint8Array([1, 2, 3, 4, 5]);
   const created = await fetch(`${uploads}?name=a.zip`, {

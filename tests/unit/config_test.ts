@@ -1,6 +1,12 @@
 /** Configuration (DESIGN §4) as tables: defaults, parsing, and every problem reported at once. */
 import assert from "node:assert/strict";
-import { type Config, ConfigError, graphqlUrlFor, parseConfig } from "../../src/config.ts";
+import {
+  type Config,
+  ConfigError,
+  graphqlUrlFor,
+  parseConfig,
+  uploadsUrlFor,
+} from "../../src/config.ts";
 
 const REQUIRED = { CLIENT_REGISTRY_FILE_PATH: "/etc/github-proxy/registry.yaml" };
 
@@ -19,6 +25,7 @@ Deno.test("defaults", () => {
   const expected: Config = {
     githubApiUrl: "https://api.github.com",
     githubGraphqlUrl: "https://api.github.com/graphql",
+    githubUploadsUrl: "https://uploads.github.com",
     registryPath: "/etc/github-proxy/registry.yaml",
     stateDirectory: ".state",
     cacheBackendUrl: "denokv://",
@@ -72,6 +79,7 @@ Deno.test("values are parsed into typed fields", () => {
   });
   assert.equal(config.githubApiUrl, "https://ghe.example.com/api/v3");
   assert.equal(config.githubGraphqlUrl, "https://ghe.example.com/api/graphql");
+  assert.equal(config.githubUploadsUrl, "https://ghe.example.com/api/uploads");
   assert.equal(config.stateDirectory, "/var/lib/github-proxy");
   assert.equal(config.cacheBackendUrl, "upstash://eu1.upstash.io");
   assert.equal(config.upstashToken, "tok");
@@ -102,6 +110,29 @@ Deno.test("GraphQL endpoint that belongs to GITHUB_API_URL", () => {
     ["https://proxy.example.com/github", "https://proxy.example.com/github/graphql"],
   ];
   for (const [api, graphql] of cases) assert.equal(graphqlUrlFor(api), graphql, api);
+});
+
+Deno.test("uploads root that belongs to GITHUB_API_URL", () => {
+  const cases: [string, string][] = [
+    ["https://api.github.com", "https://uploads.github.com"],
+    ["https://API.GitHub.com", "https://uploads.github.com"],
+    ["https://api.acme.ghe.com", "https://uploads.acme.ghe.com"],
+    ["https://ghe.example.com/api/v3", "https://ghe.example.com/api/uploads"],
+    ["http://ghe.internal:8443/api/v3", "http://ghe.internal:8443/api/uploads"],
+    ["http://127.0.0.1:8080", "http://127.0.0.1:8080/api/uploads"],
+    ["https://proxy.example.com/github", "https://proxy.example.com/github/api/uploads"],
+    ["https://api.github.com.evil.example", "https://api.github.com.evil.example/api/uploads"],
+  ];
+  for (const [api, uploads] of cases) assert.equal(uploadsUrlFor(api), uploads, api);
+});
+
+Deno.test("GITHUB_UPLOADS_URL overrides the derived uploads root and is checked like a URL", () => {
+  const config = parseConfig({ ...REQUIRED, GITHUB_UPLOADS_URL: "http://127.0.0.1:9/up/" });
+  assert.equal(config.githubUploadsUrl, "http://127.0.0.1:9/up");
+  assert.throws(
+    () => parseConfig({ ...REQUIRED, GITHUB_UPLOADS_URL: "ftp://uploads.example.com" }),
+    /GITHUB_UPLOADS_URL must be http\(s\)/,
+  );
 });
 
 const PROBLEM_CASES: [string, Record<string, string>, RegExp][] = [

@@ -55,7 +55,7 @@ const registry = parseRegistry(
 const client = (name: string) => registry.clients.find((c) => c.name === name)!;
 /** A request as identify hands it on: method upper-cased, GraphQL recognised in any case. */
 const request = (method: string, path: string) =>
-  requestTarget(method, { path, query: "", enterprisePrefix: "" });
+  requestTarget(method, { path, query: "", enterprisePrefix: "", upload: false });
 
 type Expect = "allow" | "deny" | "classify";
 const REST: [client: string, method: string, path: string, expect: Expect][] = [

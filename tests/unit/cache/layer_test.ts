@@ -48,13 +48,22 @@ function setup(answer: (request: UpstreamRequest) => Response, hold = false): Se
   app.use("*", async (c, next) => {
     c.set(
       "target",
-      requestTarget(c.req.method, { path: c.req.path, query: "", enterprisePrefix: "" }),
+      requestTarget(c.req.method, {
+        path: c.req.path,
+        query: "",
+        enterprisePrefix: "",
+        upload: false,
+      }),
     );
     c.set("clientBase", "http://gateway.test");
     c.set("client", { name: "tester", tokenDigest: new Uint8Array(), scopes: null, deny: [] });
     await next();
   });
-  const urls = { githubApiUrl: API, githubGraphqlUrl: `${API}/graphql` };
+  const urls = {
+    githubApiUrl: API,
+    githubGraphqlUrl: `${API}/graphql`,
+    githubUploadsUrl: `${API}/api/uploads`,
+  };
   app.use("*", cacheLayer({ backend, revalidator, urls, ttlSeconds: 60, logger: silentLogger }));
   app.all("*", (c) => {
     forwarded.push(`${c.req.method} ${c.req.path}`);

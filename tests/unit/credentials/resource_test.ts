@@ -31,7 +31,7 @@ const TABLE: [path: string, enterprisePrefix: "" | "/api/v3", resource: string][
 
 for (const [path, enterprisePrefix, resource] of TABLE) {
   Deno.test(`inferResource ${enterprisePrefix}${path} → ${resource}`, () => {
-    const target = requestTarget("POST", { path, query: "", enterprisePrefix });
+    const target = requestTarget("POST", { path, query: "", enterprisePrefix, upload: false });
     assert.equal(inferResource(target), resource);
   });
 }

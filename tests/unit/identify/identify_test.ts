@@ -113,6 +113,7 @@ Deno.test("identify: the target carries the method upper-cased, the raw query an
       path: "/graphql",
       query: "x=%41&y",
       enterprisePrefix: "/api/v3",
+      upload: false,
       method: "POST",
       graphql: "endpoint",
     },

@@ -46,6 +46,16 @@ const TABLE: [raw: string, expected: string | { refused: RegExp }][] = [
   ["/api/v3/%2e%2e/admin", { refused: /dot segment/ }],
   ["repos/acme/app", { refused: /must start with \// }],
   [`/${"a".repeat(8 * 1024)}`, { refused: /longer than 8 KiB/ }],
+  ["/api/uploads/repos/acme/app/releases/1/assets", "/repos/acme/app/releases/1/assets"],
+  ["/api/%75ploads/repos/acme/app/releases/1/assets", "/repos/acme/app/releases/1/assets"],
+  ["/api/uploadsx/repos", "/api/uploadsx/repos"],
+  ["/api/uploads", { refused: /uploads are at \/api\/uploads\/<path> only/ }],
+  ["/api/uploads/", { refused: /uploads are at \/api\/uploads\/<path> only/ }],
+  ["/API/Uploads/repos/acme/app", { refused: /uploads are at \/api\/uploads\/<path> only/ }],
+  ["/api/uploads/api/uploads/repos/acme/app", { refused: /uploads are at/ }],
+  ["/api/v3/api/uploads/repos/acme/app", { refused: /uploads are at/ }],
+  ["/api/uploads/api/v3/repos/acme/app", { refused: /\/api\/v3 prefix/ }],
+  ["/api/uploads/repos/acme/%2e%2e/admin", { refused: /dot segment/ }],
 ];
 
 for (const [raw, expected] of TABLE) {
@@ -58,6 +68,7 @@ for (const [raw, expected] of TABLE) {
         result.target.enterprisePrefix,
         /^\/api\/(v|%76)(3|%33)(\/|$)/.test(raw) ? "/api/v3" : "",
       );
+      assert.equal(result.target.upload, /^\/api\/(u|%75)ploads\//.test(raw));
     } else {
       assert.ok(!result.ok, `expected refusal, got ${result.ok && result.target.path}`);
       assert.match(result.reason, expected.refused);
@@ -94,10 +105,28 @@ const TARGETS: [method: string, path: string, expected: { method: string; graphq
 
 for (const [method, path, expected] of TARGETS) {
   Deno.test(`requestTarget ${method} ${path}`, () => {
-    const target = requestTarget(method, { path, query: "q=1", enterprisePrefix: "" });
-    assert.deepEqual(target, { path, query: "q=1", enterprisePrefix: "", ...expected });
+    const target = requestTarget(method, {
+      path,
+      query: "q=1",
+      enterprisePrefix: "",
+      upload: false,
+    });
+    assert.deepEqual(target, {
+      path,
+      query: "q=1",
+      enterprisePrefix: "",
+      upload: false,
+      ...expected,
+    });
   });
 }
+
+Deno.test("requestTarget: an upload is a REST path on the uploads host, never GraphQL", () => {
+  const parsed = normalisePath("/api/uploads/graphql");
+  assert.ok(parsed.ok);
+  const target = requestTarget("POST", parsed.target);
+  assert.deepEqual([target.path, target.upload, target.graphql], ["/graphql", true, false]);
+});
 
 Deno.test("requestTarget: the Enterprise prefix is removed before GraphQL is recognised", () => {
   const parsed = normalisePath("/api/v3/graphql");
