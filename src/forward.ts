@@ -17,7 +17,7 @@ import {
 } from "./http/upstream.ts";
 import type { IdentifyVariables } from "./identify/identify.ts";
 import type { Logger } from "./log.ts";
-import { type GitHubUrls, outgoing } from "./outgoing.ts";
+import { type GitHubUrls, isMutating, outgoing } from "./outgoing.ts";
 
 type ForwardEnv = { Variables: IdentifyVariables & AuthorizeVariables & UpstreamVariables };
 
@@ -36,7 +36,13 @@ export function forward(
     const request = outgoing(c.req.raw, c.var, urls);
     const { body, replayable } = await requestBody(c, request.method);
     try {
-      const answer = await transport({ ...request, body, replayable });
+      const mutating = isMutating(
+        request.method,
+        c.get("target").graphql === "endpoint",
+        c.get("graphqlOperation"),
+        body,
+      );
+      const answer = await transport({ ...request, body, replayable, mutating });
       if (answer.credential !== NO_CREDENTIAL) {
         c.set("upstream", { credential: answer.credential, ms: answer.ms });
       }

@@ -13,7 +13,7 @@ import { redactUserinfo } from "./redact.ts";
 import { VERSION } from "./version.ts";
 import { RegistryStore, type ReloadTiming } from "./registry/store.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { connectPool, quotaViews } from "./telemetry/pool_telemetry.ts";
+import { connectPool, ownerCooldowns, quotaViews } from "./telemetry/pool_telemetry.ts";
 import { createTelemetry, type Telemetry } from "./telemetry/mod.ts";
 
 export interface GatewayOptions {
@@ -51,6 +51,7 @@ export async function createGateway(
     apiUrl: config.githubApiUrl,
     paddingMs: config.credsTtlPaddingSeconds * 1000,
     tokenCacheMaxSize: config.credsCacheMaxSize,
+    concurrency: config.upstreamConcurrency,
     logger,
   });
   if (config.credentials.length === 0) {
@@ -70,6 +71,7 @@ export async function createGateway(
   const quotas = () => quotaViews(pool.snapshot());
   const telemetry = createTelemetry(config.telemetry, {
     quotas,
+    cooldowns: () => ownerCooldowns(pool.snapshot()),
     cachedTokens: () => pool.snapshot().tokenCache.items,
     cacheSize: () => opened.stats?.(),
   }, logger);

@@ -37,33 +37,89 @@ export function withPoolRateLimit(
   });
 }
 
+/** What a pool refusal says: whose limit, on which resource, and when to come back. */
+export interface PoolRefusal {
+  readonly resource: string;
+  /** The pool's capacity for the resource (each owner once). */
+  readonly limit: number;
+  readonly retryAtMs: number;
+  readonly nowMs: number;
+  /** GitHub's wording first, so clients raise their own rate-limit errors. */
+  readonly message: string;
+}
+
 /**
- * 429 when every credential is resting for the resource: `retry-after` and
- * `x-ratelimit-reset` say when the first one may serve again, `x-ratelimit-remaining: 0`, so
- * Octokit's throttling plugin waits exactly that long.
+ * The pool's rate refusal (DESIGN §5): 429 with `retry-after` and `x-ratelimit-reset` saying
+ * when to come back, `x-ratelimit-remaining: 0`, so Octokit's throttling plugin waits exactly
+ * that long. Every refusal of the pool is made here.
  */
+export function rateRefusal({ resource, limit, retryAtMs, nowMs, message }: PoolRefusal): Response {
+  const headers = new Headers({
+    "retry-after": String(Math.max(1, epochSeconds(retryAtMs - nowMs))),
+  });
+  setPoolRateLimit(headers, resource, {
+    limit,
+    remaining: 0,
+    resetAtMs: Math.max(retryAtMs, nowMs + 1000),
+  });
+  return githubError(429, message, headers, RATE_LIMIT_DOCS);
+}
+
+const after = (atMs: number, nowMs: number) => new Date(Math.max(atMs, nowMs)).toISOString();
+
+/** Every owner is resting for the resource: back when the first one may serve again. */
 export function exhaustedResponse(
   resource: string,
   limit: number,
   availableAtMs: number,
   nowMs: number,
 ): Response {
-  const headers = new Headers({
-    "retry-after": String(Math.max(1, epochSeconds(availableAtMs - nowMs))),
-  });
-  setPoolRateLimit(headers, resource, {
+  return rateRefusal({
+    resource,
     limit,
-    remaining: 0,
-    resetAtMs: Math.max(availableAtMs, nowMs + 1000),
+    retryAtMs: availableAtMs,
+    nowMs,
+    message:
+      `API rate limit exceeded for every credential of github-proxy (resource ${resource}); try again after ${
+        after(availableAtMs, nowMs)
+      }`,
   });
-  return githubError(
-    429,
-    `API rate limit exceeded for every credential of github-proxy (resource ${resource}); try again after ${
-      new Date(Math.max(availableAtMs, nowMs)).toISOString()
-    }`,
-    headers,
-    RATE_LIMIT_DOCS,
-  );
+}
+
+/** Every owner that could serve is cooling down after GitHub's secondary limit. */
+export function secondaryLimitResponse(
+  resource: string,
+  limit: number,
+  cooldownUntilMs: number,
+  nowMs: number,
+): Response {
+  return rateRefusal({
+    resource,
+    limit,
+    retryAtMs: cooldownUntilMs,
+    nowMs,
+    message:
+      `You have exceeded a secondary rate limit: every GitHub account of github-proxy is cooling down; try again after ${
+        after(cooldownUntilMs, nowMs)
+      }`,
+  });
+}
+
+/** The owner's queue is full, or the request waited its longest for a turn. */
+export function concurrencyResponse(
+  resource: string,
+  limit: number,
+  retryAfterMs: number,
+  nowMs: number,
+): Response {
+  return rateRefusal({
+    resource,
+    limit,
+    retryAtMs: nowMs + retryAfterMs,
+    nowMs,
+    message:
+      `API rate limit exceeded for github-proxy: too many requests waiting for one GitHub account (resource ${resource}); try again shortly`,
+  });
 }
 
 /** 503 when no credential is usable for another reason: refused by GitHub, tokens not minted. */
