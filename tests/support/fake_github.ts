@@ -184,6 +184,7 @@ export class FakeGitHub {
   #latencyMs: number;
   #graphqlCost: number;
   #secondaryAnswers = 0;
+  #peakInFlight = 0;
   #cooldownExtensions = 0;
   readonly #apps: { app: FakeApp; key: KeyObject }[];
   readonly #tokenLifetime: number;
@@ -286,6 +287,11 @@ export class FakeGitHub {
     return this.#secondaryAnswers;
   }
 
+  /** The most requests one account has had in flight at once. */
+  get peakInFlight(): number {
+    return this.#peakInFlight;
+  }
+
   /** Times an account sent during its cooldown and so made it longer. */
   get cooldownExtensions(): number {
     return this.#cooldownExtensions;
@@ -375,7 +381,10 @@ export class FakeGitHub {
     const auth = this.#authenticate(inc, authorized);
     const key = auth.ok ? inc.credential : null;
     const account = key === null ? undefined : this.#accountState(key);
-    if (account) account.inFlight++;
+    if (account) {
+      account.inFlight++;
+      this.#peakInFlight = Math.max(this.#peakInFlight, account.inFlight);
+    }
     try {
       // Judged on arrival, as GitHub counts what is in flight when a request comes in.
       const secondaryBroken = auth.ok && account !== undefined &&

@@ -302,6 +302,7 @@ Deno.test("secondary limits: concurrency cap; a request during the cooldown exte
     assert.match(JSON.parse(limited.body).message, /^You have exceeded a secondary rate limit/);
     assert.equal(gh.secondaryLimitAnswers, 1);
     assert.equal(gh.cooldownExtensions, 0);
+    assert.equal(gh.peakInFlight, 3);
     const during = await get(`${gh.url}/zen`, { authorization: `token ${OTHER_PAT}` });
     assert.equal(during.res.status, 403, "the whole account cools down");
     assert.equal(gh.cooldownExtensions, 1);
