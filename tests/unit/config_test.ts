@@ -35,6 +35,7 @@ Deno.test("defaults", () => {
     logLevel: "info",
     logFormat: "json",
     upstreamTimeoutMs: 30_000,
+    upstreamConcurrency: 25,
     drainTimeoutMs: 25_000,
     headerTimeoutMs: 30_000,
     bodyTimeoutMs: 60_000,
@@ -67,7 +68,9 @@ Deno.test("values are parsed into typed fields", () => {
     BODY_TIMEOUT: "3",
     IDLE_TIMEOUT: "4",
     MAX_CONNECTIONS: "100",
+    UPSTREAM_CONCURRENCY: "8",
   });
+  assert.equal(config.upstreamConcurrency, 8);
   assert.equal(config.githubApiUrl, "https://ghe.example.com/api/v3");
   assert.equal(config.githubGraphqlUrl, "https://ghe.example.com/api/graphql");
   assert.equal(config.stateDirectory, "/var/lib/github-proxy");
@@ -126,6 +129,11 @@ const PROBLEM_CASES: [string, Record<string, string>, RegExp][] = [
   ["body timeout", { BODY_TIMEOUT: "x" }, /^BODY_TIMEOUT must be a whole number/],
   ["idle timeout", { IDLE_TIMEOUT: "0" }, /^IDLE_TIMEOUT must be a whole number from 1/],
   ["connection cap", { MAX_CONNECTIONS: "0" }, /^MAX_CONNECTIONS must be a whole number/],
+  [
+    "upstream concurrency",
+    { UPSTREAM_CONCURRENCY: "0" },
+    /^UPSTREAM_CONCURRENCY must be a whole number from 1 to 1000/,
+  ],
   ["drain timeout", { DRAIN_TIMEOUT: "-5" }, /^DRAIN_TIMEOUT must be a whole number/],
   ["empty PAT", { GITHUB_PAT_X: "  " }, /^GITHUB_PAT_X is empty$/],
   [
