@@ -190,7 +190,7 @@ Deno.test("every problem is reported together, and no secret is repeated", () =>
     error = e;
   }
   assert.ok(error instanceof ConfigError);
-  assert.equal(error.problems.length, 18, error.message);
+  assert.equal(error.problems.length, 19, error.message);
   assert.match(error.message, /^invalid configuration:\n {2}- /);
   for (const secret of [...Object.values(secrets), "secret-material"]) {
     assert.ok(!error.message.includes(secret), secret);
