@@ -205,7 +205,10 @@ export function createPool(
    * GitHub extends the cooldown of an account that keeps sending.
    */
   const freeze = (owner: Owner, credential: string, resource: string, untilMs: number) => {
+    const cooling = owner.frozenUntilMs > now();
     owner.frozenUntilMs = Math.max(owner.frozenUntilMs, untilMs);
+    // Requests already in flight may meet the same limit: one line per cooldown.
+    if (cooling) return;
     logger.warn("GitHub account cooling down after a secondary rate limit: nothing sent on it", {
       owner: owner.name,
       credentials: owner.credentials.map((member) => member.source.name),
