@@ -31,6 +31,7 @@ export { type Config, ConfigError, parseConfig, type TelemetryCollector } from "
 export type { AppSource, CredentialSource, PatSource } from "./src/credentials/sources.ts";
 export type {
   CredentialSnapshot,
+  OwnerSnapshot,
   PoolEvent,
   PoolObserver,
   PoolSnapshot,

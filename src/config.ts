@@ -57,6 +57,8 @@ export interface Config {
   readonly logFormat: LogFormat;
   /** Longest wait for GitHub's answer to start. */
   readonly upstreamTimeoutMs: number;
+  /** Requests in flight per GitHub account (credential owner); more wait in its queue. */
+  readonly upstreamConcurrency: number;
   /** Time in-flight requests get after SIGTERM. */
   readonly drainTimeoutMs: number;
   /** Time a client has for a request head (from connecting, or from its first byte). */
@@ -205,6 +207,12 @@ const VARIABLES = [
     field: "upstreamTimeoutMs",
     default: "30",
     parse: whole(1, 3600, 1000),
+  },
+  {
+    name: "UPSTREAM_CONCURRENCY",
+    field: "upstreamConcurrency",
+    default: "25",
+    parse: whole(1, 1000),
   },
   { name: "DRAIN_TIMEOUT", field: "drainTimeoutMs", default: "25", parse: whole(0, 3600, 1000) },
   { name: "HEADER_TIMEOUT", field: "headerTimeoutMs", default: "30", parse: whole(1, 3600, 1000) },

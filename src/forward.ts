@@ -17,7 +17,7 @@ import {
 } from "./http/upstream.ts";
 import type { IdentifyVariables } from "./identify/identify.ts";
 import type { Logger } from "./log.ts";
-import { type GitHubUrls, outgoing } from "./outgoing.ts";
+import { type GitHubUrls, isMutating, outgoing } from "./outgoing.ts";
 
 type ForwardEnv = { Variables: IdentifyVariables & AuthorizeVariables & UpstreamVariables };
 
@@ -38,7 +38,13 @@ export function forward(
       ? streamedBody(c)
       : await requestBody(c, request.method);
     try {
-      const answer = await transport({ ...request, body, replayable });
+      const mutating = isMutating(
+        request.method,
+        c.get("target").graphql === "endpoint",
+        c.get("graphqlOperation"),
+        body,
+      );
+      const answer = await transport({ ...request, body, replayable, mutating });
       if (answer.credential !== NO_CREDENTIAL) {
         c.set("upstream", { credential: answer.credential, ms: answer.ms });
       }

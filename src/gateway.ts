@@ -14,7 +14,7 @@ import { redactUserinfo } from "./redact.ts";
 import { VERSION } from "./version.ts";
 import { RegistryStore, type ReloadTiming } from "./registry/store.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { connectPool, quotaViews } from "./telemetry/pool_telemetry.ts";
+import { connectPool, ownerCooldowns, quotaViews } from "./telemetry/pool_telemetry.ts";
 import { createTelemetry } from "./telemetry/mod.ts";
 
 /** What `createGateway` takes besides the configuration. */
@@ -118,6 +118,7 @@ export async function createGateway(
     paddingMs: config.credsTtlPaddingSeconds * 1000,
     tokenCacheMaxSize: config.credsCacheMaxSize,
     rateLimitStatus: config.rateLimitStatus,
+    concurrency: config.upstreamConcurrency,
     logger,
     now: options.now,
   });
@@ -138,6 +139,7 @@ export async function createGateway(
   const quotas = () => quotaViews(pool.snapshot());
   const telemetry = createTelemetry(config.telemetry, {
     quotas,
+    cooldowns: () => ownerCooldowns(pool.snapshot()),
     cachedTokens: () => pool.snapshot().tokenCache.items,
     cacheSize: () => opened.stats?.(),
   }, logger);

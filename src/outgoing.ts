@@ -3,6 +3,8 @@
  * headers without its identity, the rate-limit resource and the client it is for. The cache
  * and the forwarder send the same request, each with its own body and conditions.
  */
+import { classifyGraphqlRequest } from "./authorize/graphql_operation.ts";
+import type { OperationType } from "./authorize/scopes.ts";
 import { inferResource } from "./credentials/resource.ts";
 import { upstreamRequestHeaders } from "./http/headers.ts";
 import type { UpstreamRequest } from "./http/upstream.ts";
@@ -50,4 +52,24 @@ export function upstreamUrl(
   if (target.upload) return `${urls.githubUploadsUrl}${target.path}`;
   if (target.graphql === "endpoint") return urls.githubGraphqlUrl;
   return `${urls.githubApiUrl}${target.path}`;
+}
+
+/**
+ * Whether a request writes, as GitHub's secondary limits count writes: every method but GET,
+ * HEAD and OPTIONS, except a GraphQL query. The operation is authorize's reading when it made
+ * one, else read from the buffered body; a GraphQL body that cannot be read counts as a write.
+ */
+export function isMutating(
+  method: string,
+  graphql: boolean,
+  operation: OperationType | undefined,
+  body: BodyInit | null,
+): boolean {
+  if (method === "GET" || method === "HEAD" || method === "OPTIONS") return false;
+  if (!graphql) return true;
+  if (operation === undefined && body instanceof Uint8Array) {
+    const classified = classifyGraphqlRequest(body);
+    if (classified.ok) operation = classified.operation;
+  }
+  return operation !== "query";
 }

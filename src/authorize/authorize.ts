@@ -10,7 +10,7 @@ import { shownMethod } from "../http/method.ts";
 import type { IdentifyVariables } from "../identify/identify.ts";
 import type { Logger } from "../log.ts";
 import { classifyGraphqlRequest } from "./graphql_operation.ts";
-import { decide, decideOperation, type Verdict } from "./scopes.ts";
+import { decide, decideOperation, type OperationType, type Verdict } from "./scopes.ts";
 
 const MAX_GRAPHQL_BODY_BYTES = 1024 * 1024;
 
@@ -18,6 +18,8 @@ const MAX_GRAPHQL_BODY_BYTES = 1024 * 1024;
 export type AuthorizeVariables = {
   /** The request body when authorize had to read it (GraphQL); sent instead of the stream. */
   requestBody?: Uint8Array<ArrayBuffer>;
+  /** The GraphQL operation type when authorize read it (the pool paces mutations). */
+  graphqlOperation?: OperationType;
 };
 
 /**
@@ -45,6 +47,7 @@ export function authorize(
       if (!classified.ok) {
         return githubError(400, `Cannot authorise this GraphQL request: ${classified.reason}`);
       }
+      c.set("graphqlOperation", classified.operation);
       operation = ` (${classified.operation})`;
       decision = decideOperation(client, request, classified.operation);
     } else {

@@ -14,7 +14,10 @@ export type PoolEvent =
     /** The client the call was made for. */
     readonly client: string;
     readonly ms: number;
-    /** Rate-limit points the call cost: none for a 304 or a refusal. */
+    /**
+     * Rate-limit points the call cost (none for a 304 or a refusal; GraphQL: what
+     * `x-ratelimit-used` moved by).
+     */
     readonly points: number;
     /** GitHub's quota after the call, when it said. */
     readonly quota?: {
@@ -24,11 +27,21 @@ export type PoolEvent =
     };
   }
   | {
+    /** An owner was parked (primary: for the resource) or frozen (secondary: all of it). */
     readonly type: "limited";
     readonly credential: string;
+    /** The owner's name: its first credential's. */
+    readonly owner: string;
     readonly resource: string;
     readonly kind: "primary" | "secondary";
     readonly untilMs: number;
+  }
+  | {
+    /** A request the pool refused itself, sending nothing (DESIGN §11 reasons). */
+    readonly type: "rejected";
+    readonly client: string;
+    readonly resource: string;
+    readonly reason: "rate" | "concurrency";
   }
   | { readonly type: "refused"; readonly credential: string };
 
@@ -57,11 +70,25 @@ export interface CredentialSnapshot {
   readonly name: string;
   /** A personal access token or a GitHub App installation. */
   readonly kind: CredentialSource["kind"];
+  /** Its owner's name; its `resources` are the owner's. */
+  readonly owner: string;
   /** Refused by GitHub (a PAT's 401): out of the pool until the gateway restarts. */
   readonly bad: boolean;
   /** An App whose token could not be minted rests until then; 0 otherwise. */
   readonly unusableUntilMs: number;
   /** Its standing for every rate-limit resource the pool has had requests for. */
+  readonly resources: readonly ResourceSnapshot[];
+}
+
+/** One GitHub account of the pool and the credentials that share its budget. */
+export interface OwnerSnapshot {
+  /** Its first credential's name. */
+  readonly name: string;
+  readonly credentials: readonly string[];
+  /** Cooling down after a secondary limit until then; 0 when not. */
+  readonly frozenUntilMs: number;
+  readonly inFlight: number;
+  readonly queued: number;
   readonly resources: readonly ResourceSnapshot[];
 }
 
@@ -71,6 +98,8 @@ export interface PoolSnapshot {
   readonly atMs: number;
   /** Every configured credential, in the order `parseConfig` lists them. */
   readonly credentials: readonly CredentialSnapshot[];
+  /** Each budget once. */
+  readonly owners: readonly OwnerSnapshot[];
   /** App installation tokens currently cached. */
   readonly tokenCache: { readonly items: number };
 }

@@ -35,9 +35,11 @@ export function withPoolRateLimit(
   });
 }
 
+const after = (atMs: number, nowMs: number) => new Date(Math.max(atMs, nowMs)).toISOString();
+
 /**
- * The rate refusal when every credential is resting for the resource, as GitHub answers a rate
- * limit: `retry-after` and `x-ratelimit-reset` say when the first one may serve again,
+ * Every owner is resting for the resource, answered as GitHub answers a rate limit:
+ * `retry-after` and `x-ratelimit-reset` say when the first one may serve again,
  * `x-ratelimit-remaining: 0`, so Octokit's throttling plugin waits exactly that long and
  * PyGithub raises its `RateLimitExceededException`.
  */
@@ -56,9 +58,49 @@ export function exhaustedResponse(
     limit,
     retryAtMs: availableAtMs,
     nowMs,
-    detail: `the first credential serves ${resource} again at ${
-      new Date(Math.max(availableAtMs, nowMs)).toISOString()
+    detail: `the first credential serves ${resource} again at ${after(availableAtMs, nowMs)}`,
+  });
+}
+
+/** Every owner that could serve is cooling down after GitHub's secondary limit. */
+export function secondaryLimitResponse(
+  status: RateLimitStatus,
+  resource: string,
+  limit: number,
+  cooldownUntilMs: number,
+  nowMs: number,
+): Response {
+  return rateRefusal({
+    kind: "secondary",
+    status,
+    subject: "github-proxy",
+    resource,
+    limit,
+    retryAtMs: cooldownUntilMs,
+    nowMs,
+    detail: `every GitHub account of github-proxy is cooling down until ${
+      after(cooldownUntilMs, nowMs)
     }`,
+  });
+}
+
+/** The owner's queue is full, or the request waited its longest for a turn. */
+export function concurrencyResponse(
+  status: RateLimitStatus,
+  resource: string,
+  limit: number,
+  retryAfterMs: number,
+  nowMs: number,
+): Response {
+  return rateRefusal({
+    kind: "secondary",
+    status,
+    subject: "github-proxy",
+    resource,
+    limit,
+    retryAtMs: nowMs + retryAfterMs,
+    nowMs,
+    detail: `too many requests waiting for one GitHub account (resource ${resource})`,
   });
 }
 

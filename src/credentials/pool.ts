@@ -1,18 +1,21 @@
 /**
- * The shared credential pool (DESIGN §8) as a transport layer: it picks the credential with the
- * most quota left for the request's rate-limit resource, puts it on the request, learns from
- * every answer, parks limited credentials and retries the request once elsewhere, so clients do
- * not see a limit while any credential has quota. Credentials are named by `<NAME>` everywhere;
- * their secrets never leave this module.
+ * The shared credential pool (DESIGN §8, §11) as a transport layer: it learns which GitHub
+ * account owns each PAT, picks a credential of the owner with the most quota left for the
+ * request's rate-limit resource, holds the request at the owner's gate (concurrency, write
+ * pacing) so GitHub's secondary limits are not met, puts the credential on the request, learns
+ * from every answer, parks limited owners (a secondary limit freezes the whole owner) and retries
+ * the request once elsewhere, so clients do not see a limit while any owner has quota.
+ * Credentials are named by `<NAME>` everywhere; their secrets never leave this module.
  */
 import type { CredentialSource } from "./sources.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { type AppTokens, createAppTokens, MintError } from "./app_tokens.ts";
 import type { PoolEvent, PoolObserver, PoolSnapshot } from "./events.ts";
-import { withPoolRateLimit } from "./exhausted.ts";
+import { concurrencyResponse, withPoolRateLimit } from "./exhausted.ts";
+import { lookUpOwners } from "./owners.ts";
 import type { RateLimitStatus } from "../http/rate_refusal.ts";
 import { isBadCredentials, limitVerdict, pointsSpent, readRateLimit } from "./rate_limit.ts";
-import { type Credential, Standing } from "./standing.ts";
+import { type Credential, type Owner, Standing } from "./standing.ts";
 import {
   ANONYMOUS,
   NO_CREDENTIAL,
@@ -43,6 +46,8 @@ export interface PoolOptions {
   readonly tokenCacheMaxSize: number;
   /** Status of the pool's rate refusal (`RATE_LIMIT_STATUS`): GitHub's 403, or 429. */
   readonly rateLimitStatus: RateLimitStatus;
+  /** `UPSTREAM_CONCURRENCY`: requests in flight per owner; more wait in its queue. */
+  readonly concurrency: number;
   readonly logger: Logger;
   readonly fetch?: typeof fetch;
   readonly now?: () => number;
@@ -51,11 +56,16 @@ export interface PoolOptions {
 /** An App whose token cannot be minted, or is refused right after minting, rests this long. */
 const APP_FAILURE_REST_MS = 30_000;
 
+/** An owner's queue holds this many requests per slot, each waiting at most `QUEUE_WAIT_MS`. */
+const QUEUED_PER_SLOT = 4;
+const QUEUE_WAIT_MS = 10_000;
+
 const DEFAULTS: PoolOptions = {
   apiUrl: "https://api.github.com",
   paddingMs: 60_000,
   tokenCacheMaxSize: 256,
   rateLimitStatus: 403,
+  concurrency: 25,
   logger: silentLogger,
 };
 
@@ -67,7 +77,7 @@ export function createPool(
   sources: readonly CredentialSource[],
   options: Partial<PoolOptions> = {},
 ): CredentialPool {
-  const { apiUrl, paddingMs, tokenCacheMaxSize, rateLimitStatus, logger } = {
+  const { apiUrl, paddingMs, tokenCacheMaxSize, rateLimitStatus, concurrency, logger } = {
     ...DEFAULTS,
     ...options,
   };
@@ -81,7 +91,34 @@ export function createPool(
     now,
     onEvent: emit,
   });
-  const standing = new Standing(sources, paddingMs, now, rateLimitStatus);
+  const standing = new Standing(sources, paddingMs, now, rateLimitStatus, {
+    concurrency,
+    maxQueued: concurrency * QUEUED_PER_SLOT,
+    maxWaitMs: QUEUE_WAIT_MS,
+  });
+  // With one PAT at most there is nothing to group: no lookup is made.
+  let owners: Promise<void> | undefined =
+    sources.filter((source) => source.kind === "pat").length < 2 ? Promise.resolve() : undefined;
+
+  /** Groups the PATs by account before the first call; concurrent first calls share it. */
+  const ownersKnown = (next: Transport) =>
+    owners ??= lookUpOwners(standing.credentials, next, apiUrl, logger, now, paddingMs).then(
+      (lookups) => {
+        const logins = new Map<Credential, string>();
+        for (const [credential, { login }] of lookups) if (login) logins.set(credential, login);
+        standing.group(logins);
+        for (const [credential, { core, verdict }] of lookups) {
+          const owner = credential.owner;
+          const quota = standing.quotaOf(owner, "core");
+          if (core) quota.view = { ...core };
+          if (verdict.kind === "secondary") {
+            freeze(owner, credential.source.name, "core", verdict.untilMs);
+          } else if (verdict.kind === "primary") {
+            quota.parkedUntilMs = Math.max(quota.parkedUntilMs, verdict.untilMs);
+          }
+        }
+      },
+    );
 
   const authorizationFor = async (credential: Credential): Promise<string> => {
     const source = credential.source;
@@ -118,7 +155,9 @@ export function createPool(
     const name = credential?.source.name ?? ANONYMOUS;
     const latest = view &&
       { limit: view.limit, remaining: view.remaining, resetAtMs: view.resetAtMs };
-    const quota = credential && standing.quotaOf(credential, resource);
+    const owner = credential?.owner;
+    const quota = owner && standing.quotaOf(owner, resource);
+    const before = quota?.view;
     if (quota && latest) quota.view = latest;
     const verdict = limitVerdict(
       { status: response.status, headers: response.headers, body, receivedAtMs },
@@ -132,26 +171,55 @@ export function createPool(
       status: response.status,
       client: request.client,
       ms: answer.ms,
-      points: pointsSpent(response.status, view !== undefined, verdict.kind !== "none" || refused),
+      points: pointsSpent(
+        response.status,
+        resource === "graphql",
+        before,
+        latest,
+        verdict.kind !== "none" || refused,
+      ),
       quota: quota ? quota.view : latest,
     });
-    if (quota && verdict.kind !== "none") {
-      quota.parkedUntilMs = Math.max(quota.parkedUntilMs, verdict.untilMs);
-      logger.warn("credential rate-limited: parked", {
-        credential: name,
-        resource,
-        limit: verdict.kind,
-        until: new Date(verdict.untilMs).toISOString(),
-      });
+    if (owner && quota && verdict.kind !== "none") {
+      if (verdict.kind === "secondary") freeze(owner, name, resource, verdict.untilMs);
+      else {
+        quota.parkedUntilMs = Math.max(quota.parkedUntilMs, verdict.untilMs);
+        logger.warn("credential rate-limited: parked", {
+          credential: name,
+          owner: owner.name,
+          resource,
+          limit: verdict.kind,
+          until: new Date(verdict.untilMs).toISOString(),
+        });
+      }
       emit({
         type: "limited",
         credential: name,
+        owner: owner.name,
         resource,
         kind: verdict.kind,
         untilMs: verdict.untilMs,
       });
     }
     return { response, resource, limited: verdict.kind !== "none", refused };
+  };
+
+  /**
+   * A secondary limit: nothing is sent on any of the owner's credentials until `untilMs` —
+   * GitHub extends the cooldown of an account that keeps sending.
+   */
+  const freeze = (owner: Owner, credential: string, resource: string, untilMs: number) => {
+    const cooling = owner.frozenUntilMs > now();
+    owner.frozenUntilMs = Math.max(owner.frozenUntilMs, untilMs);
+    // Requests already in flight may meet the same limit: one line per cooldown.
+    if (cooling) return;
+    logger.warn("GitHub account cooling down after a secondary rate limit: nothing sent on it", {
+      owner: owner.name,
+      credentials: owner.credentials.map((member) => member.source.name),
+      credential,
+      resource,
+      until: new Date(owner.frozenUntilMs).toISOString(),
+    });
   };
 
   /** GitHub refused the credential: App tokens are dropped (and retried), PATs are out. */
@@ -191,12 +259,41 @@ export function createPool(
     ms: 0,
   });
 
+  /** The owner's gate refused: its queue is full or the wait was too long. */
+  const crowded = (request: UpstreamRequest, owner: Owner, retryAfterMs: number) => {
+    const at = now();
+    logger.warn("request refused: too many waiting for one GitHub account", {
+      client: request.client,
+      owner: owner.name,
+      resource: request.resource,
+      queued: owner.gate.queued,
+    });
+    emit({
+      type: "rejected",
+      client: request.client,
+      resource: request.resource,
+      reason: "concurrency",
+    });
+    return {
+      response: concurrencyResponse(
+        rateLimitStatus,
+        request.resource,
+        standing.limitOf(request.resource),
+        retryAfterMs,
+        at,
+      ),
+      credential: NO_CREDENTIAL,
+      ms: 0,
+    };
+  };
+
   const call = async (next: Transport, request: UpstreamRequest): Promise<UpstreamAnswer> => {
     if (standing.credentials.length === 0) {
       const answer = await next(request);
       const { response } = await learn(undefined, request, answer);
       return { response, credential: ANONYMOUS, ms: answer.ms };
     }
+    await ownersKnown(next);
     let retries = request.replayable ? 1 : 0;
     const tried = new Set<Credential>();
     let again: Credential | undefined;
@@ -205,8 +302,16 @@ export function createPool(
       const credential = again ??
         standing.pick(request.resource, request.preferredCredential, tried);
       again = undefined;
-      if (!credential) return unavailable(request.resource);
-      const quota = standing.quotaOf(credential, request.resource);
+      if (!credential) return rejected(request);
+      const owner = credential.owner;
+      const entry = await owner.gate.enter(request.mutating ?? false, request.signal);
+      if (!entry.ok) return crowded(request, owner, entry.retryAfterMs);
+      // It may have cooled down or run dry while the request waited: choose again.
+      if (!standing.ready(owner, request.resource)) {
+        entry.release();
+        continue;
+      }
+      const quota = standing.quotaOf(owner, request.resource);
       quota.inFlight++;
       let authorization: string;
       let answer: UpstreamAnswer;
@@ -225,6 +330,7 @@ export function createPool(
         continue;
       } finally {
         quota.inFlight--;
+        entry.release();
       }
       if (!learned.limited && !learned.refused) {
         const totals = standing.totals(learned.resource);
@@ -242,8 +348,22 @@ export function createPool(
       } else {
         tried.add(credential);
       }
-      if (retries-- === 0) return unavailable(learned.resource);
+      if (retries-- === 0) return rejected({ ...request, resource: learned.resource });
     }
+  };
+
+  /** No owner can take the request now: the pool's own answer, counted when it is a limit. */
+  const rejected = (request: UpstreamRequest): UpstreamAnswer => {
+    const answer = unavailable(request.resource);
+    if (answer.response.status === 429) {
+      emit({
+        type: "rejected",
+        client: request.client,
+        resource: request.resource,
+        reason: "rate",
+      });
+    }
+    return answer;
   };
 
   return {

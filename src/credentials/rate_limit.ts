@@ -1,8 +1,8 @@
 /**
  * What GitHub's answers say about a credential's rate limits (DESIGN §8): pure parsing of the
- * `x-ratelimit-*` headers, `retry-after`, primary and secondary limit answers, and GraphQL's
- * `RATE_LIMITED` errors that arrive in HTTP 200. Times are on the gateway's clock: GitHub's are
- * converted with its own `Date` header, so clock drift cancels out.
+ * `x-ratelimit-*` headers, `retry-after`, primary and secondary limit answers, GraphQL's
+ * rate-limit errors that arrive in HTTP 200, and the points an answer cost. Times are on the
+ * gateway's clock: GitHub's are converted with its own `Date` header, so clock drift cancels out.
  */
 
 /** A credential's quota for one resource as of one answer. */
@@ -91,14 +91,22 @@ function messageOf(body: string | undefined): string {
     : "";
 }
 
-/** A GraphQL answer whose errors include one of type `RATE_LIMITED`. */
+/**
+ * A GraphQL answer whose errors include a rate limit, in either of GitHub's spellings: type
+ * `RATE_LIMITED`, or type `RATE_LIMIT` / code `graphql_rate_limit`. Whatever
+ * `x-ratelimit-remaining` says: a query costing more than is left is refused with points left.
+ */
 export function isGraphqlRateLimited(body: string | undefined): boolean {
-  if (body === undefined || !body.includes("RATE_LIMITED")) return false;
+  if (body === undefined || !/RATE_LIMIT|graphql_rate_limit/.test(body)) return false;
   const value = jsonOf(body);
   if (typeof value !== "object" || value === null || !("errors" in value)) return false;
   const errors = value.errors;
   return Array.isArray(errors) &&
-    errors.some((error) => typeof error === "object" && error?.type === "RATE_LIMITED");
+    errors.some((error) =>
+      typeof error === "object" && error !== null &&
+      (error.type === "RATE_LIMITED" || error.type === "RATE_LIMIT" ||
+        error.code === "graphql_rate_limit")
+    );
 }
 
 /** GitHub refused the credential itself (not a JWT-only endpoint or similar 401). */
@@ -139,10 +147,28 @@ export function limitVerdict(answer: AnswerFacts, paddingMs: number): LimitVerdi
 
 const NONE: LimitVerdict = { kind: "none" };
 
+/** A quota as last seen: what `pointsSpent` compares. */
+export type QuotaReading = Pick<RateLimitView, "limit" | "remaining" | "resetAtMs">;
+
+/** Reset times read in different seconds may differ by this much and still be one window. */
+const SAME_WINDOW_MS = 2000;
+
 /**
- * Rate-limit points an answer cost: GitHub charges every answer that carries rate-limit headers
- * except a 304 and a refusal (a limit or bad credentials).
+ * Rate-limit points an answer cost (DESIGN §11): none for a 304, a refusal (a limit or bad
+ * credentials) or an answer without rate-limit headers. REST: 1. GraphQL: the change of
+ * `x-ratelimit-used` since the owner's previous answer (`before`), at least 1; in a new window,
+ * everything used in it; 1 when there is nothing to compare with.
  */
-export function pointsSpent(status: number, rateLimited: boolean, refused: boolean): number {
-  return rateLimited && !refused && status !== 304 ? 1 : 0;
+export function pointsSpent(
+  status: number,
+  graphql: boolean,
+  before: QuotaReading | undefined,
+  after: QuotaReading | undefined,
+  refused: boolean,
+): number {
+  if (after === undefined || refused || status === 304) return 0;
+  if (!graphql || before === undefined) return 1;
+  const used = after.limit - after.remaining;
+  const sameWindow = Math.abs(after.resetAtMs - before.resetAtMs) <= SAME_WINDOW_MS;
+  return Math.max(1, sameWindow ? used - (before.limit - before.remaining) : used);
 }

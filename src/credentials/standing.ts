@@ -1,12 +1,15 @@
 /**
- * Where each credential stands: its quota per rate-limit resource, whether GitHub refused it
- * (bad) or it rests (an App that could not mint), and the choices that follow from that: which
- * credential takes a request, the pool's totals, and the pool's own answer when none can.
+ * Where each credential stands, grouped by owner (DESIGN §8): GitHub budgets belong to accounts,
+ * so quotas, parking and secondary-limit cooldowns are per owner and resource, and every PAT of
+ * one user is one owner. A credential itself can only be refused by GitHub (bad) or rest (an App
+ * that could not mint). From that follow the choices: which credential takes a request, the
+ * pool's totals (each owner once), and the pool's own answer when none can.
  */
 import type { RateLimitStatus } from "../http/rate_refusal.ts";
 import type { CredentialSource } from "./sources.ts";
-import { exhaustedResponse, noCredentialResponse } from "./exhausted.ts";
-import type { PoolSnapshot } from "./events.ts";
+import { exhaustedResponse, noCredentialResponse, secondaryLimitResponse } from "./exhausted.ts";
+import type { OwnerSnapshot, PoolSnapshot } from "./events.ts";
+import { type GateLimits, OwnerGate } from "./owner_gate.ts";
 import {
   availableAtMs,
   choose,
@@ -24,11 +27,27 @@ export interface Credential {
   bad: boolean;
   /** An App that could not mint rests until then. */
   unusableUntilMs: number;
+  owner: Owner;
+}
+
+/** One GitHub account: the budget its credentials share. */
+export interface Owner {
+  /** The name of its first credential: the owner's name in logs, metrics and answers. */
+  readonly name: string;
+  /** The account's login once GitHub named it (PATs only). */
+  readonly login: string | undefined;
+  readonly credentials: Credential[];
   readonly quotas: Map<string, Quota>;
+  /** After a secondary limit nothing is sent on the owner until then (epoch ms); 0 otherwise. */
+  frozenUntilMs: number;
+  readonly gate: OwnerGate;
+  /** Round-robin among its credentials. */
+  cursor: number;
 }
 
 export class Standing {
   readonly credentials: readonly Credential[];
+  #owners: Owner[];
   #cursor = 0;
 
   constructor(
@@ -36,104 +55,186 @@ export class Standing {
     private readonly paddingMs: number,
     private readonly now: () => number,
     private readonly rateLimitStatus: RateLimitStatus,
+    private readonly gateLimits: GateLimits,
   ) {
-    this.credentials = sources.map((source) => ({
+    const credentials = sources.map((source) => ({
       source,
       bad: false,
       unusableUntilMs: 0,
-      quotas: new Map(),
-    }));
+    } as Credential));
+    this.credentials = credentials;
+    this.#owners = credentials.map((credential) => this.#newOwner([credential], undefined));
   }
 
-  quotaOf(credential: Credential, resource: string): Quota {
-    let quota = credential.quotas.get(resource);
+  get owners(): readonly Owner[] {
+    return this.#owners;
+  }
+
+  /**
+   * Groups the credentials by the logins GitHub named (a credential without one is its own
+   * owner). Meant before any traffic: what was learnt of the old groups is not carried over.
+   */
+  group(logins: ReadonlyMap<Credential, string>): void {
+    const byLogin = new Map<string, Credential[]>();
+    const owners: Owner[] = [];
+    for (const credential of this.credentials) {
+      const login = logins.get(credential);
+      if (login === undefined) {
+        owners.push(this.#newOwner([credential], undefined));
+        continue;
+      }
+      const group = byLogin.get(login);
+      if (group) group.push(credential);
+      else {
+        const members = [credential];
+        byLogin.set(login, members);
+        owners.push(this.#newOwner(members, login));
+      }
+    }
+    for (const owner of owners) {
+      for (const credential of owner.credentials) credential.owner = owner;
+    }
+    this.#owners = owners;
+  }
+
+  quotaOf(owner: Owner, resource: string): Quota {
+    let quota = owner.quotas.get(resource);
     if (!quota) {
       quota = newQuota();
-      credential.quotas.set(resource, quota);
+      owner.quotas.set(resource, quota);
     }
     return quota;
   }
 
-  /** The credential with the most quota for `resource` now, `preferred` while it is healthy. */
+  /**
+   * A credential of the owner with the most quota for `resource` now, skipping owners that are
+   * parked for it or cooling down; `preferred` (a credential name) while it is healthy.
+   */
   pick(
     resource: string,
     preferred: string | undefined,
     tried: ReadonlySet<Credential>,
   ): Credential | undefined {
     const at = this.now();
-    const candidates = this.credentials.map((credential) => {
-      const quota = this.quotaOf(credential, resource);
-      return {
-        name: credential.source.name,
-        available: this.#usable(credential, at) && !tried.has(credential) &&
-          availableAtMs(quota, at, this.paddingMs) <= at,
-        score: score(quota, at, this.paddingMs),
-      };
-    });
-    const name = choose(candidates, preferred, this.#cursor++);
-    return this.credentials.find((credential) => credential.source.name === name);
+    const usable = (credential: Credential) =>
+      this.#usable(credential, at) && !tried.has(credential);
+    const candidates = this.#owners.map((owner) => ({
+      name: owner.name,
+      available: this.ready(owner, resource) && owner.credentials.some(usable),
+      score: score(this.quotaOf(owner, resource), at, this.paddingMs),
+    }));
+    const preferredCredential = this.credentials.find((c) => c.source.name === preferred);
+    const chosen = choose(candidates, preferredCredential?.owner.name, this.#cursor++);
+    const owner = this.#owners.find((candidate) => candidate.name === chosen);
+    if (!owner) return undefined;
+    if (preferredCredential?.owner === owner && usable(preferredCredential)) {
+      return preferredCredential;
+    }
+    const members = owner.credentials.filter(usable);
+    return members[owner.cursor++ % members.length];
   }
 
-  /** The pool's quota for `resource` over every usable credential, as clients are told it. */
+  /** The owner may be sent a request for `resource` now: not cooling down, not parked. */
+  ready(owner: Owner, resource: string): boolean {
+    const at = this.now();
+    return owner.frozenUntilMs <= at &&
+      availableAtMs(this.quotaOf(owner, resource), at, this.paddingMs) <= at;
+  }
+
+  /** The pool's quota for `resource` over every owner with a usable credential, each once. */
   totals(resource: string): PoolTotals | undefined {
     const at = this.now();
-    const quotas = this.credentials.filter((credential) => this.#usable(credential, at))
-      .map((credential) => this.quotaOf(credential, resource));
+    const quotas = this.#owners.filter((owner) =>
+      owner.credentials.some((credential) => this.#usable(credential, at))
+    ).map((owner) => this.quotaOf(owner, resource));
     return poolTotals(quotas, at, this.paddingMs);
   }
 
   /**
-   * The pool's own answer when no credential can take the request now: a rate refusal when one
-   * is resting for a limit, else 503.
+   * The pool's own answer when no owner can take the request now: a secondary-limit refusal
+   * when the first owner back is cooling down, the exhausted refusal when it is parked, else
+   * 503 (every credential refused or resting).
    */
   unavailable(resource: string): Response {
     const at = this.now();
-    const standing = this.credentials.filter((credential) => !credential.bad).map(
-      (credential) => {
-        const quota = this.quotaOf(credential, resource);
-        const limitedUntil = availableAtMs(quota, at, this.paddingMs);
-        return {
-          limitedUntil,
-          readyAt: Math.max(limitedUntil, credential.unusableUntilMs),
-          limit: quota.view?.limit ?? 0,
-        };
-      },
+    const standing = this.#owners.flatMap((owner) => {
+      const healthy = owner.credentials.filter((credential) => !credential.bad);
+      if (healthy.length === 0) return [];
+      const quota = this.quotaOf(owner, resource);
+      const limitedUntil = availableAtMs(quota, at, this.paddingMs);
+      const restedAt = Math.min(...healthy.map((credential) => credential.unusableUntilMs));
+      return [{
+        limitedUntil,
+        frozenUntil: owner.frozenUntilMs,
+        readyAt: Math.max(limitedUntil, owner.frozenUntilMs, restedAt),
+        limit: quota.view?.limit ?? 0,
+      }];
+    });
+    if (standing.length === 0) return noCredentialResponse(undefined, at);
+    const first = standing.reduce((a, b) => b.readyAt < a.readyAt ? b : a);
+    const limit = standing.reduce((total, entry) => total + entry.limit, 0);
+    if (first.frozenUntil > at && first.frozenUntil >= first.limitedUntil) {
+      return secondaryLimitResponse(this.rateLimitStatus, resource, limit, first.readyAt, at);
+    }
+    if (standing.some((entry) => entry.limitedUntil > at || entry.frozenUntil > at)) {
+      return exhaustedResponse(this.rateLimitStatus, resource, limit, first.readyAt, at);
+    }
+    return noCredentialResponse(first.readyAt, at);
+  }
+
+  /** The pool's capacity for `resource` as refusals state it: each owner's limit once. */
+  limitOf(resource: string): number {
+    return this.#owners.reduce(
+      (total, owner) => total + (this.quotaOf(owner, resource).view?.limit ?? 0),
+      0,
     );
-    const readyAt = standing.length === 0
-      ? undefined
-      : Math.min(...standing.map((entry) => entry.readyAt));
-    const limited = standing.some((entry) => entry.limitedUntil > at);
-    return limited && readyAt !== undefined
-      ? exhaustedResponse(
-        this.rateLimitStatus,
-        resource,
-        standing.reduce((total, entry) => total + entry.limit, 0),
-        readyAt,
-        at,
-      )
-      : noCredentialResponse(readyAt, at);
   }
 
   snapshot(tokenCacheItems: number): PoolSnapshot {
     const atMs = this.now();
+    const resources = (owner: Owner) =>
+      [...owner.quotas].map(([resource, quota]) => ({
+        resource,
+        limit: quota.view?.limit,
+        remaining: quota.view && remainingNow(quota, atMs, this.paddingMs),
+        resetAtMs: quota.view?.resetAtMs,
+        parkedUntilMs: quota.parkedUntilMs,
+        inFlight: quota.inFlight,
+      }));
     return {
       atMs,
       credentials: this.credentials.map((credential) => ({
         name: credential.source.name,
         kind: credential.source.kind,
+        owner: credential.owner.name,
         bad: credential.bad,
         unusableUntilMs: credential.unusableUntilMs,
-        resources: [...credential.quotas].map(([resource, quota]) => ({
-          resource,
-          limit: quota.view?.limit,
-          remaining: quota.view && remainingNow(quota, atMs, this.paddingMs),
-          resetAtMs: quota.view?.resetAtMs,
-          parkedUntilMs: quota.parkedUntilMs,
-          inFlight: quota.inFlight,
-        })),
+        resources: resources(credential.owner),
+      })),
+      owners: this.#owners.map((owner): OwnerSnapshot => ({
+        name: owner.name,
+        credentials: owner.credentials.map((credential) => credential.source.name),
+        frozenUntilMs: owner.frozenUntilMs,
+        inFlight: owner.gate.inFlight,
+        queued: owner.gate.queued,
+        resources: resources(owner),
       })),
       tokenCache: { items: tokenCacheItems },
     };
+  }
+
+  #newOwner(credentials: Credential[], login: string | undefined): Owner {
+    const owner: Owner = {
+      name: credentials[0].source.name,
+      login,
+      credentials,
+      quotas: new Map(),
+      frozenUntilMs: 0,
+      gate: new OwnerGate(this.gateLimits, this.now),
+      cursor: 0,
+    };
+    for (const credential of credentials) credential.owner = owner;
+    return owner;
   }
 
   #usable(credential: Credential, at: number): boolean {

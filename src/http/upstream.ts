@@ -60,6 +60,11 @@ export interface UpstreamRequest {
   readonly client: string;
   /** Credential to prefer, e.g. the one a cache entry was stored with. */
   readonly preferredCredential?: string;
+  /**
+   * The request writes (POST, PATCH, PUT, DELETE, a GraphQL mutation): the pool paces these per
+   * GitHub account to stay under its secondary limits. Absent: a read.
+   */
+  readonly mutating?: boolean;
   /** False when the body can be sent only once (it streams through): then no retry. */
   readonly replayable: boolean;
   /** Present when the call revalidates a stored entry (conditional headers are added for it). */

@@ -7,7 +7,7 @@ import type { CredentialPool } from "../credentials/pool.ts";
 import type { PoolSnapshot } from "../credentials/events.ts";
 import type { TelemetrySink } from "./events.ts";
 import type { Logger } from "../log.ts";
-import type { QuotaView } from "./prometheus.ts";
+import type { OwnerCooldown, QuotaView } from "./prometheus.ts";
 
 export const LOW_QUOTA_RATIO = 0.1;
 
@@ -50,22 +50,34 @@ export function connectPool(pool: CredentialPool, sink: TelemetrySink, logger: L
   });
 }
 
-/** The pool's quotas as gauges and `/usage` show them (credentials GitHub has answered for). */
+/**
+ * The pool's quotas as gauges and `/usage` show them: one budget per owner (GitHub account),
+ * named by its first credential, for the resources GitHub has answered for.
+ */
 export function quotaViews(snapshot: PoolSnapshot): QuotaView[] {
-  return snapshot.credentials.flatMap((credential) =>
-    credential.resources.flatMap((resource) =>
+  return snapshot.owners.flatMap((owner) => {
+    const members = snapshot.credentials.filter((credential) => credential.owner === owner.name);
+    return owner.resources.flatMap((resource) =>
       resource.limit === undefined || resource.remaining === undefined ||
         resource.resetAtMs === undefined
         ? []
         : [{
-          credential: credential.name,
+          credential: owner.name,
           resource: resource.resource,
           limit: resource.limit,
           remaining: resource.remaining,
           reset: Math.round(resource.resetAtMs / 1000),
           parked: resource.parkedUntilMs > snapshot.atMs,
-          bad: credential.bad,
+          bad: members.every((credential) => credential.bad),
         }]
-    )
-  );
+    );
+  });
+}
+
+/** Seconds each owner still cools down after a secondary limit (0 when it does not). */
+export function ownerCooldowns(snapshot: PoolSnapshot): OwnerCooldown[] {
+  return snapshot.owners.map((owner) => ({
+    owner: owner.name,
+    seconds: Math.max(0, Math.ceil((owner.frozenUntilMs - snapshot.atMs) / 1000)),
+  }));
 }

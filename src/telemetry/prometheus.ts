@@ -18,9 +18,17 @@ export interface QuotaView {
   readonly bad: boolean;
 }
 
+/** One owner (GitHub account) of the pool, named by its first credential. */
+export interface OwnerCooldown {
+  readonly owner: string;
+  /** Seconds left of its secondary-limit cooldown; 0 when it is not cooling down. */
+  readonly seconds: number;
+}
+
 /** Read at scrape time, so gauges are never stale. */
 export interface GaugeSources {
   quotas?(): readonly QuotaView[];
+  cooldowns?(): readonly OwnerCooldown[];
   cachedTokens?(): number;
   cacheSize?(): { entries: number; bytes: number } | undefined;
 }
@@ -113,6 +121,17 @@ export function createPrometheus(sources: GaugeSources): PrometheusTelemetry {
     "1 while the credential is parked for the resource after a rate limit.",
     (q) => q.parked ? 1 : 0,
   );
+  new Gauge({
+    name: "github_proxy_owner_cooldown_seconds",
+    help:
+      "Seconds a GitHub account of the pool still cools down after a secondary rate limit (nothing is sent on it), by its first credential.",
+    labelNames: ["owner"],
+    registers,
+    collect() {
+      this.reset();
+      for (const { owner, seconds } of sources.cooldowns?.() ?? []) this.set({ owner }, seconds);
+    },
+  });
   const tokenEvents = new Counter({
     name: "token_cache_events_total",
     help: "App installation token cache lookups (hit: reused, miss: minted).",

@@ -41,8 +41,13 @@ async function testApp(name: string, id: string, format: "pkcs1" | "pkcs8", limi
   return { app, env };
 }
 
+/** What reached the fake for clients: not App token mints, not the pool's owner lookups. */
+function calls(fake: FakeGitHub) {
+  return fake.requests.filter((r) => !r.path.startsWith("/app/") && r.path !== "/user");
+}
+
 function credentialsSeen(fake: FakeGitHub): (string | null)[] {
-  return fake.requests.filter((r) => !r.path.startsWith("/app/")).map((r) => r.credential);
+  return calls(fake).map((r) => r.credential);
 }
 
 Deno.test("a PAT that runs dry mid-run is rotated away from with no client-visible error", async () => {
@@ -71,7 +76,8 @@ Deno.test("a PAT that runs dry mid-run is rotated away from with no client-visib
 });
 
 Deno.test("a PAT spending its last call is rested before GitHub has to refuse it", async () => {
-  await using setup = await pool({ pats: { "pat-a": { limit: 3 }, "pat-b": { limit: 3 } } }, {
+  // Each owner lookup (`GET /user`) spends one of the four.
+  await using setup = await pool({ pats: { "pat-a": { limit: 4 }, "pat-b": { limit: 4 } } }, {
     GITHUB_PAT_A: "pat-a",
     GITHUB_PAT_B: "pat-b",
   });
@@ -79,10 +85,10 @@ Deno.test("a PAT spending its last call is rested before GitHub has to refuse it
   const statuses = [];
   for (let i = 0; i < 6; i++) statuses.push((await get(gw, "/zen")).status);
   assert.deepEqual(statuses, Array(6).fill(200));
-  assert.deepEqual(fake.requests.map((r) => r.status), Array(6).fill(200));
+  assert.deepEqual(fake.requests.map((r) => r.status), Array(8).fill(200));
   const exhausted = await get(gw, "/zen");
   assert.equal(exhausted.status, 403);
-  assert.equal(fake.requests.length, 6, "nothing sent while every credential is spent");
+  assert.equal(fake.requests.length, 8, "nothing sent while every credential is spent");
 });
 
 Deno.test("clients see the pool's totals in x-ratelimit-*, not one credential's", async () => {
@@ -95,9 +101,10 @@ Deno.test("clients see the pool's totals in x-ratelimit-*, not one credential's"
   fake.setRemaining("pat-b", "core", 20, resetB);
   await get(gw, "/zen");
   const response = await get(gw, "/zen");
+  // The owner lookups spent one of each; both calls then went to the fuller A.
   assert.equal(response.headers.get("x-ratelimit-limit"), "150");
-  assert.equal(response.headers.get("x-ratelimit-remaining"), String(99 + 19));
-  assert.equal(response.headers.get("x-ratelimit-used"), String(150 - 118));
+  assert.equal(response.headers.get("x-ratelimit-remaining"), String(97 + 19));
+  assert.equal(response.headers.get("x-ratelimit-used"), String(150 - 116));
   assert.equal(response.headers.get("x-ratelimit-resource"), "core");
   const reset = Number(response.headers.get("x-ratelimit-reset"));
   assert.ok(reset >= resetB && reset <= resetB + 2, `earliest reset, got ${reset}`);
@@ -180,6 +187,9 @@ Deno.test("a secondary limit parks one credential; the request, body and all, su
     GITHUB_PAT_B: "pat-b",
   }, clock.now);
   const { fake, gw } = setup;
+  fake.setRemaining("pat-b", "core", 4000); // A, the fuller, takes the POST
+  assert.equal((await get(gw, "/zen")).status, 200, "owners looked up");
+  fake.clearRequests();
   fake.triggerSecondaryLimit("pat-a", { retryAfterSeconds: 30 });
   const payload = JSON.stringify({ title: "replayed" });
   const created = await fetch(
@@ -201,16 +211,23 @@ Deno.test("a secondary limit parks one credential; the request, body and all, su
   }
   for (let i = 0; i < 3; i++) assert.equal((await get(gw, "/zen")).status, 200);
   assert.deepEqual(credentialsSeen(fake).slice(2), ["pat-b", "pat-b", "pat-b"]);
-  const a = gw.gateway.pool.snapshot().credentials.find((c) => c.name === "A")!;
-  const parked = a.resources.find((r) => r.resource === "core")!.parkedUntilMs - clock.now();
-  assert.ok(parked > 25_000 && parked <= 30_000, `parked for ${parked} ms`);
+  const frozenFor = (name: string) =>
+    gw.gateway.pool.snapshot().owners.find((o) => o.name === name)!.frozenUntilMs - clock.now();
+  const parked = frozenFor("A");
+  assert.ok(parked > 25_000 && parked <= 30_000, `cooling down for ${parked} ms`);
 
   // Without retry-after: a minute.
   fake.triggerSecondaryLimit("pat-b", { retryAfterSeconds: null });
-  assert.equal((await get(gw, "/zen")).status, 403, "both parked now");
-  const b = gw.gateway.pool.snapshot().credentials.find((c) => c.name === "B")!;
-  const parkedB = b.resources.find((r) => r.resource === "core")!.parkedUntilMs - clock.now();
-  assert.ok(parkedB > 55_000 && parkedB <= 60_000, `parked for ${parkedB} ms`);
+  const refused = await fetch(
+    `${gw.url}/zen`,
+    authed(undefined, { headers: { "cache-control": "no-store" } }),
+  );
+  assert.equal(refused.status, 403, "both cooling down now");
+  assert.match((await refused.json()).message, /^You have exceeded a secondary rate limit/);
+  const retryAfter = Number(refused.headers.get("retry-after"));
+  assert.ok(retryAfter > 25 && retryAfter <= 30, `retry after the first cooldown, ${retryAfter}`);
+  const parkedB = frozenFor("B");
+  assert.ok(parkedB > 55_000 && parkedB <= 60_000, `cooling down for ${parkedB} ms`);
 });
 
 Deno.test("GraphQL RATE_LIMITED in an HTTP 200 parks the credential; the query succeeds elsewhere", async () => {
@@ -232,13 +249,18 @@ Deno.test("GraphQL RATE_LIMITED in an HTTP 200 parks the credential; the query s
     assert.equal(body.data.viewer.login, "fake");
     assert.equal(response.headers.get("x-ratelimit-resource"), "graphql");
   }
-  assert.deepEqual(fake.requests.map((r) => [r.credential, r.status]), [
+  assert.deepEqual(calls(fake).map((r) => [r.credential, r.status]), [
     ["pat-a", 200],
     ["pat-b", 200],
     ["pat-b", 200],
   ]);
   assert.equal(fake.remaining("pat-b", "graphql"), 4998);
-  assert.equal(fake.remaining("pat-a", "core"), 5000, "other resources are not parked");
+  assert.equal(fake.remaining("pat-a", "core"), 4999, "only the owner lookup spent core");
+  const a = gw.gateway.pool.snapshot().owners.find((o) => o.name === "A")!;
+  const parked = (resource: string) =>
+    a.resources.find((r) => r.resource === resource)!.parkedUntilMs > Date.now();
+  assert.equal(parked("graphql"), true);
+  assert.equal(parked("core"), false, "other resources are not parked");
 });
 
 Deno.test("a PAT GitHub refuses is excluded until restart, alerted in the log, never shown", async () => {
@@ -250,9 +272,11 @@ Deno.test("a PAT GitHub refuses is excluded until restart, alerted in the log, n
   const statuses = [];
   for (let i = 0; i < 4; i++) statuses.push((await get(gw, "/zen")).status);
   assert.deepEqual(statuses, [200, 200, 200, 200]);
-  assert.deepEqual(fake.requests.map((r) => [r.credential, r.status]), [
-    ["pat-revoked-secret", 401],
-    ...Array(4).fill(["pat-good", 200]),
+  // Refused at its owner lookup, before any client's request.
+  assert.deepEqual(fake.requests.map((r) => [r.credential, r.path, r.status]), [
+    ["pat-revoked-secret", "/user", 401],
+    ["pat-good", "/user", 200],
+    ...Array(4).fill(["pat-good", "/zen", 200]),
   ]);
   const alert = gw.logs.map((line) => JSON.parse(line)).find((l) => l.level === "error");
   assert.equal(alert?.credential, "A");
@@ -375,7 +399,8 @@ Deno.test("a mixed pool of two Apps (PKCS#1, PKCS#8) and two PATs balances by re
   assert.equal(byName.TWO, 9, "the App with least quota served only its first request");
   const levels = [byName.ONE, byName.A, byName.B];
   assert.ok(Math.max(...levels) - Math.min(...levels) <= 1, JSON.stringify(byName));
-  assert.equal(levels.reduce((a, b) => a + b), 40 + 30 + 20 - 59);
+  // 59 calls, and one owner lookup for each PAT.
+  assert.equal(levels.reduce((a, b) => a + b), 40 + 30 + 20 - 59 - 2);
   assert.equal(fake.mints("21"), 1);
   assert.equal(fake.mints("22"), 1);
   assert.ok(fake.requests.every((r) => r.status === 200 || r.status === 201));

@@ -1,12 +1,16 @@
 /**
  * In-process fake of the GitHub API for the gateway's tests, listening on 127.0.0.1 (random port).
  *
- * It reproduces what the gateway depends on (DESIGN §5, §7, §8): token and App JWT
- * authentication, per-credential and per-resource rate limits with GitHub's headers, primary and
- * secondary limit answers, credential-dependent ETags with conditional requests, pagination Link
- * headers, GraphQL, runner tokens, installation token minting, releases and release-asset
- * uploads on the uploads root (`<origin>/api/uploads`, GHES's layout; on github.com it is
- * `uploads.github.com`). Everything it receives is recorded in `requests`.
+ * It reproduces what the gateway depends on (DESIGN §5, §7, §8, §11): token and App JWT
+ * authentication, rate limits per account and resource with GitHub's headers (every PAT of one
+ * user shares that user's budget, an App installation has its own; `GET /user` names the user),
+ * primary and secondary limit answers (a concurrency cap and a write-rate rule per account, and a
+ * cooldown that grows when the account sends during it), GraphQL queries costing more than one
+ * point and both spellings of GraphQL's rate-limit error, credential-dependent ETags with
+ * conditional requests, pagination Link headers, runner tokens, installation token minting,
+ * releases and release-asset uploads on the uploads root (`<origin>/api/uploads`, GHES's layout;
+ * on github.com it is `uploads.github.com`).
+ * Everything it receives is recorded in `requests`.
  */
 import { Buffer } from "node:buffer";
 import { createPublicKey, generateKeyPairSync, type KeyObject, verify } from "node:crypto";
@@ -20,9 +24,32 @@ export interface FakeApp {
   limit?: number;
 }
 
+/**
+ * GitHub's secondary limits, per account (all PATs of one user, or one installation). Any rule
+ * broken answers 403 "You have exceeded a secondary rate limit" with `retry-after` and starts a
+ * cooldown; a request during the cooldown is refused too and extends it (as GitHub does).
+ */
+export interface SecondaryRules {
+  /** Most requests of one account in flight at once. */
+  concurrency?: number;
+  /** A mutating request less than this long after the account's previous one breaks the rule. */
+  minWriteIntervalMs?: number;
+  /** Most mutating requests of one account in any 60 s. */
+  writesPerMinute?: number;
+  /** Cooldown length and `retry-after` (default 60). */
+  cooldownSeconds?: number;
+}
+
+/** GraphQL's two spellings of a rate-limit error (GitHub has used both). */
+export type GraphqlRateLimitSpelling = "RATE_LIMITED" | "RATE_LIMIT";
+
 export interface FakeGitHubOptions {
-  /** Known PATs: token value -> limit for every resource (default 5000 core, 30 search, 10 code_search, 5000 graphql). */
-  pats?: Record<string, { limit?: number }>;
+  /**
+   * Known PATs: token value -> limit for every resource (default 5000 core, 30 search, 10
+   * code_search, 5000 graphql) and the login of the user it belongs to (default: a user of its
+   * own). PATs of one login share one budget per resource; the first one seen sets its limit.
+   */
+  pats?: Record<string, { limit?: number; login?: string }>;
   apps?: FakeApp[];
   /** Lifetime of minted installation tokens (default 3600). */
   installationTokenLifetimeSeconds?: number;
@@ -36,6 +63,13 @@ export interface FakeGitHubOptions {
   now?: () => number;
   /** Open issues every repository has (default 45). */
   issueCount?: number;
+  secondary?: SecondaryRules;
+  /** Milliseconds every API answer takes, so concurrent requests overlap (default 0). */
+  latencyMs?: number;
+  /** Points every GraphQL query costs (default 1); see `setGraphqlCost`. */
+  graphqlCost?: number;
+  /** How a GraphQL rate limit is spelt in the 200 answer (default `RATE_LIMITED`). */
+  graphqlRateLimitSpelling?: GraphqlRateLimitSpelling;
 }
 
 export interface RecordedRequest {
@@ -150,6 +184,17 @@ interface Incoming {
 }
 
 type Auth = { ok: true; appId?: string } | { ok: false; message: string };
+
+/** One account's secondary-limit state. */
+interface Account {
+  inFlight: number;
+  /** Epoch ms of accepted mutating requests in the last minute. */
+  writes: number[];
+  cooldownUntilMs: number;
+}
+
+const SECONDARY_MESSAGE =
+  "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.";
 type Route = [
   method: "GET" | "POST" | "*",
   path: RegExp,
@@ -165,7 +210,16 @@ export class FakeGitHub implements AsyncDisposable {
 
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
   readonly #prefix: string;
-  readonly #pats: Map<string, number | undefined>;
+  readonly #pats: Map<string, { limit?: number; login: string; id: number }>;
+  readonly #rules: SecondaryRules;
+  readonly #spelling: GraphqlRateLimitSpelling;
+  readonly #accounts = new Map<string, Account>();
+  readonly #spent = new Map<string, number>();
+  #latencyMs: number;
+  #graphqlCost: number;
+  #secondaryAnswers = 0;
+  #peakInFlight = 0;
+  #cooldownExtensions = 0;
   readonly #apps: { app: FakeApp; key: KeyObject }[];
   readonly #tokenLifetime: number;
   readonly #now: () => number;
@@ -188,6 +242,7 @@ export class FakeGitHub implements AsyncDisposable {
   ];
   readonly #routes: Route[] = [
     ["GET", /^\/zen$/, () => text("Keep it logically awesome.")],
+    ["GET", /^\/user$/, (inc) => this.#user(inc.credential)],
     ["GET", /^\/rate_limit$/, (inc) => this.#rateLimit(inc.credential)],
     ["POST", /^\/graphql$/, (inc) => this.#graphql(inc)],
     ["GET", /^\/echo\/binary$/, (inc) => this.#binary(inc)],
@@ -217,7 +272,18 @@ export class FakeGitHub implements AsyncDisposable {
 
   private constructor(opts: FakeGitHubOptions) {
     this.#prefix = opts.prefix ?? "";
-    this.#pats = new Map(Object.entries(opts.pats ?? {}).map(([token, o]) => [token, o.limit]));
+    const logins = new Map<string, number>();
+    this.#pats = new Map(
+      Object.entries(opts.pats ?? {}).map(([token, o], index) => {
+        const login = o.login ?? `user-${index + 1}`;
+        if (!logins.has(login)) logins.set(login, logins.size + 1);
+        return [token, { limit: o.limit, login, id: logins.get(login)! }];
+      }),
+    );
+    this.#rules = opts.secondary ?? {};
+    this.#spelling = opts.graphqlRateLimitSpelling ?? "RATE_LIMITED";
+    this.#latencyMs = opts.latencyMs ?? 0;
+    this.#graphqlCost = opts.graphqlCost ?? 1;
     this.#apps = (opts.apps ?? []).map((app) => ({ app, key: createPublicKey(app.publicKeyPem) }));
     this.#tokenLifetime = opts.installationTokenLifetimeSeconds ?? 3600;
     this.#now = opts.now ?? Date.now;
@@ -268,6 +334,37 @@ export class FakeGitHub implements AsyncDisposable {
     const lastModified = old?.lastModified &&
       new Date(Math.max(this.#now(), Date.parse(old.lastModified) + 1000)).toUTCString();
     this.setResource(path, body, { status: old?.status, headers: old?.headers, lastModified });
+  }
+
+  /** Every API answer from now on takes `ms`. */
+  setLatency(ms: number): void {
+    this.#latencyMs = ms;
+  }
+
+  /** Points every GraphQL query costs from now on (GitHub: about one per 100 nodes asked for). */
+  setGraphqlCost(points: number): void {
+    this.#graphqlCost = points;
+  }
+
+  /** Points charged so far to the account `token` belongs to, or to every account. */
+  pointsSpent(token?: string): number {
+    if (token !== undefined) return this.#spent.get(this.#accountOf(token)) ?? 0;
+    return [...this.#spent.values()].reduce((total, points) => total + points, 0);
+  }
+
+  /** Secondary-limit 403s answered so far (the rules below, not `triggerSecondaryLimit`). */
+  get secondaryLimitAnswers(): number {
+    return this.#secondaryAnswers;
+  }
+
+  /** The most requests one account has had in flight at once. */
+  get peakInFlight(): number {
+    return this.#peakInFlight;
+  }
+
+  /** Times an account sent during its cooldown and so made it longer. */
+  get cooldownExtensions(): number {
+    return this.#cooldownExtensions;
   }
 
   remaining(token: string | null, resource = "core"): number {
@@ -357,37 +454,56 @@ export class FakeGitHub implements AsyncDisposable {
   }
 
   async #answer(inc: Incoming, authorized: boolean): Promise<Response> {
-    const resource = rateResource(inc.apiPath);
     const auth = this.#authenticate(inc, authorized);
     const key = auth.ok ? inc.credential : null;
+    const account = key === null ? undefined : this.#accountState(key);
+    if (account) {
+      account.inFlight++;
+      this.#peakInFlight = Math.max(this.#peakInFlight, account.inFlight);
+    }
+    try {
+      // Judged on arrival, as GitHub counts what is in flight when a request comes in.
+      const secondaryBroken = auth.ok && account !== undefined &&
+        this.#breaksSecondaryRule(inc, account);
+      if (this.#latencyMs > 0 && inc.apiPath !== null) {
+        await new Promise((resolve) => setTimeout(resolve, this.#latencyMs));
+      }
+      return await this.#decide(inc, auth, key, account, secondaryBroken);
+    } finally {
+      if (account) account.inFlight--;
+    }
+  }
+
+  async #decide(
+    inc: Incoming,
+    auth: Auth,
+    key: string | null,
+    account: Account | undefined,
+    secondaryBroken: boolean,
+  ): Promise<Response> {
+    const resource = rateResource(inc.apiPath);
     const quota = this.#quota(key, resource);
     const secondary = key === null ? undefined : this.#secondary.get(key);
     const free = inc.apiPath === "/rate_limit";
+    const cost = resource === "graphql" ? this.#graphqlCost : 1;
     let answer: Answer;
     let charge = false;
     if (!auth.ok) {
       answer = json(401, { message: auth.message, documentation_url: DOCS });
+    } else if (secondaryBroken) {
+      answer = secondaryLimit(this.#rules.cooldownSeconds ?? 60);
     } else if (secondary && secondary.count > 0) {
       secondary.count--;
-      answer = json(
-        403,
-        {
-          message:
-            "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
-          documentation_url: `${RATE_LIMIT_DOCS}#about-secondary-rate-limits`,
-        },
-        secondary.retryAfterSeconds === null
-          ? {}
-          : { "retry-after": String(secondary.retryAfterSeconds) },
-      );
-    } else if (quota.remaining <= 0 && !free) {
+      answer = secondaryLimit(secondary.retryAfterSeconds);
+    } else if (quota.remaining < cost && !free) {
       const message = "API rate limit exceeded for user ID 1.";
       answer = resource === "graphql"
-        ? json(200, { errors: [{ type: "RATE_LIMITED", message }] })
+        ? json(200, { errors: [graphqlRateLimitError(this.#spelling, message)] })
         : json(403, { message, documentation_url: RATE_LIMIT_DOCS });
     } else {
       answer = this.#route({ ...inc, appId: auth.appId });
       charge = !free;
+      if (account && isMutating(inc)) account.writes.push(Date.now());
     }
 
     const headers = new Headers(answer.headers);
@@ -404,7 +520,11 @@ export class FakeGitHub implements AsyncDisposable {
         charge = false;
       }
     }
-    if (charge) quota.remaining--;
+    if (charge) {
+      quota.remaining -= cost;
+      const id = this.#accountOf(key);
+      this.#spent.set(id, (this.#spent.get(id) ?? 0) + cost);
+    }
     headers.set("x-ratelimit-limit", String(quota.limit));
     headers.set("x-ratelimit-remaining", String(quota.remaining));
     headers.set("x-ratelimit-used", String(quota.limit - quota.remaining));
@@ -468,13 +588,60 @@ export class FakeGitHub implements AsyncDisposable {
     }
   }
 
+  /** Who GitHub charges for `token`: its user, its installation, or (unknown) the token. */
+  #accountOf(token: string | null): string {
+    if (token === null) return "";
+    const pat = this.#pats.get(token);
+    if (pat) return `user:${pat.login}`;
+    const issued = this.#issued.get(token);
+    return issued ? `installation:${issued.installationId}` : `token:${token}`;
+  }
+
+  #accountState(token: string): Account {
+    const id = this.#accountOf(token);
+    let account = this.#accounts.get(id);
+    if (!account) {
+      account = { inFlight: 0, writes: [], cooldownUntilMs: 0 };
+      this.#accounts.set(id, account);
+    }
+    return account;
+  }
+
+  /**
+   * Whether this request meets a secondary limit: sent during the account's cooldown (which
+   * then grows), over the concurrency cap, or a write too soon after the last or over the
+   * minute's allowance. Breaking a rule starts the cooldown.
+   */
+  #breaksSecondaryRule(inc: Incoming, account: Account): boolean {
+    const rules = this.#rules;
+    const now = Date.now();
+    const cooldownMs = (rules.cooldownSeconds ?? 60) * 1000;
+    if (now < account.cooldownUntilMs) {
+      this.#cooldownExtensions++;
+      account.cooldownUntilMs = now + cooldownMs;
+      this.#secondaryAnswers++;
+      return true;
+    }
+    account.writes = account.writes.filter((at) => at > now - 60_000);
+    const write = isMutating(inc);
+    const broken = (rules.concurrency !== undefined && account.inFlight > rules.concurrency) ||
+      (write && rules.minWriteIntervalMs !== undefined && account.writes.length > 0 &&
+        now - account.writes[account.writes.length - 1] < rules.minWriteIntervalMs) ||
+      (write && rules.writesPerMinute !== undefined &&
+        account.writes.length >= rules.writesPerMinute);
+    if (!broken) return false;
+    account.cooldownUntilMs = now + cooldownMs;
+    this.#secondaryAnswers++;
+    return true;
+  }
+
   #quota(key: string | null, resource: string): Quota {
-    const id = `${key ?? ""}\n${resource}`;
+    const id = `${this.#accountOf(key)}\n${resource}`;
     let quota = this.#quotas.get(id);
     if (!quota) {
       const limit = key === null
         ? ANONYMOUS_LIMITS[resource] ?? 60
-        : this.#pats.get(key) ?? this.#appLimit(key) ?? DEFAULT_LIMITS[resource] ?? 5000;
+        : this.#pats.get(key)?.limit ?? this.#appLimit(key) ?? DEFAULT_LIMITS[resource] ?? 5000;
       quota = { limit, remaining: 0, reset: 0 };
       this.#quotas.set(id, quota);
     }
@@ -532,6 +699,29 @@ export class FakeGitHub implements AsyncDisposable {
       }),
     );
     return json(200, { resources, rate: resources.core });
+  }
+
+  /** The authenticated user, as `GET /user` answers it; installations are not users. */
+  #user(token: string | null): Answer {
+    const pat = token === null ? undefined : this.#pats.get(token);
+    if (!pat) {
+      return token !== null && this.#issued.has(token)
+        ? json(403, { message: "Resource not accessible by integration", documentation_url: DOCS })
+        : json(401, { message: "Requires authentication", documentation_url: DOCS });
+    }
+    const url = `${this.url}/users/${pat.login}`;
+    return {
+      ...json(200, {
+        login: pat.login,
+        id: pat.id,
+        node_id: btoa(`04:User${pat.id}`),
+        url,
+        html_url: `https://github.com/${pat.login}`,
+        type: "User",
+        site_admin: false,
+      }),
+      validators: true,
+    };
   }
 
   #graphql(inc: Incoming): Answer {
@@ -920,6 +1110,33 @@ function echo(inc: Incoming): Answer {
   });
 }
 
+function secondaryLimit(retryAfterSeconds: number | null): Answer {
+  return json(
+    403,
+    {
+      message: SECONDARY_MESSAGE,
+      documentation_url: `${RATE_LIMIT_DOCS}#about-secondary-rate-limits`,
+    },
+    retryAfterSeconds === null ? {} : { "retry-after": String(retryAfterSeconds) },
+  );
+}
+
+function graphqlRateLimitError(spelling: GraphqlRateLimitSpelling, message: string) {
+  return spelling === "RATE_LIMITED"
+    ? { type: "RATE_LIMITED", message }
+    : { type: "RATE_LIMIT", code: "graphql_rate_limit", message };
+}
+
+/** What GitHub counts as a write: any method but GET/HEAD/OPTIONS, and GraphQL mutations. */
+function isMutating(inc: Incoming): boolean {
+  if (inc.method === "GET" || inc.method === "HEAD" || inc.method === "OPTIONS") return false;
+  if (inc.apiPath !== "/graphql") return true;
+  const request = parseJson(inc.body);
+  const query = typeof request === "object" && request !== null && "query" in request
+    ? request.query
+    : undefined;
+  return typeof query === "string" && /^\s*mutation\b/.test(query);
+}
 function json(status: number, value: unknown, headers: Record<string, string> = {}): Answer {
   return {
     status,

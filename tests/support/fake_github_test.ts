@@ -322,3 +322,103 @@ Deno.test("echo, status, 404 and hang", async () => {
   controller.abort();
   await assert.rejects(pending);
 });
+
+Deno.test("PATs of one user share one budget; GET /user names the user, a 304 is free", async () => {
+  await using gh = await FakeGitHub.start({
+    pats: { [PAT]: { login: "octocat" }, [OTHER_PAT]: { login: "octocat" }, ghp_third: {} },
+  });
+  const user = await get(`${gh.url}/user`, { authorization: `token ${PAT}` });
+  assert.equal(user.res.status, 200);
+  assert.equal(JSON.parse(user.body).login, "octocat");
+  const other = await get(`${gh.url}/user`, { authorization: `token ${OTHER_PAT}` });
+  assert.equal(JSON.parse(other.body).login, "octocat");
+  assert.equal(JSON.parse(other.body).id, JSON.parse(user.body).id);
+  assert.equal(other.res.headers.get("x-ratelimit-remaining"), "4998", "one budget of two");
+  assert.equal(gh.remaining(PAT), 4998);
+  const third = await get(`${gh.url}/user`, { authorization: `token ghp_third` });
+  assert.notEqual(JSON.parse(third.body).login, "octocat");
+  assert.equal(gh.remaining("ghp_third"), 4999, "another user, another budget");
+  const again = await get(`${gh.url}/user`, {
+    authorization: `token ${PAT}`,
+    "if-none-match": user.res.headers.get("etag")!,
+  });
+  assert.equal(again.res.status, 304);
+  assert.equal(gh.remaining(PAT), 4998);
+  assert.equal(gh.pointsSpent(PAT), 2);
+  assert.equal(gh.pointsSpent(), 3);
+});
+
+Deno.test("secondary limits: concurrency cap; a request during the cooldown extends it", async () => {
+  await using gh = await FakeGitHub.start({
+    pats: { [PAT]: { login: "octocat" }, [OTHER_PAT]: { login: "octocat" } },
+    secondary: { concurrency: 2, cooldownSeconds: 1 },
+    latencyMs: 100,
+  });
+  const burst = await Promise.all(
+    [PAT, OTHER_PAT, PAT].map((token) => get(`${gh.url}/zen`, { authorization: `token ${token}` })),
+  );
+  const statuses = burst.map(({ res }) => res.status).sort();
+  assert.deepEqual(statuses, [200, 200, 403], "three in flight for one user, cap two");
+  const limited = burst.find(({ res }) => res.status === 403)!;
+  assert.equal(limited.res.headers.get("retry-after"), "1");
+  assert.match(JSON.parse(limited.body).message, /^You have exceeded a secondary rate limit/);
+  assert.equal(gh.secondaryLimitAnswers, 1);
+  assert.equal(gh.cooldownExtensions, 0);
+  assert.equal(gh.peakInFlight, 3);
+  const during = await get(`${gh.url}/zen`, { authorization: `token ${OTHER_PAT}` });
+  assert.equal(during.res.status, 403, "the whole account cools down");
+  assert.equal(gh.cooldownExtensions, 1);
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  assert.equal((await get(`${gh.url}/zen`, { authorization: `token ${PAT}` })).res.status, 200);
+});
+
+Deno.test("secondary limits: writes too close together or too many a minute", async () => {
+  await using gh = await FakeGitHub.start({
+    pats: { [PAT]: {}, [OTHER_PAT]: {} },
+    secondary: { minWriteIntervalMs: 500, writesPerMinute: 2, cooldownSeconds: 0 },
+  });
+  const post = (token: string, path: string, body: unknown) =>
+    fetch(`${gh.url}${path}`, {
+      method: "POST",
+      headers: { authorization: `token ${token}` },
+      body: JSON.stringify(body),
+    }).then(async (res) => (await res.body?.cancel(), res.status));
+  assert.equal(await post(PAT, "/repos/o/r/issues", { title: "a" }), 201);
+  assert.equal(await post(PAT, "/repos/o/r/issues", { title: "b" }), 403, "too soon");
+  assert.equal(await post(OTHER_PAT, "/repos/o/r/issues", { title: "c" }), 201, "other user");
+  assert.equal(await post(PAT, "/graphql", { query: "{ viewer { login } }" }), 200, "a read");
+  await new Promise((resolve) => setTimeout(resolve, 550));
+  assert.equal(await post(PAT, "/graphql", { query: "mutation { a }" }), 200);
+  await new Promise((resolve) => setTimeout(resolve, 550));
+  assert.equal(await post(PAT, "/repos/o/r/issues", { title: "d" }), 403, "third this minute");
+  assert.equal(gh.secondaryLimitAnswers, 2);
+});
+
+Deno.test("GraphQL queries cost their points; both rate-limit spellings in a 200", async () => {
+  for (const spelling of ["RATE_LIMITED", "RATE_LIMIT"] as const) {
+    await using gh = await FakeGitHub.start({
+      pats: { [PAT]: { limit: 12 } },
+      graphqlCost: 5,
+      graphqlRateLimitSpelling: spelling,
+    });
+    const query = () =>
+      fetch(`${gh.url}/graphql`, {
+        method: "POST",
+        headers: { authorization: `token ${PAT}` },
+        body: JSON.stringify({ query: "{ viewer { login } }" }),
+      });
+    const first = await query();
+    assert.ok((await first.json()).data);
+    assert.equal(first.headers.get("x-ratelimit-used"), "5");
+    assert.equal((await (await query()).json()).data.viewer.login, "fake");
+    const limited = await query();
+    assert.equal(limited.status, 200);
+    assert.equal(limited.headers.get("x-ratelimit-remaining"), "2", "2 left, 5 needed");
+    const error = (await limited.json()).errors[0];
+    assert.equal(error.type, spelling);
+    if (spelling === "RATE_LIMIT") assert.equal(error.code, "graphql_rate_limit");
+    assert.equal(gh.pointsSpent(PAT), 10);
+    gh.setGraphqlCost(2);
+    assert.equal((await query()).headers.get("x-ratelimit-remaining"), "0");
+  }
+});

@@ -42,6 +42,7 @@ Deno.test("defaults", () => {
     logLevel: "info",
     logFormat: "json",
     upstreamTimeoutMs: 30_000,
+    upstreamConcurrency: 25,
     drainTimeoutMs: 25_000,
     headerTimeoutMs: 30_000,
     bodyTimeoutMs: 60_000,
@@ -76,7 +77,9 @@ Deno.test("values are parsed into typed fields", () => {
     IDLE_TIMEOUT: "4",
     MAX_CONNECTIONS: "100",
     RATE_LIMIT_STATUS: " 429 ",
+    UPSTREAM_CONCURRENCY: "8",
   });
+  assert.equal(config.upstreamConcurrency, 8);
   assert.equal(config.githubApiUrl, "https://ghe.example.com/api/v3");
   assert.equal(config.githubGraphqlUrl, "https://ghe.example.com/api/graphql");
   assert.equal(config.githubUploadsUrl, "https://ghe.example.com/api/uploads");
@@ -160,6 +163,11 @@ const PROBLEM_CASES: [string, Record<string, string>, RegExp][] = [
   ["body timeout", { BODY_TIMEOUT: "x" }, /^BODY_TIMEOUT must be a whole number/],
   ["idle timeout", { IDLE_TIMEOUT: "0" }, /^IDLE_TIMEOUT must be a whole number from 1/],
   ["connection cap", { MAX_CONNECTIONS: "0" }, /^MAX_CONNECTIONS must be a whole number/],
+  [
+    "upstream concurrency",
+    { UPSTREAM_CONCURRENCY: "0" },
+    /^UPSTREAM_CONCURRENCY must be a whole number from 1 to 1000/,
+  ],
   ["drain timeout", { DRAIN_TIMEOUT: "-5" }, /^DRAIN_TIMEOUT must be a whole number/],
   ["rate-limit status", { RATE_LIMIT_STATUS: "503" }, /^RATE_LIMIT_STATUS must be 403 or 429/],
   ["empty PAT", { GITHUB_PAT_X: "  " }, /^GITHUB_PAT_X is empty$/],
@@ -217,7 +225,7 @@ Deno.test("every problem is reported together, and no secret is repeated", () =>
     error = e;
   }
   assert.ok(error instanceof ConfigError);
-  assert.equal(error.problems.length, 19, error.message);
+  assert.equal(error.problems.length, 20, error.message);
   assert.match(error.message, /^invalid configuration:\n {2}- /);
   for (const secret of [...Object.values(secrets), "secret-material"]) {
     assert.ok(!error.message.includes(secret), secret);

@@ -152,17 +152,94 @@ Deno.test("isGraphqlRateLimited and isBadCredentials read small bodies", () => {
   assert.equal(isBadCredentials(401, undefined), false);
 });
 
-Deno.test("points spent: every rate-limited answer but a 304 or a refusal", () => {
-  const table: [status: number, rateLimited: boolean, refused: boolean, points: number][] = [
-    [200, true, false, 1],
-    [404, true, false, 1],
-    [201, true, false, 1],
-    [304, true, false, 0],
-    [403, true, true, 0],
-    [401, true, true, 0],
-    [200, false, false, 0],
+Deno.test("GraphQL rate limits under both of GitHub's spellings, and nothing else", () => {
+  const table: [label: string, body: string, limited: boolean][] = [
+    [
+      "RATE_LIMITED",
+      '{"errors":[{"type":"RATE_LIMITED","message":"API rate limit exceeded"}]}',
+      true,
+    ],
+    ["RATE_LIMIT", '{"errors":[{"type":"RATE_LIMIT","message":"API rate limit exceeded"}]}', true],
+    ["code only", '{"errors":[{"code":"graphql_rate_limit","message":"API rate limit"}]}', true],
+    [
+      "among other errors",
+      '{"data":null,"errors":[{"type":"NOT_FOUND"},{"type":"RATE_LIMIT","code":"graphql_rate_limit"}]}',
+      true,
+    ],
+    ["other error", '{"errors":[{"type":"NOT_FOUND","message":"RATE_LIMIT in text"}]}', false],
+    ["data naming it", '{"data":{"viewer":{"login":"RATE_LIMITED"}}}', false],
+    ["last query, remaining 0", '{"data":{"viewer":{"login":"octocat"}}}', false],
+    ["null error", '{"errors":[null]}', false],
   ];
-  for (const [status, rateLimited, refused, points] of table) {
-    assert.equal(pointsSpent(status, rateLimited, refused), points, `${status} ${refused}`);
+  for (const [label, body, limited] of table) {
+    assert.equal(isGraphqlRateLimited(body), limited, label);
+  }
+});
+
+Deno.test("a GraphQL 200 rate limit parks even with points left; a last success does not", () => {
+  const headers = (remaining: number) =>
+    new Headers({
+      "x-ratelimit-limit": "5000",
+      "x-ratelimit-remaining": String(remaining),
+      "x-ratelimit-reset": "2000",
+      date: new Date(1_000_000).toUTCString(),
+    });
+  const limited = limitVerdict({
+    status: 200,
+    headers: headers(3),
+    body: '{"errors":[{"type":"RATE_LIMIT","code":"graphql_rate_limit"}]}',
+    receivedAtMs: 1_000_000,
+  }, 0);
+  assert.deepEqual(limited, { kind: "primary", untilMs: 2_000_000 });
+  const last = limitVerdict({
+    status: 200,
+    headers: headers(0),
+    body: '{"data":{"viewer":{"login":"octocat"}}}',
+    receivedAtMs: 1_000_000,
+  }, 0);
+  assert.deepEqual(last, { kind: "none" });
+});
+
+Deno.test("points spent: REST 1 but a 304 or a refusal; GraphQL what x-ratelimit-used moved by", () => {
+  const reading = (remaining: number, resetAtMs = 3_600_000) => ({
+    limit: 5000,
+    remaining,
+    resetAtMs,
+  });
+  const table: [
+    label: string,
+    status: number,
+    graphql: boolean,
+    before: ReturnType<typeof reading> | undefined,
+    after: ReturnType<typeof reading> | undefined,
+    refused: boolean,
+    points: number,
+  ][] = [
+    ["REST 200", 200, false, reading(100), reading(99), false, 1],
+    ["REST 404", 404, false, undefined, reading(99), false, 1],
+    ["REST 201", 201, false, reading(100), reading(99), false, 1],
+    ["REST 304", 304, false, reading(100), reading(100), false, 0],
+    ["REST refused 403", 403, false, reading(1), reading(0), true, 0],
+    ["REST 401", 401, false, undefined, reading(0), true, 0],
+    ["no rate-limit headers", 200, false, undefined, undefined, false, 0],
+    ["GraphQL costing 5", 200, true, reading(100), reading(95), false, 5],
+    ["GraphQL costing 1", 200, true, reading(100), reading(99), false, 1],
+    ["GraphQL, someone else spent between", 200, true, reading(100), reading(90), false, 10],
+    ["GraphQL answered out of order", 200, true, reading(95), reading(97), false, 1],
+    ["GraphQL, first seen", 200, true, undefined, reading(4000), false, 1],
+    ["GraphQL, new window", 200, true, reading(10, 0), reading(4995), false, 5],
+    [
+      "GraphQL, reset read a second apart",
+      200,
+      true,
+      reading(100, 3_599_000),
+      reading(97),
+      false,
+      3,
+    ],
+    ["GraphQL rate limited", 200, true, reading(3), reading(3), true, 0],
+  ];
+  for (const [label, status, graphql, before, after, refused, points] of table) {
+    assert.equal(pointsSpent(status, graphql, before, after, refused), points, label);
   }
 });
