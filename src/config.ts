@@ -54,6 +54,14 @@ export interface Config {
   readonly idleTimeoutMs: number;
   /** Cap on open client connections; each holds up to 4 file descriptors. */
   readonly maxConnections: number;
+  /** `PUBLIC_URL`: the gateway's address as clients reach it, no trailing slash; unset: from the request. */
+  readonly publicUrl?: string;
+  /** `TRUST_PROXY_HEADERS`: take the client's base from `Forwarded`/`X-Forwarded-*`. */
+  readonly trustProxyHeaders: boolean;
+  /** `REWRITE_BODY_URLS`: API and upload URLs in JSON bodies point at the gateway. */
+  readonly rewriteBodyUrls: boolean;
+  /** Where release-asset uploads go: `https://uploads.github.com` or `https://<ghes>/api/uploads`. */
+  readonly githubUploadsUrl: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -119,6 +127,28 @@ const backendUrl: Parse<string> = (value, fail) => {
     fail("must be a URL such as denokv:// or memory://");
   }
   return value;
+};
+
+/** `true` or `false`, in any case. */
+const flag: Parse<boolean> = (text, fail) => oneOf("true", "false")(text, fail) === "true";
+
+/** An absolute http(s) URL with an optional path prefix, no trailing slash; "" stays unset. */
+const publicUrl: Parse<string | undefined> = (raw, fail) => {
+  if (raw === "") return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    fail("is not a URL; expected e.g. https://github-proxy.example.com or https://example.com/gh");
+    return undefined;
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    fail(`must be http(s), got "${url.protocol}"`);
+  }
+  if (url.username || url.password || url.search || url.hash) {
+    fail("must not carry credentials, a query or a fragment");
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
 };
 
 const apiUrl: Parse<string> = (raw, fail) => {
@@ -193,6 +223,9 @@ const VARIABLES = [
     default: String(DEFAULT_MAX_CONNECTIONS),
     parse: whole(1, 1_000_000),
   },
+  { name: "PUBLIC_URL", field: "publicUrl", default: "", parse: publicUrl },
+  { name: "TRUST_PROXY_HEADERS", field: "trustProxyHeaders", default: "false", parse: flag },
+  { name: "REWRITE_BODY_URLS", field: "rewriteBodyUrls", default: "true", parse: flag },
 ] as const satisfies readonly AnyVariable[];
 
 /** Fields the table fills; the others are derived from them or from the credential families. */
@@ -220,6 +253,7 @@ export function parseConfig(env: Env): Config {
   return Object.freeze({
     ...table,
     githubGraphqlUrl: graphqlUrlFor(table.githubApiUrl),
+    githubUploadsUrl: uploadsUrlFor(table.githubApiUrl),
     credentials: credentials.credentials,
   });
 }
@@ -229,4 +263,18 @@ export function graphqlUrlFor(apiUrl: string): string {
   return apiUrl.endsWith("/api/v3")
     ? `${apiUrl.slice(0, -"/v3".length)}/graphql`
     : `${apiUrl}/graphql`;
+}
+
+/**
+ * Where release-asset uploads go for an API base: GHES `…/api/v3` → `…/api/uploads`;
+ * `https://api.<domain>` (github.com, GHE.com) → `https://uploads.<domain>`; any other base →
+ * `<origin>/api/uploads`, GHES's layout.
+ */
+export function uploadsUrlFor(apiUrl: string): string {
+  if (apiUrl.endsWith("/api/v3")) return `${apiUrl.slice(0, -"/v3".length)}/uploads`;
+  const url = new URL(apiUrl);
+  if (url.hostname.startsWith("api.") && url.pathname === "/") {
+    return `${url.protocol}//uploads.${url.host.slice("api.".length)}`;
+  }
+  return `${url.origin}/api/uploads`;
 }
