@@ -1,6 +1,12 @@
 /** Configuration (DESIGN §4) as tables: defaults, parsing, and every problem reported at once. */
 import assert from "node:assert/strict";
-import { type Config, ConfigError, graphqlUrlFor, parseConfig } from "../../src/config.ts";
+import {
+  type Config,
+  ConfigError,
+  graphqlUrlFor,
+  parseConfig,
+  uploadsUrlFor,
+} from "../../src/config.ts";
 
 const REQUIRED = { CLIENT_REGISTRY_FILE_PATH: "/etc/github-proxy/registry.yaml" };
 
@@ -19,6 +25,7 @@ Deno.test("defaults", () => {
   const expected: Config = {
     githubApiUrl: "https://api.github.com",
     githubGraphqlUrl: "https://api.github.com/graphql",
+    githubUploadsUrl: "https://uploads.github.com",
     registryPath: "/etc/github-proxy/registry.yaml",
     stateDirectory: ".state",
     cacheBackendUrl: "denokv://",
@@ -40,6 +47,9 @@ Deno.test("defaults", () => {
     bodyTimeoutMs: 60_000,
     idleTimeoutMs: 5_000,
     maxConnections: 240,
+    publicUrl: undefined,
+    trustProxyHeaders: false,
+    rewriteBodyUrls: true,
   };
   assert.deepEqual(config, expected);
   assert.ok(Object.isFrozen(config));
@@ -67,6 +77,9 @@ Deno.test("values are parsed into typed fields", () => {
     BODY_TIMEOUT: "3",
     IDLE_TIMEOUT: "4",
     MAX_CONNECTIONS: "100",
+    PUBLIC_URL: "https://Proxy.example.com/gh/",
+    TRUST_PROXY_HEADERS: "TRUE",
+    REWRITE_BODY_URLS: "false",
   });
   assert.equal(config.githubApiUrl, "https://ghe.example.com/api/v3");
   assert.equal(config.githubGraphqlUrl, "https://ghe.example.com/api/graphql");
@@ -88,6 +101,22 @@ Deno.test("values are parsed into typed fields", () => {
   assert.equal(config.bodyTimeoutMs, 3000);
   assert.equal(config.idleTimeoutMs, 4000);
   assert.equal(config.maxConnections, 100);
+  assert.equal(config.publicUrl, "https://proxy.example.com/gh");
+  assert.equal(config.trustProxyHeaders, true);
+  assert.equal(config.rewriteBodyUrls, false);
+  assert.equal(config.githubUploadsUrl, "https://ghe.example.com/api/uploads");
+});
+
+Deno.test("upload base that belongs to GITHUB_API_URL", () => {
+  const cases: [string, string][] = [
+    ["https://api.github.com", "https://uploads.github.com"],
+    ["https://api.acme.ghe.com", "https://uploads.acme.ghe.com"],
+    ["https://ghe.example.com/api/v3", "https://ghe.example.com/api/uploads"],
+    ["http://127.0.0.1:8080", "http://127.0.0.1:8080/api/uploads"],
+    ["http://127.0.0.1:8080/api/v3", "http://127.0.0.1:8080/api/uploads"],
+    ["https://proxy.example.com/github", "https://proxy.example.com/api/uploads"],
+  ];
+  for (const [api, uploads] of cases) assert.equal(uploadsUrlFor(api), uploads, api);
 });
 
 Deno.test("GraphQL endpoint that belongs to GITHUB_API_URL", () => {
@@ -127,6 +156,16 @@ const PROBLEM_CASES: [string, Record<string, string>, RegExp][] = [
   ["idle timeout", { IDLE_TIMEOUT: "0" }, /^IDLE_TIMEOUT must be a whole number from 1/],
   ["connection cap", { MAX_CONNECTIONS: "0" }, /^MAX_CONNECTIONS must be a whole number/],
   ["drain timeout", { DRAIN_TIMEOUT: "-5" }, /^DRAIN_TIMEOUT must be a whole number/],
+  ["public URL not a URL", { PUBLIC_URL: "gw.example" }, /^PUBLIC_URL is not a URL/],
+  ["public URL scheme", { PUBLIC_URL: "ftp://gw.example" }, /^PUBLIC_URL must be http\(s\)/],
+  ["public URL query", { PUBLIC_URL: "https://gw.example/?a=1" }, /^PUBLIC_URL must not carry/],
+  [
+    "public URL credentials",
+    { PUBLIC_URL: "https://u:p@gw.example" },
+    /^PUBLIC_URL must not carry credentials/,
+  ],
+  ["trust flag", { TRUST_PROXY_HEADERS: "yes" }, /^TRUST_PROXY_HEADERS must be one of true, false/],
+  ["rewrite flag", { REWRITE_BODY_URLS: "0" }, /^REWRITE_BODY_URLS must be one of true, false/],
   ["empty PAT", { GITHUB_PAT_X: "  " }, /^GITHUB_PAT_X is empty$/],
   [
     "incomplete App",
@@ -182,7 +221,7 @@ Deno.test("every problem is reported together, and no secret is repeated", () =>
     error = e;
   }
   assert.ok(error instanceof ConfigError);
-  assert.equal(error.problems.length, 18, error.message);
+  assert.equal(error.problems.length, 21, error.message);
   assert.match(error.message, /^invalid configuration:\n {2}- /);
   for (const secret of [...Object.values(secrets), "secret-material"]) {
     assert.ok(!error.message.includes(secret), secret);
