@@ -8,6 +8,7 @@
  * recorded in `requests`.
  */
 import { Buffer } from "node:buffer";
+import { gzipSync } from "node:zlib";
 import { createPublicKey, generateKeyPairSync, type KeyObject, verify } from "node:crypto";
 
 export interface FakeApp {
@@ -27,6 +28,13 @@ export interface FakeGitHubOptions {
   installationTokenLifetimeSeconds?: number;
   /** "" = api.github.com layout (GraphQL at /graphql); "/api/v3" = GHES layout (GraphQL at /api/graphql). */
   prefix?: "" | "/api/v3";
+  /**
+   * The release-asset upload base its bodies name in `upload_url` (default `<origin>/api/uploads`,
+   * GHES's layout, which is also where the gateway looks for a base that is not `api.<domain>`).
+   */
+  uploadsUrl?: string;
+  /** Gzip JSON answers for a client that accepts it, as GitHub does (ETags stay over the plain body). */
+  gzip?: boolean;
 }
 
 export interface RecordedRequest {
@@ -128,10 +136,13 @@ type Route = [
 export class FakeGitHub {
   readonly url: string;
   readonly origin: string;
+  /** Where `upload_url`s in its bodies point (see `FakeGitHubOptions.uploadsUrl`). */
+  readonly uploadsUrl: string;
   readonly requests: RecordedRequest[] = [];
 
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
   readonly #prefix: string;
+  readonly #gzip: boolean;
   readonly #pats: Map<string, number | undefined>;
   readonly #apps: { app: FakeApp; key: KeyObject }[];
   readonly #tokenLifetime: number;
@@ -151,6 +162,11 @@ export class FakeGitHub {
     ["*", /^\/status\/(\d{3})$/, (_, [code]) => this.#status(Number(code))],
     ["GET", /^\/repos\/([^/]+)\/([^/]+)$/, (_, [owner, repo]) => this.#repo(owner, repo)],
     ["GET", /^\/repos\/([^/]+)\/([^/]+)\/issues$/, (inc, [o, r]) => this.#issues(inc, o, r)],
+    [
+      "GET",
+      /^\/repos\/([^/]+)\/([^/]+)\/releases\/(\d+)$/,
+      (_, [o, r, id]) => this.#release(o, r, id),
+    ],
     ["POST", /^\/repos\/([^/]+)\/([^/]+)\/issues$/, (inc, [o, r]) => this.#createIssue(inc, o, r)],
     [
       "POST",
@@ -163,6 +179,7 @@ export class FakeGitHub {
 
   private constructor(opts: FakeGitHubOptions) {
     this.#prefix = opts.prefix ?? "";
+    this.#gzip = opts.gzip ?? false;
     this.#pats = new Map(Object.entries(opts.pats ?? {}).map(([token, o]) => [token, o.limit]));
     this.#apps = (opts.apps ?? []).map((app) => ({ app, key: createPublicKey(app.publicKeyPem) }));
     this.#tokenLifetime = opts.installationTokenLifetimeSeconds ?? 3600;
@@ -172,6 +189,7 @@ export class FakeGitHub {
     );
     this.origin = `http://127.0.0.1:${this.#server.addr.port}`;
     this.url = this.origin + this.#prefix;
+    this.uploadsUrl = opts.uploadsUrl ?? `${this.origin}/api/uploads`;
   }
 
   static start(opts: FakeGitHubOptions = {}): Promise<FakeGitHub> {
@@ -342,6 +360,10 @@ export class FakeGitHub {
       inc.headers.get("x-github-api-version") ?? DEFAULT_API_VERSION,
     );
     headers.set("date", new Date().toUTCString());
+    if (this.#gzip && body && /\bgzip\b/.test(inc.headers.get("accept-encoding") ?? "")) {
+      body = new Uint8Array(gzipSync(body));
+      headers.set("content-encoding", "gzip");
+    }
     return new Response(inc.method === "HEAD" ? null : body ?? null, { status, headers });
   }
 
@@ -485,7 +507,16 @@ export class FakeGitHub {
     const first = (page - 1) * perPage + 1;
     const issues = [];
     for (let n = first; n < first + perPage && n <= ISSUE_COUNT; n++) {
-      issues.push({ id: n, number: n, title: `Issue ${n}`, state: "open", url: `${base}/${n}` });
+      issues.push({
+        id: n,
+        number: n,
+        title: `Issue ${n}`,
+        state: "open",
+        url: `${base}/${n}`,
+        repository_url: `${this.url}/repos/${owner}/${repo}`,
+        comments_url: `${base}/${n}/comments`,
+        html_url: `https://github.com/${owner}/${repo}/issues/${n}`,
+      });
     }
     const link = (target: number, rel: string) => {
       const query = new URLSearchParams(inc.rawQuery);
@@ -499,6 +530,27 @@ export class FakeGitHub {
     ];
     return {
       ...json(200, issues, links.length ? { link: links.join(", ") } : {}),
+      validators: true,
+    };
+  }
+
+  /** A release as GitHub answers it: API URLs, an `upload_url` template at the uploads base. */
+  #release(owner: string, repo: string, id: string): Answer {
+    const url = `${this.url}/repos/${owner}/${repo}/releases/${id}`;
+    return {
+      ...json(200, {
+        url,
+        assets_url: `${url}/assets`,
+        upload_url: `${this.uploadsUrl}/repos/${owner}/${repo}/releases/${id}/assets{?name,label}`,
+        html_url: `https://github.com/${owner}/${repo}/releases/tag/v${id}`,
+        id: Number(id),
+        tag_name: `v${id}`,
+        name: `Release ${id}`,
+        body: `Notes mention ${url} in passing.`,
+        tarball_url: `${this.url}/repos/${owner}/${repo}/tarball/v${id}`,
+        zipball_url: `${this.url}/repos/${owner}/${repo}/zipball/v${id}`,
+        assets: [],
+      }),
       validators: true,
     };
   }
