@@ -132,15 +132,17 @@ const backendUrl: Parse<string> = (value, fail) => {
 /** `true` or `false`, in any case. */
 const flag: Parse<boolean> = (text, fail) => oneOf("true", "false")(text, fail) === "true";
 
-/** An absolute http(s) URL with an optional path prefix, no trailing slash; "" stays unset. */
-const publicUrl: Parse<string | undefined> = (raw, fail) => {
-  if (raw === "") return undefined;
+/**
+ * An absolute http(s) URL with an optional path, no trailing slash; `fallback` when it does not
+ * parse. The value is never repeated in a problem: a malformed URL may still carry a token.
+ */
+const httpUrl = <T>(examples: string, fallback: T): Parse<string | T> => (raw, fail) => {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    fail("is not a URL; expected e.g. https://github-proxy.example.com or https://example.com/gh");
-    return undefined;
+    fail(`is not a URL; expected e.g. ${examples}`);
+    return fallback;
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
     fail(`must be http(s), got "${url.protocol}"`);
@@ -151,25 +153,16 @@ const publicUrl: Parse<string | undefined> = (raw, fail) => {
   return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
 };
 
-const apiUrl: Parse<string> = (raw, fail) => {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    // The value is not repeated: a malformed URL may still carry a token.
-    fail(
-      "is not a URL; expected e.g. https://api.github.com or https://ghe.example.com/api/v3",
-    );
-    return DEFAULT_API_URL;
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    fail(`must be http(s), got "${url.protocol}"`);
-  }
-  if (url.username || url.password || url.search || url.hash) {
-    fail("must not carry credentials, a query or a fragment");
-  }
-  return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
-};
+const apiUrl: Parse<string> = httpUrl(
+  "https://api.github.com or https://ghe.example.com/api/v3",
+  DEFAULT_API_URL,
+);
+
+/** `PUBLIC_URL`: unset when blank. */
+const publicUrl: Parse<string | undefined> = (raw, fail) =>
+  raw === ""
+    ? undefined
+    : httpUrl("https://github-proxy.example.com or https://example.com/gh", undefined)(raw, fail);
 
 const VARIABLES = [
   { name: "GITHUB_API_URL", field: "githubApiUrl", default: DEFAULT_API_URL, parse: apiUrl },

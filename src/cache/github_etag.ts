@@ -60,7 +60,7 @@ export function withRevalidationTags(next: Transport): Transport {
  * and restarts. For a body the client gets with its URLs rewritten by `links`, the tag is over
  * what that client receives — the stored body's digest and the bases that rewrote it, which
  * determine those bytes — so it differs from base to base and is stable for each, without
- * rewriting (or hashing) the body to answer a 304.
+ * hashing the rewritten body on every request.
  */
 export function clientEtag(digest: string, links?: UrlMap): string {
   if (links === undefined) return `W/"${digest}"`;

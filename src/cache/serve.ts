@@ -7,7 +7,6 @@
  */
 import { clientBody, type ClientUrls, toClientResponse } from "../http/client_response.ts";
 import { clientResponseHeaders } from "../http/headers.ts";
-import { isJson } from "../http/json_urls.ts";
 import { rewriteLinks } from "../http/links.ts";
 import type { Bytes, CacheEntry } from "./entry.ts";
 import { clientEtag } from "./github_etag.ts";
@@ -84,8 +83,9 @@ export function serveEntry(
 ): Response {
   const headers = servedHeaders(entry.headers, latest);
   rewriteLinks(headers, view.links);
-  const rewritten = view.rewriteBodies && isJson(headers.get("content-type"));
-  const etag = clientEtag(entry.digest, rewritten ? view.links : undefined);
+  const body = clientBody(entry.body, headers, view);
+  // Over what this client receives: a body its base changed gets a tag of its own.
+  const etag = clientEtag(entry.digest, body === entry.body ? undefined : view.links);
   headers.set("etag", etag);
   if (entry.lastModified) headers.set("last-modified", entry.lastModified);
   if (ageSeconds !== undefined) headers.set("age", String(ageSeconds));
@@ -93,8 +93,7 @@ export function serveEntry(
   if (clientIsCurrent(view.clientHeaders, etag, entry.lastModified)) {
     return new Response(null, { status: 304, headers });
   }
-  const body = view.method === "HEAD" ? null : clientBody(entry.body, headers, view);
-  return new Response(body, { status: 200, headers });
+  return new Response(view.method === "HEAD" ? null : body, { status: 200, headers });
 }
 
 /** The client's answer from an upstream answer the cache read (`Bytes`) or streams through. */

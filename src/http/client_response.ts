@@ -33,6 +33,8 @@ export type AnswerBody = Bytes | ReadableStream<Uint8Array> | null;
  * Whole bodies are rewritten at once (the `Response` then counts its `Content-Length`);
  * streams as they flow, a match spanning two chunks included.
  */
+export function clientBody(body: Bytes, headers: Headers, urls: ClientUrls): Bytes;
+export function clientBody(body: AnswerBody, headers: Headers, urls: ClientUrls): AnswerBody;
 export function clientBody(body: AnswerBody, headers: Headers, urls: ClientUrls): AnswerBody {
   if (body === null || !urls.rewriteBodies || !isJson(headers.get("content-type"))) return body;
   const rewriter = new JsonUrlRewriter(urls.links);

@@ -8,10 +8,12 @@
  */
 import { Buffer } from "node:buffer";
 import type { Bytes } from "../cache/entry.ts";
+import { concat } from "./body.ts";
 import { BASE_BOUNDARY, type UrlMap } from "./links.ts";
 
 const encoder = new TextEncoder();
 const BACKSLASH = 0x5c;
+const QUOTE = 0x22;
 const BOUNDARY = new Set([...BASE_BOUNDARY, '"'].map((char) => char.charCodeAt(0)));
 
 /** `application/json` and every `+json` media type (`application/vnd.github+json`). */
@@ -58,14 +60,7 @@ export class JsonUrlRewriter {
   /** `body` rewritten; `body` itself when nothing in it changes. */
   rewrite(body: Bytes): Bytes {
     const { pieces } = this.#scan(body, true, false);
-    if (pieces.length === 1 && pieces[0] === body) return body;
-    const out = new Uint8Array(pieces.reduce((sum, piece) => sum + piece.length, 0));
-    let at = 0;
-    for (const piece of pieces) {
-      out.set(piece, at);
-      at += piece.length;
-    }
-    return out;
+    return pieces.length === 1 && pieces[0] === body ? body : concat(pieces);
   }
 
   /**
@@ -89,7 +84,7 @@ export class JsonUrlRewriter {
     };
     return new TransformStream({
       transform: (chunk, controller) => {
-        const window = carry.length === 0 ? chunk : joined(carry, chunk);
+        const window = carry.length === 0 ? chunk : concat([carry, chunk]);
         emit(controller, window, false);
       },
       flush: (controller) => {
@@ -120,10 +115,28 @@ export class JsonUrlRewriter {
       emitted = at + this.#needles[rule].length;
       from = emitted;
     }
-    const consumed = Math.max(emitted, final ? input.length : Math.max(0, decidable));
+    const consumed = final ? input.length : Math.max(emitted, this.#undecided(buffer, decidable));
     if (emitted === 0 && consumed === input.length) return { pieces: [input], consumed };
     pieces.push(input.subarray(emitted, consumed));
     return { pieces, consumed };
+  }
+
+  /**
+   * Where the input stops being decidable: the first `"` from `from` on that starts a needle or
+   * could still grow into one; the input's end when there is none. Only that much waits
+   * for the next chunk, so a stream that pauses delivers everything else at once.
+   */
+  #undecided(input: Buffer, from: number): number {
+    for (let at = Math.max(0, from); at < input.length; at++) {
+      if (input[at] !== QUOTE) continue;
+      const rest = input.length - at;
+      const grows = this.#needles.some((needle) => {
+        const shared = Math.min(rest, needle.length);
+        return input.compare(needle, 0, shared, at, at + shared) === 0;
+      });
+      if (grows) return at;
+    }
+    return input.length;
   }
 
   /** The rule whose needle starts at `at` and ends at a base boundary, or -1. */
@@ -148,11 +161,4 @@ function isEscaped(input: Uint8Array, at: number, escapedBefore: boolean): boole
   }
   const odd = run % 2 === 1;
   return i < 0 ? odd !== escapedBefore : odd;
-}
-
-function joined(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }

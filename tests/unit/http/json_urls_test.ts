@@ -115,6 +115,19 @@ for (const [label, map, input, expected] of TABLE) {
   });
 }
 
+Deno.test("a stream holds back only what could still become a URL", async () => {
+  const rewriter = new JsonUrlRewriter(DOTCOM).stream();
+  const writer = rewriter.writable.getWriter();
+  const reader = rewriter.readable.getReader();
+  writer.write(encoder.encode('{"name":"widget","url":"https://api.git'));
+  assert.equal(decoder.decode((await reader.read()).value), '{"name":"widget","url":');
+  writer.write(encoder.encode('hub.com/x","n":1'));
+  assert.equal(decoder.decode((await reader.read()).value), `"${GW}`);
+  assert.equal(decoder.decode((await reader.read()).value), '/x","n":1');
+  writer.close();
+  assert.equal((await reader.read()).done, true);
+});
+
 Deno.test("rewrite returns the very body when nothing changes", () => {
   const body = encoder.encode('{"html_url":"https://github.com/o/r"}');
   assert.equal(new JsonUrlRewriter(DOTCOM).rewrite(body), body);
