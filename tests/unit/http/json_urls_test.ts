@@ -122,8 +122,7 @@ Deno.test("a stream holds back only what could still become a URL", async () => 
   writer.write(encoder.encode('{"name":"widget","url":"https://api.git'));
   assert.equal(decoder.decode((await reader.read()).value), '{"name":"widget","url":');
   writer.write(encoder.encode('hub.com/x","n":1'));
-  assert.equal(decoder.decode((await reader.read()).value), `"${GW}`);
-  assert.equal(decoder.decode((await reader.read()).value), '/x","n":1');
+  assert.equal(decoder.decode((await reader.read()).value), `"${GW}/x","n":1`);
   writer.close();
   assert.equal((await reader.read()).done, true);
 });
