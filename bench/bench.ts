@@ -40,6 +40,8 @@ export interface Scenario {
 const MEMORY = { GITHUB_PAT_BENCH: UPSTREAM_PAT, CACHE_BACKEND_URL: "memory://" };
 /** `denokv://` is a KV file in the gateway's own state directory. */
 const DENOKV = { GITHUB_PAT_BENCH: UPSTREAM_PAT, CACHE_BACKEND_URL: "denokv://" };
+/** Body URL rewriting off, to measure what it costs (DESIGN §5, §10). */
+const NO_REWRITE = { REWRITE_BODY_URLS: "false" };
 /** The client accepts an hour-old answer, so a stored entry is served without asking GitHub. */
 const FRESH = { "cache-control": "max-age=3600" };
 
@@ -50,6 +52,12 @@ export const SCENARIOS: readonly Scenario[] = [
   { name: "plain forward (no-store)", gateway: MEMORY, headers: { "cache-control": "no-store" } },
   { name: "memory: revalidation (304)", gateway: MEMORY },
   { name: "memory: freshness (local)", gateway: MEMORY, headers: FRESH },
+  { name: "memory: revalidation, no rewriting", gateway: { ...MEMORY, ...NO_REWRITE } },
+  {
+    name: "memory: freshness, no rewriting",
+    gateway: { ...MEMORY, ...NO_REWRITE },
+    headers: FRESH,
+  },
   { name: "denokv: revalidation (304)", gateway: DENOKV },
   { name: "denokv: freshness (local)", gateway: DENOKV, headers: FRESH },
   {
@@ -197,6 +205,8 @@ export function report(
       ratio(`${backend}: freshness (local)`, forward),
     ]),
     ratio("memory: revalidation (304)", "memory: revalidation, telemetry noop", " (target ≥ 0.95)"),
+    ratio("memory: revalidation (304)", "memory: revalidation, no rewriting"),
+    ratio("memory: freshness (local)", "memory: freshness, no rewriting"),
     ratio("memory: freshness, 100 hot", "memory: freshness (local)"),
     ratio("memory: freshness, 10 000 hot", "memory: freshness (local)"),
     "",

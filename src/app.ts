@@ -60,18 +60,30 @@ export function createApp(parts: AppParts): Hono<GatewayEnv> {
   app.get("/readyz", readyz(registry, parts.readiness));
   app.get("/metrics", metricsEndpoint(telemetry, config.metricsToken));
   app.use("*", accessTelemetry({ sink: telemetry.sink, logger, routeOf: createRouteMatcher() }));
-  app.use("*", identify(registry));
+  app.use("*", identify(registry, config, logger));
   app.post("/register", rewriteToRunnerTokenCall("registration"));
   app.post("/remove", rewriteToRunnerTokenCall("remove"));
   app.use("*", authorize(logger));
   app.get("/usage", usageEndpoint(telemetry, parts.quotas));
   app.use(
     "*",
-    cacheLayer({ ...parts.cache, urls: config, ttlSeconds: config.cacheTtlSeconds, logger }),
+    cacheLayer({
+      ...parts.cache,
+      urls: config,
+      rewriteBodies: config.rewriteBodyUrls,
+      ttlSeconds: config.cacheTtlSeconds,
+      logger,
+    }),
   );
   app.all(
     "*",
-    forward({ urls: config, transport, logger, upstreamTimeoutMs: config.upstreamTimeoutMs }),
+    forward({
+      urls: config,
+      rewriteBodies: config.rewriteBodyUrls,
+      transport,
+      logger,
+      upstreamTimeoutMs: config.upstreamTimeoutMs,
+    }),
   );
 
   return app;

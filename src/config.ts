@@ -71,6 +71,12 @@ export interface Config {
   readonly maxConnections: number;
   /** Status of the gateway's rate refusals: GitHub's 403, or 429 for generic HTTP clients. */
   readonly rateLimitStatus: RateLimitStatus;
+  /** `PUBLIC_URL`: the gateway's address as clients reach it, no trailing slash; unset: from the request. */
+  readonly publicUrl?: string;
+  /** `TRUST_PROXY_HEADERS`: take the client's base from `Forwarded`/`X-Forwarded-*`. */
+  readonly trustProxyHeaders: boolean;
+  /** `REWRITE_BODY_URLS`: API and upload URLs in JSON bodies point at the gateway. */
+  readonly rewriteBodyUrls: boolean;
 }
 
 /** Turns a variable's text into its value; `fail` records a problem, worded after the name. */
@@ -142,16 +148,20 @@ const backendUrl: Parse<string> = (value, fail) => {
   return value;
 };
 
-const apiUrl: Parse<string> = (raw, fail) => {
+/** `true` or `false`, in any case. */
+const flag: Parse<boolean> = (text, fail) => oneOf("true", "false")(text, fail) === "true";
+
+/**
+ * An absolute http(s) URL with an optional path, no trailing slash; `fallback` when it does not
+ * parse. The value is never repeated in a problem: a malformed URL may still carry a token.
+ */
+const httpUrl = <T>(examples: string, fallback: T): Parse<string | T> => (raw, fail) => {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    // The value is not repeated: a malformed URL may still carry a token.
-    fail(
-      "is not a URL; expected e.g. https://api.github.com or https://ghe.example.com/api/v3",
-    );
-    return DEFAULT_API_URL;
+    fail(`is not a URL; expected e.g. ${examples}`);
+    return fallback;
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
     fail(`must be http(s), got "${url.protocol}"`);
@@ -164,6 +174,16 @@ const apiUrl: Parse<string> = (raw, fail) => {
 
 /** Blank: derived from `GITHUB_API_URL` after the table is read. */
 const optionalApiUrl: Parse<string> = (raw, fail) => raw === "" ? "" : apiUrl(raw, fail);
+const apiUrl: Parse<string> = httpUrl(
+  "https://api.github.com or https://ghe.example.com/api/v3",
+  DEFAULT_API_URL,
+);
+
+/** `PUBLIC_URL`: unset when blank. */
+const publicUrl: Parse<string | undefined> = (raw, fail) =>
+  raw === ""
+    ? undefined
+    : httpUrl("https://github-proxy.example.com or https://example.com/gh", undefined)(raw, fail);
 
 const VARIABLES = [
   { name: "GITHUB_API_URL", field: "githubApiUrl", default: DEFAULT_API_URL, parse: apiUrl },
@@ -230,6 +250,9 @@ const VARIABLES = [
     default: "403",
     parse: rateLimitStatus,
   },
+  { name: "PUBLIC_URL", field: "publicUrl", default: "", parse: publicUrl },
+  { name: "TRUST_PROXY_HEADERS", field: "trustProxyHeaders", default: "false", parse: flag },
+  { name: "REWRITE_BODY_URLS", field: "rewriteBodyUrls", default: "true", parse: flag },
 ] as const satisfies readonly AnyVariable[];
 
 /** Fields the table fills; the others are derived from them or from the credential families. */

@@ -1,6 +1,6 @@
 /**
  * The terminal handler: sends the authorised request through the transport (pool credential,
- * GitHub) and streams the answer back with rewritten links. The cache stage before it has
+ * GitHub) and streams the answer back with rewritten links (and, in JSON, rewritten body URLs). The cache stage before it has
  * already answered what it could.
  */
 import type { Context } from "hono";
@@ -17,12 +17,14 @@ import {
 } from "./http/upstream.ts";
 import type { IdentifyVariables } from "./identify/identify.ts";
 import type { Logger } from "./log.ts";
-import { type GitHubUrls, isMutating, outgoing } from "./outgoing.ts";
+import { clientLinks, type GitHubUrls, isMutating, outgoing } from "./outgoing.ts";
 
 type ForwardEnv = { Variables: IdentifyVariables & AuthorizeVariables & UpstreamVariables };
 
 export interface ForwarderDeps {
   readonly urls: GitHubUrls;
+  /** `REWRITE_BODY_URLS`: API URLs in JSON bodies point at the gateway. */
+  readonly rewriteBodies: boolean;
   readonly transport: Transport;
   readonly logger: Logger;
   /** `UPSTREAM_TIMEOUT`: the longest quiet between two chunks of a streamed answer. */
@@ -30,7 +32,7 @@ export interface ForwarderDeps {
 }
 
 export function forward(
-  { urls, transport, logger, upstreamTimeoutMs }: ForwarderDeps,
+  { urls, rewriteBodies, transport, logger, upstreamTimeoutMs }: ForwarderDeps,
 ): (c: Context<ForwardEnv>) => Promise<Response> {
   return async (c) => {
     const request = outgoing(c.req.raw, c.var, urls);
@@ -54,8 +56,8 @@ export function forward(
         response.body && idleBounded(response.body, upstreamTimeoutMs),
         {
           method: request.method,
-          apiUrl: urls.githubApiUrl,
-          clientBase: c.get("clientBase"),
+          links: clientLinks(urls, c.var),
+          rewriteBodies,
           cacheStatus: cacheStatus({ kind: "bypass" }),
         },
       );

@@ -7,6 +7,7 @@ import { classifyGraphqlRequest } from "./authorize/graphql_operation.ts";
 import type { OperationType } from "./authorize/scopes.ts";
 import { inferResource } from "./credentials/resource.ts";
 import { upstreamRequestHeaders } from "./http/headers.ts";
+import { type UrlMap, urlMap } from "./http/links.ts";
 import type { UpstreamRequest } from "./http/upstream.ts";
 import type { IdentifyVariables } from "./identify/identify.ts";
 import type { RequestTarget } from "./identify/target.ts";
@@ -16,6 +17,17 @@ export interface GitHubUrls {
   readonly githubApiUrl: string;
   readonly githubGraphqlUrl: string;
   readonly githubUploadsUrl: string;
+}
+
+/** GitHub's bases, each with the one the client reached the gateway at in its place. */
+export function clientLinks(
+  urls: GitHubUrls,
+  { clientBase, clientUploadsBase }: Pick<IdentifyVariables, "clientBase" | "clientUploadsBase">,
+): UrlMap {
+  return urlMap(
+    { api: urls.githubApiUrl, uploads: urls.githubUploadsUrl },
+    { api: clientBase, uploads: clientUploadsBase },
+  );
 }
 
 /** The request's upstream part, without body: the callers add theirs. */

@@ -5,6 +5,7 @@
  * computed without asking GitHub.
  */
 import { sha256Hex } from "../digest.ts";
+import type { UrlMap } from "../http/links.ts";
 import type { Transport } from "../http/upstream.ts";
 
 export interface HashedHeaders {
@@ -54,9 +55,17 @@ export function withRevalidationTags(next: Transport): Transport {
   };
 }
 
-/** The gateway's own tag for a body: stable across credentials, instances and restarts. */
-export function clientEtag(digest: string): string {
-  return `W/"${digest}"`;
+/**
+ * The gateway's own tag for a body with digest `digest`: stable across credentials, instances
+ * and restarts. For a body the client gets with its URLs rewritten by `links`, the tag is over
+ * what that client receives — the stored body's digest and the bases that rewrote it, which
+ * determine those bytes — so it differs from base to base and is stable for each, without
+ * hashing the rewritten body on every request.
+ */
+export function clientEtag(digest: string, links?: UrlMap): string {
+  if (links === undefined) return `W/"${digest}"`;
+  const bases = links.map(({ from, to }) => `${from} ${to}\n`);
+  return `W/"${sha256Hex(`${digest}\n`, ...bases)}"`;
 }
 
 /** RFC 9110 weak comparison of an `If-None-Match` value (list or `*`) against `etag`. */

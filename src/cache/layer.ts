@@ -14,7 +14,7 @@ import {
 } from "../http/upstream.ts";
 import type { IdentifyVariables } from "../identify/identify.ts";
 import type { Logger } from "../log.ts";
-import { type GitHubUrls, type Outgoing, outgoing } from "../outgoing.ts";
+import { clientLinks, type GitHubUrls, type Outgoing, outgoing } from "../outgoing.ts";
 import type { GuardedBackend } from "./backends/guard.ts";
 import type { CacheEntry } from "./entry.ts";
 import {
@@ -48,6 +48,8 @@ export interface CacheLayerDeps {
   readonly revalidator: Revalidator;
   /** GitHub's URLs: the API base is part of every key and what `Link`/`Location` rewriting replaces. */
   readonly urls: GitHubUrls;
+  /** `REWRITE_BODY_URLS`: API URLs in JSON bodies point at the gateway. */
+  readonly rewriteBodies: boolean;
   readonly ttlSeconds: number;
   readonly logger: Logger;
   readonly now?: () => number;
@@ -60,7 +62,7 @@ export interface CacheLayerDeps {
 export function cacheLayer(deps: CacheLayerDeps): MiddlewareHandler<
   { Variables: IdentifyVariables & CacheVariables & UpstreamVariables }
 > {
-  const { backend, revalidator, urls, ttlSeconds, logger } = deps;
+  const { backend, revalidator, urls, rewriteBodies, ttlSeconds, logger } = deps;
   const now = deps.now ?? Date.now;
   return async (c, next) => {
     const target = c.get("target");
@@ -85,8 +87,8 @@ export function cacheLayer(deps: CacheLayerDeps): MiddlewareHandler<
     const view: ServeView = {
       method,
       clientHeaders,
-      apiUrl: urls.githubApiUrl,
-      clientBase: c.get("clientBase"),
+      links: clientLinks(urls, c.var),
+      rewriteBodies,
     };
     if (entry) {
       const ageMs = now() - entry.validatedAt;

@@ -5,7 +5,7 @@
  * cache did not store, that answer as any forward would give it. Also which upstream headers an
  * entry keeps.
  */
-import { toClientResponse } from "../http/client_response.ts";
+import { clientBody, type ClientUrls, toClientResponse } from "../http/client_response.ts";
 import { clientResponseHeaders } from "../http/headers.ts";
 import { rewriteLinks } from "../http/links.ts";
 import type { Bytes, CacheEntry } from "./entry.ts";
@@ -62,18 +62,18 @@ export function servedHeaders(
 }
 
 /** Who a cached answer is for. */
-export interface ServeView {
+export interface ServeView extends ClientUrls {
   /** `GET` or `HEAD`. */
   readonly method: string;
   /** The client's request headers: its validators decide between 200 and 304. */
   readonly clientHeaders: Headers;
-  /** GitHub's base URL, which `Link`/`Location` rewriting replaces… */
-  readonly apiUrl: string;
-  /** …with where the client reached the gateway. */
-  readonly clientBase: string;
 }
 
-/** The client's answer from an entry: 304 when its validators match, else the stored body. */
+/**
+ * The client's answer from an entry: 304 when its validators match, else the stored body, its
+ * URLs rewritten for this client. The entry keeps GitHub's text, so clients with different
+ * bases each get theirs, and each its own stable tag.
+ */
 export function serveEntry(
   entry: CacheEntry,
   latest: Headers | undefined,
@@ -82,8 +82,10 @@ export function serveEntry(
   ageSeconds?: number,
 ): Response {
   const headers = servedHeaders(entry.headers, latest);
-  rewriteLinks(headers, view.apiUrl, view.clientBase);
-  const etag = clientEtag(entry.digest);
+  rewriteLinks(headers, view.links);
+  const body = clientBody(entry.body, headers, view);
+  // Over what this client receives: a body its base changed gets a tag of its own.
+  const etag = clientEtag(entry.digest, body === entry.body ? undefined : view.links);
   headers.set("etag", etag);
   if (entry.lastModified) headers.set("last-modified", entry.lastModified);
   if (ageSeconds !== undefined) headers.set("age", String(ageSeconds));
@@ -91,7 +93,7 @@ export function serveEntry(
   if (clientIsCurrent(view.clientHeaders, etag, entry.lastModified)) {
     return new Response(null, { status: 304, headers });
   }
-  return new Response(view.method === "HEAD" ? null : entry.body, { status: 200, headers });
+  return new Response(view.method === "HEAD" ? null : body, { status: 200, headers });
 }
 
 /** The client's answer from an upstream answer the cache read (`Bytes`) or streams through. */

@@ -84,11 +84,15 @@ export interface CredentialSnapshot {
 export interface OwnerSnapshot {
   /** Its first credential's name. */
   readonly name: string;
+  /** The `<NAME>`s of the credentials that share this account's budget. */
   readonly credentials: readonly string[];
   /** Cooling down after a secondary limit until then; 0 when not. */
   readonly frozenUntilMs: number;
+  /** Requests sent on it and not yet answered (at most `UPSTREAM_CONCURRENCY`). */
   readonly inFlight: number;
+  /** Requests waiting in its queue for a turn. */
   readonly queued: number;
+  /** Its standing for every rate-limit resource the pool has had requests for. */
   readonly resources: readonly ResourceSnapshot[];
 }
 

@@ -1,36 +1,60 @@
 /**
  * The one way an upstream answer becomes the client's response, forwarded or served by the
- * cache: hop-by-hop headers dropped, `Link`/`Location` rewritten to the gateway, the
- * `Cache-Status` set, and no body for HEAD or a status that may not carry one.
+ * cache: hop-by-hop headers dropped, `Link`/`Location` rewritten to the gateway, API URLs in a
+ * JSON body too, the `Cache-Status` set, and no body for HEAD or a status that may not carry one.
  */
+import type { Bytes } from "../cache/entry.ts";
 import { clientResponseHeaders } from "./headers.ts";
-import { rewriteLinks } from "./links.ts";
+import { isJson, JsonUrlRewriter } from "./json_urls.ts";
+import { rewriteLinks, type UrlMap } from "./links.ts";
 
 /** Statuses a `Response` may not carry a body with. */
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
-export interface ClientView {
+/** How URLs written for one client are rewritten. */
+export interface ClientUrls {
+  /** GitHub's bases and the client's, for `Link`, `Location` and bodies. */
+  readonly links: UrlMap;
+  /** `REWRITE_BODY_URLS`: rewrite URLs inside JSON bodies too. */
+  readonly rewriteBodies: boolean;
+}
+
+export interface ClientView extends ClientUrls {
   /** The client's method, upper-cased. */
   readonly method: string;
-  /** GitHub's base URL, which `Link`/`Location` rewriting replaces… */
-  readonly apiUrl: string;
-  /** …with where the client reached the gateway. */
-  readonly clientBase: string;
   readonly cacheStatus: string;
+}
+
+/** A body as the gateway holds it: read whole, streaming through, or none. */
+export type AnswerBody = Bytes | ReadableStream<Uint8Array> | null;
+
+/**
+ * `body` as the client gets it: with its URLs rewritten when it is JSON and rewriting is on.
+ * Whole bodies are rewritten at once (the `Response` then counts its `Content-Length`);
+ * streams as they flow, a match spanning two chunks included.
+ */
+export function clientBody(body: Bytes, headers: Headers, urls: ClientUrls): Bytes;
+export function clientBody(body: AnswerBody, headers: Headers, urls: ClientUrls): AnswerBody;
+export function clientBody(body: AnswerBody, headers: Headers, urls: ClientUrls): AnswerBody {
+  if (body === null || !urls.rewriteBodies || !isJson(headers.get("content-type"))) return body;
+  const rewriter = new JsonUrlRewriter(urls.links);
+  return body instanceof ReadableStream
+    ? body.pipeThrough(rewriter.stream())
+    : rewriter.rewrite(body);
 }
 
 /** `upstream`'s status and headers as the client gets them, with `body` (or none). */
 export function toClientResponse(
   upstream: Response,
-  body: BodyInit | null,
-  { method, apiUrl, clientBase, cacheStatus }: ClientView,
+  body: AnswerBody,
+  view: ClientView,
 ): Response {
   const headers = clientResponseHeaders(upstream.headers);
-  rewriteLinks(headers, apiUrl, clientBase);
-  headers.set("cache-status", cacheStatus);
-  const bodiless = method === "HEAD" || NULL_BODY_STATUSES.has(upstream.status);
+  rewriteLinks(headers, view.links);
+  headers.set("cache-status", view.cacheStatus);
+  const bodiless = view.method === "HEAD" || NULL_BODY_STATUSES.has(upstream.status);
   if (bodiless && body instanceof ReadableStream) body.cancel();
-  return new Response(bodiless ? null : body, {
+  return new Response(bodiless ? null : clientBody(body, headers, view), {
     status: upstream.status,
     statusText: upstream.statusText,
     headers,

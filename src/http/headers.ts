@@ -36,6 +36,8 @@ const DROPPED_REQUEST = new Set([
   "x-forwarded-for",
   "x-forwarded-host",
   "x-forwarded-proto",
+  "x-forwarded-prefix",
+  "x-forwarded-port",
   "x-real-ip",
 ]);
 

@@ -9,6 +9,8 @@ import { sha256, timingSafeEqual } from "../digest.ts";
 import { githubError } from "../http/errors.ts";
 import type { Client, Registry } from "../registry/model.ts";
 import type { RegistrySource } from "../registry/store.ts";
+import { type Logger, silentLogger } from "../log.ts";
+import { type BaseSettings, clientBase, type RejectedHeader } from "./client_base.ts";
 import { clientTokenOf } from "./client_token.ts";
 import {
   authorityProblem,
@@ -23,8 +25,13 @@ const NO_TOKEN = "send a github-proxy client token as Authorization: token <t> (
 /** What identify puts in the context for the stages after it. */
 export type IdentifyVariables = {
   target: RequestTarget;
-  /** Where the client reached the gateway: origin, mount prefix and `/api/v3` when used. */
+  /**
+   * Where the client reached the gateway (see `client_base.ts`): origin, mount prefix and
+   * `/api/v3` when used.
+   */
   clientBase: string;
+  /** Where the same client's release-asset uploads go: origin, mount prefix, `/api/uploads`. */
+  clientUploadsBase: string;
   client: Client;
 };
 
@@ -41,12 +48,16 @@ export function authority(): MiddlewareHandler {
 }
 
 /**
- * Sets `target`, `clientBase` and `client`, or answers 400 for a path that cannot be authorised
- * safely and 401 for a missing or unknown client token.
+ * Sets `target`, `clientBase`, `clientUploadsBase` and `client`, or answers 400 for a path that
+ * cannot be authorised safely and 401 for a missing or unknown client token. A malformed
+ * trusted proxy header is logged the first time its kind is seen, not on every request.
  */
 export function identify(
   registry: RegistrySource,
+  settings: BaseSettings = { trustProxyHeaders: false },
+  logger: Logger = silentLogger,
 ): MiddlewareHandler<{ Variables: IdentifyVariables }> {
+  const logged = new Set<RejectedHeader>();
   return async (c, next) => {
     // Mounted under a prefix (`app.route("/github", …)`), the route is `/github/*`.
     const mount = c.req.routePath.replace(/\/?\*$/, "");
@@ -54,7 +65,19 @@ export function identify(
     const parsed = normalisePath(raw.path.slice(mount.length) || "/", raw.query);
     if (!parsed.ok) return githubError(400, `Malformed request path: ${parsed.reason}`);
     c.set("target", requestTarget(c.req.method, parsed.target));
-    c.set("clientBase", `${raw.origin}${mount}${parsed.target.enterprisePrefix}`);
+    const base = clientBase({
+      origin: raw.origin,
+      headers: c.req.raw.headers,
+      mount,
+      enterprisePrefix: parsed.target.enterprisePrefix,
+    }, settings);
+    for (const header of base.rejected) {
+      if (logged.has(header)) continue;
+      logged.add(header);
+      logger.warn("ignored a malformed proxy header (logged once per kind)", { header });
+    }
+    c.set("clientBase", base.api);
+    c.set("clientUploadsBase", base.uploads);
     const token = clientTokenOf(c.req.header("authorization"));
     const client = token === undefined ? undefined : findClient(registry.current, token);
     if (!client) {

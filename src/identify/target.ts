@@ -77,6 +77,11 @@ const UNIX_SCHEME = "http+unix:";
  */
 const AUTHORITY = /^(?:[A-Za-z0-9\-._~]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{0,5})?$/;
 
+/** `value` is a plain `host[:port]`, nothing that could end an authority early. */
+export function isAuthority(value: string): boolean {
+  return AUTHORITY.test(value);
+}
+
 /**
  * Why the authority of a request cannot be trusted, or undefined. Deno builds `Request.url` as
  * the scheme, the `Host` header (or an absolute-form target's authority) and the target, so a

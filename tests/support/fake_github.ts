@@ -13,6 +13,7 @@
  * Everything it receives is recorded in `requests`.
  */
 import { Buffer } from "node:buffer";
+import { gzipSync } from "node:zlib";
 import { createPublicKey, generateKeyPairSync, type KeyObject, verify } from "node:crypto";
 
 export interface FakeApp {
@@ -70,6 +71,13 @@ export interface FakeGitHubOptions {
   graphqlCost?: number;
   /** How a GraphQL rate limit is spelt in the 200 answer (default `RATE_LIMITED`). */
   graphqlRateLimitSpelling?: GraphqlRateLimitSpelling;
+  /**
+   * The release-asset upload base its bodies name in `upload_url` (default `<origin>/api/uploads`,
+   * GHES's layout, which is also where the gateway looks for a base that is not `api.<domain>`).
+   */
+  uploadsUrl?: string;
+  /** Gzip JSON answers for a client that accepts it, as GitHub does (ETags stay over the plain body). */
+  gzip?: boolean;
 }
 
 export interface RecordedRequest {
@@ -204,12 +212,13 @@ type Route = [
 export class FakeGitHub implements AsyncDisposable {
   readonly url: string;
   readonly origin: string;
-  /** Root of the uploads API: `<origin>/api/uploads`. */
+  /** Where `upload_url`s in its bodies point (see `FakeGitHubOptions.uploadsUrl`). */
   readonly uploadsUrl: string;
   readonly requests: RecordedRequest[] = [];
 
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
   readonly #prefix: string;
+  readonly #gzip: boolean;
   readonly #pats: Map<string, { limit?: number; login: string; id: number }>;
   readonly #rules: SecondaryRules;
   readonly #spelling: GraphqlRateLimitSpelling;
@@ -250,6 +259,11 @@ export class FakeGitHub implements AsyncDisposable {
     ["*", /^\/status\/(\d{3})$/, (_, [code]) => this.#status(Number(code))],
     ["GET", /^\/repos\/([^/]+)\/([^/]+)$/, (_, [owner, repo]) => this.#repo(owner, repo)],
     ["GET", /^\/repos\/([^/]+)\/([^/]+)\/issues$/, (inc, [o, r]) => this.#issues(inc, o, r)],
+    [
+      "GET",
+      /^\/repos\/([^/]+)\/([^/]+)\/releases\/(\d+)$/,
+      (_, [o, r, id]) => this.#release(o, r, id),
+    ],
     ["POST", /^\/repos\/([^/]+)\/([^/]+)\/issues$/, (inc, [o, r]) => this.#createIssue(inc, o, r)],
     [
       "POST",
@@ -272,6 +286,7 @@ export class FakeGitHub implements AsyncDisposable {
 
   private constructor(opts: FakeGitHubOptions) {
     this.#prefix = opts.prefix ?? "";
+    this.#gzip = opts.gzip ?? false;
     const logins = new Map<string, number>();
     this.#pats = new Map(
       Object.entries(opts.pats ?? {}).map(([token, o], index) => {
@@ -294,7 +309,7 @@ export class FakeGitHub implements AsyncDisposable {
     );
     this.origin = `http://127.0.0.1:${this.#server.addr.port}`;
     this.url = this.origin + this.#prefix;
-    this.uploadsUrl = this.origin + UPLOADS_ROOT;
+    this.uploadsUrl = opts.uploadsUrl ?? this.origin + UPLOADS_ROOT;
   }
 
   static start(opts: FakeGitHubOptions = {}): Promise<FakeGitHub> {
@@ -537,6 +552,10 @@ export class FakeGitHub implements AsyncDisposable {
       inc.headers.get("x-github-api-version") ?? DEFAULT_API_VERSION,
     );
     headers.set("date", new Date(this.#now()).toUTCString());
+    if (this.#gzip && body && /\bgzip\b/.test(inc.headers.get("accept-encoding") ?? "")) {
+      body = new Uint8Array(gzipSync(body));
+      headers.set("content-encoding", "gzip");
+    }
     return new Response(inc.method === "HEAD" ? null : body ?? null, { status, headers });
   }
 
@@ -769,7 +788,16 @@ export class FakeGitHub implements AsyncDisposable {
     const first = (page - 1) * perPage + 1;
     const issues = [];
     for (let n = first; n < first + perPage && n <= this.#issueCount; n++) {
-      issues.push({ id: n, number: n, title: `Issue ${n}`, state: "open", url: `${base}/${n}` });
+      issues.push({
+        id: n,
+        number: n,
+        title: `Issue ${n}`,
+        state: "open",
+        url: `${base}/${n}`,
+        repository_url: `${this.url}/repos/${owner}/${repo}`,
+        comments_url: `${base}/${n}/comments`,
+        html_url: `https://github.com/${owner}/${repo}/issues/${n}`,
+      });
     }
     const link = (target: number, rel: string) => {
       const query = new URLSearchParams(inc.rawQuery);
@@ -783,6 +811,27 @@ export class FakeGitHub implements AsyncDisposable {
     ];
     return {
       ...json(200, issues, links.length ? { link: links.join(", ") } : {}),
+      validators: true,
+    };
+  }
+
+  /** A release as GitHub answers it: API URLs, an `upload_url` template at the uploads base. */
+  #release(owner: string, repo: string, id: string): Answer {
+    const url = `${this.url}/repos/${owner}/${repo}/releases/${id}`;
+    return {
+      ...json(200, {
+        url,
+        assets_url: `${url}/assets`,
+        upload_url: `${this.uploadsUrl}/repos/${owner}/${repo}/releases/${id}/assets{?name,label}`,
+        html_url: `https://github.com/${owner}/${repo}/releases/tag/v${id}`,
+        id: Number(id),
+        tag_name: `v${id}`,
+        name: `Release ${id}`,
+        body: `Notes mention ${url} in passing.`,
+        tarball_url: `${this.url}/repos/${owner}/${repo}/tarball/v${id}`,
+        zipball_url: `${this.url}/repos/${owner}/${repo}/zipball/v${id}`,
+        assets: [],
+      }),
       validators: true,
     };
   }

@@ -49,6 +49,9 @@ Deno.test("defaults", () => {
     idleTimeoutMs: 5_000,
     maxConnections: 240,
     rateLimitStatus: 403,
+    publicUrl: undefined,
+    trustProxyHeaders: false,
+    rewriteBodyUrls: true,
   };
   assert.deepEqual(config, expected);
   assert.ok(Object.isFrozen(config));
@@ -78,6 +81,9 @@ Deno.test("values are parsed into typed fields", () => {
     MAX_CONNECTIONS: "100",
     RATE_LIMIT_STATUS: " 429 ",
     UPSTREAM_CONCURRENCY: "8",
+    PUBLIC_URL: "https://Proxy.example.com/gh/",
+    TRUST_PROXY_HEADERS: "TRUE",
+    REWRITE_BODY_URLS: "false",
   });
   assert.equal(config.upstreamConcurrency, 8);
   assert.equal(config.githubApiUrl, "https://ghe.example.com/api/v3");
@@ -102,6 +108,10 @@ Deno.test("values are parsed into typed fields", () => {
   assert.equal(config.idleTimeoutMs, 4000);
   assert.equal(config.maxConnections, 100);
   assert.equal(config.rateLimitStatus, 429);
+  assert.equal(config.publicUrl, "https://proxy.example.com/gh");
+  assert.equal(config.trustProxyHeaders, true);
+  assert.equal(config.rewriteBodyUrls, false);
+  assert.equal(config.githubUploadsUrl, "https://ghe.example.com/api/uploads");
 });
 
 Deno.test("GraphQL endpoint that belongs to GITHUB_API_URL", () => {
@@ -170,6 +180,16 @@ const PROBLEM_CASES: [string, Record<string, string>, RegExp][] = [
   ],
   ["drain timeout", { DRAIN_TIMEOUT: "-5" }, /^DRAIN_TIMEOUT must be a whole number/],
   ["rate-limit status", { RATE_LIMIT_STATUS: "503" }, /^RATE_LIMIT_STATUS must be 403 or 429/],
+  ["public URL not a URL", { PUBLIC_URL: "gw.example" }, /^PUBLIC_URL is not a URL/],
+  ["public URL scheme", { PUBLIC_URL: "ftp://gw.example" }, /^PUBLIC_URL must be http\(s\)/],
+  ["public URL query", { PUBLIC_URL: "https://gw.example/?a=1" }, /^PUBLIC_URL must not carry/],
+  [
+    "public URL credentials",
+    { PUBLIC_URL: "https://u:p@gw.example" },
+    /^PUBLIC_URL must not carry credentials/,
+  ],
+  ["trust flag", { TRUST_PROXY_HEADERS: "yes" }, /^TRUST_PROXY_HEADERS must be one of true, false/],
+  ["rewrite flag", { REWRITE_BODY_URLS: "0" }, /^REWRITE_BODY_URLS must be one of true, false/],
   ["empty PAT", { GITHUB_PAT_X: "  " }, /^GITHUB_PAT_X is empty$/],
   [
     "incomplete App",
@@ -225,7 +245,7 @@ Deno.test("every problem is reported together, and no secret is repeated", () =>
     error = e;
   }
   assert.ok(error instanceof ConfigError);
-  assert.equal(error.problems.length, 20, error.message);
+  assert.equal(error.problems.length, 23, error.message);
   assert.match(error.message, /^invalid configuration:\n {2}- /);
   for (const secret of [...Object.values(secrets), "secret-material"]) {
     assert.ok(!error.message.includes(secret), secret);

@@ -12,6 +12,7 @@ import { silentLogger } from "../../../src/log.ts";
 
 const API = "https://api.github.test";
 const BODY = '{"name":"widget"}';
+const UPLOADS = "https://uploads.github.test";
 
 interface Setup {
   readonly app: Hono<GatewayEnv>;
@@ -55,16 +56,27 @@ function setup(answer: (request: UpstreamRequest) => Response, hold = false): Se
         upload: false,
       }),
     );
-    c.set("clientBase", "http://gateway.test");
+    c.set("clientBase", c.req.header("x-test-base") ?? "http://gateway.test");
+    c.set("clientUploadsBase", "http://gateway.test/api/uploads");
     c.set("client", { name: "tester", tokenDigest: new Uint8Array(), scopes: null, deny: [] });
     await next();
   });
   const urls = {
     githubApiUrl: API,
     githubGraphqlUrl: `${API}/graphql`,
-    githubUploadsUrl: `${API}/api/uploads`,
+    githubUploadsUrl: UPLOADS,
   };
-  app.use("*", cacheLayer({ backend, revalidator, urls, ttlSeconds: 60, logger: silentLogger }));
+  app.use(
+    "*",
+    cacheLayer({
+      backend,
+      revalidator,
+      urls,
+      rewriteBodies: true,
+      ttlSeconds: 60,
+      logger: silentLogger,
+    }),
+  );
   app.all("*", (c) => {
     forwarded.push(`${c.req.method} ${c.req.path}`);
     return c.text("forwarded");
@@ -141,4 +153,49 @@ Deno.test("concurrent identical requests share one upstream call", async () => {
   assert.equal(sent.length, 1);
   assert.equal(a.headers.get("cache-status"), "github-proxy; fwd=uri-miss; stored");
   assert.equal(b.headers.get("cache-status"), "github-proxy; fwd=uri-miss; stored; collapsed");
+});
+
+Deno.test("each client base gets the stored body rewritten for it, with its own stable tag", async () => {
+  const linked = JSON.stringify({
+    url: `${API}/repos/acme/widget`,
+    upload_url: `${UPLOADS}/repos/acme/widget/releases/1/assets{?name,label}`,
+    html_url: "https://github.com/acme/widget",
+  });
+  const { app, sent } = setup((request) =>
+    request.revalidate
+      ? new Response(null, { status: 304, headers: { etag: '"v1"' } })
+      : new Response(linked, { headers: { etag: '"v1"', "content-type": "application/json" } })
+  );
+  const base = (name: string) => ({ "x-test-base": name });
+  const miss = await get(app, base("http://one.test"));
+  const one = await miss.json();
+  assert.equal(one.url, "http://one.test/repos/acme/widget");
+  assert.equal(
+    one.upload_url,
+    "http://gateway.test/api/uploads/repos/acme/widget/releases/1/assets{?name,label}",
+  );
+  assert.equal(one.html_url, "https://github.com/acme/widget");
+  const tagOne = miss.headers.get("etag")!;
+
+  const hit = await get(app, { ...base("http://two.test"), "cache-control": "max-age=60" });
+  assert.equal(hit.headers.get("cache-status"), "github-proxy; hit; ttl=59");
+  assert.equal((await hit.json()).url, "http://two.test/repos/acme/widget");
+  const tagTwo = hit.headers.get("etag")!;
+  assert.notEqual(tagTwo, tagOne);
+
+  const revalidated = await get(app, base("http://one.test"));
+  assert.equal(revalidated.headers.get("cache-status"), "github-proxy; fwd=stale; fwd-status=304");
+  assert.equal(revalidated.headers.get("etag"), tagOne, "stable for one base");
+  assert.equal((await revalidated.json()).url, "http://one.test/repos/acme/widget");
+  assert.equal(
+    new TextDecoder().decode(sent.at(-1)?.revalidate?.body),
+    linked,
+    "the entry keeps GitHub's text",
+  );
+
+  const current = await get(app, { ...base("http://two.test"), "if-none-match": tagTwo });
+  assert.equal(current.status, 304);
+  const otherBase = await get(app, { ...base("http://one.test"), "if-none-match": tagTwo });
+  assert.equal(otherBase.status, 200, "another base's tag is not this body's");
+  await otherBase.body?.cancel();
 });

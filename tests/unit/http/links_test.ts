@@ -1,8 +1,12 @@
 import assert from "node:assert/strict";
-import { rewriteLinks, rewriteUrl } from "../../../src/http/links.ts";
+import { rewriteLinks, rewriteUrl, urlMap } from "../../../src/http/links.ts";
 
 const UPSTREAM = "https://api.github.com";
 const CLIENT = "http://gw:8080/github";
+const MAP = urlMap(
+  { api: UPSTREAM, uploads: "https://uploads.github.com" },
+  { api: CLIENT, uploads: "http://gw:8080/github/api/uploads" },
+);
 
 /** URL from GitHub → URL the client sees. */
 const TABLE: [url: string, expected: string][] = [
@@ -10,6 +14,11 @@ const TABLE: [url: string, expected: string][] = [
   [`${UPSTREAM}/`, `${CLIENT}/`],
   [`${UPSTREAM}/repos/acme/app/issues?page=2`, `${CLIENT}/repos/acme/app/issues?page=2`],
   [`${UPSTREAM}?page=2`, `${CLIENT}?page=2`],
+  [`${UPSTREAM}{/owner}`, `${CLIENT}{/owner}`],
+  [
+    "https://uploads.github.com/repos/o/r/releases/1/assets{?name,label}",
+    "http://gw:8080/github/api/uploads/repos/o/r/releases/1/assets{?name,label}",
+  ],
   [`${UPSTREAM}.evil.example/x`, `${UPSTREAM}.evil.example/x`],
   [`${UPSTREAM}x/repos`, `${UPSTREAM}x/repos`],
   ["https://github.com/acme/app", "https://github.com/acme/app"],
@@ -19,13 +28,19 @@ const TABLE: [url: string, expected: string][] = [
 
 for (const [url, expected] of TABLE) {
   Deno.test(`rewriteUrl ${JSON.stringify(url)}`, () => {
-    assert.equal(rewriteUrl(url, UPSTREAM, CLIENT), expected);
+    assert.equal(rewriteUrl(url, MAP), expected);
   });
 }
 
 Deno.test("rewriteUrl keeps an Enterprise base and its /api/v3", () => {
   assert.equal(
-    rewriteUrl("https://ghe.example/api/v3/repos?page=3", "https://ghe.example/api/v3", CLIENT),
+    rewriteUrl(
+      "https://ghe.example/api/v3/repos?page=3",
+      urlMap(
+        { api: "https://ghe.example/api/v3", uploads: "https://ghe.example/api/uploads" },
+        { api: CLIENT, uploads: `${CLIENT}/api/uploads` },
+      ),
+    ),
     `${CLIENT}/repos?page=3`,
   );
 });
@@ -36,7 +51,7 @@ Deno.test("rewriteLinks rewrites every Link URL and the Location, and leaves oth
     location: `${UPSTREAM}/repos/acme/app/issues/1`,
     etag: `"${UPSTREAM}"`,
   });
-  rewriteLinks(headers, UPSTREAM, CLIENT);
+  rewriteLinks(headers, MAP);
   assert.equal(
     headers.get("link"),
     `<${CLIENT}/x?page=2>; rel="next", <https://other.example/y>; rel="help"`,
@@ -44,6 +59,6 @@ Deno.test("rewriteLinks rewrites every Link URL and the Location, and leaves oth
   assert.equal(headers.get("location"), `${CLIENT}/repos/acme/app/issues/1`);
   assert.equal(headers.get("etag"), `"${UPSTREAM}"`);
   const none = new Headers();
-  rewriteLinks(none, UPSTREAM, CLIENT);
+  rewriteLinks(none, MAP);
   assert.deepEqual([...none], []);
 });
