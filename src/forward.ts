@@ -1,9 +1,11 @@
 /**
  * The terminal handler: sends the authorised request through the transport (pool credential,
  * GitHub) and streams the answer back with rewritten links. The cache stage before it has
- * already answered what it could.
+ * already answered what it could; everything that reaches here is a new upstream call, which
+ * admit may refuse.
  */
 import type { Context } from "hono";
+import type { AdmitVariables } from "./admit/admit.ts";
 import type { AuthorizeVariables } from "./authorize/authorize.ts";
 import { cacheStatus } from "./cache/policy.ts";
 import { readUpTo, REPLAYABLE_BODY_LIMIT } from "./http/body.ts";
@@ -19,7 +21,9 @@ import type { IdentifyVariables } from "./identify/identify.ts";
 import type { Logger } from "./log.ts";
 import { type GitHubUrls, outgoing } from "./outgoing.ts";
 
-type ForwardEnv = { Variables: IdentifyVariables & AuthorizeVariables & UpstreamVariables };
+type ForwardEnv = {
+  Variables: IdentifyVariables & AuthorizeVariables & AdmitVariables & UpstreamVariables;
+};
 
 export interface ForwarderDeps {
   readonly urls: GitHubUrls;
@@ -33,12 +37,18 @@ export function forward(
   { urls, transport, logger, upstreamTimeoutMs }: ForwarderDeps,
 ): (c: Context<ForwardEnv>) => Promise<Response> {
   return async (c) => {
+    const refused = c.get("admission").newCall();
+    if (refused) return refused;
     const request = outgoing(c.req.raw, c.var, urls);
     const { body, replayable } = await requestBody(c, request.method);
     try {
       const answer = await transport({ ...request, body, replayable });
       if (answer.credential !== NO_CREDENTIAL) {
-        c.set("upstream", { credential: answer.credential, ms: answer.ms });
+        c.set("upstream", {
+          credential: answer.credential,
+          ms: answer.ms,
+          points: answer.points ?? 0,
+        });
       }
       const { response } = answer;
       return toClientResponse(

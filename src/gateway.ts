@@ -1,5 +1,8 @@
 /** Assembles the gateway's parts from a configuration: the one place that wires them together. */
 import type { Hono } from "hono";
+import type { AdmitDeps } from "./admit/admit.ts";
+import { refusalLogger } from "./admit/refusal_log.ts";
+import { AdmitState } from "./admit/state.ts";
 import { createApp, type GatewayEnv } from "./app.ts";
 import type { Config } from "./config.ts";
 import { openBackend } from "./cache/backends/mod.ts";
@@ -22,6 +25,8 @@ export interface GatewayOptions {
   readonly logger?: Logger;
   /** How long a registry changed in place must stay unchanged before it loads (tests shorten it). */
   readonly registryReload?: Partial<ReloadTiming>;
+  /** Clients' budgets and queues (tests shorten the concurrency queue's wait). */
+  readonly admitState?: AdmitState;
 }
 
 export interface Gateway {
@@ -68,12 +73,27 @@ export async function createGateway(
   });
   const opened = await openBackend(config.cacheBackendUrl, config);
   const quotas = () => quotaViews(pool.snapshot());
+  const admitState = options.admitState ?? new AdmitState();
+  const budgets = () => admitState.budgets(registry.current.clients);
   const telemetry = createTelemetry(config.telemetry, {
     quotas,
+    clients: () => registry.current.clients.map((client) => client.name),
+    budgets,
     cachedTokens: () => pool.snapshot().tokenCache.items,
     cacheSize: () => opened.stats?.(),
   }, logger);
   const stopPoolTelemetry = connectPool(pool, telemetry.sink, logger);
+  // Every call the pool made is charged to its client as the pool counted it (DESIGN §11).
+  const stopCharging = pool.observe((event) => {
+    if (event.type === "answer") admitState.charge(event.client, event.points);
+  });
+  const admit: AdmitDeps = {
+    state: admitState,
+    registry,
+    capacity: (resource) => pool.capacity(resource),
+    refused: (client, reason) => telemetry.sink.admitRefusal(client, reason),
+    log: refusalLogger(logger),
+  };
   const backend = new GuardedBackend(withNearCache(opened), {
     ...DEFAULT_GUARD,
     logger,
@@ -93,6 +113,8 @@ export async function createGateway(
     logger,
     telemetry,
     quotas,
+    budgets,
+    admit,
     cache: { backend, revalidator: cache },
     readiness: () =>
       backend.ping().catch((error) => {
@@ -109,6 +131,7 @@ export async function createGateway(
     telemetry,
     async close() {
       stopPoolTelemetry();
+      stopCharging();
       telemetry.close();
       await cache.drain();
       await backend.close();

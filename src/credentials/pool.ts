@@ -10,6 +10,7 @@ import { type Logger, silentLogger } from "../log.ts";
 import { type AppTokens, createAppTokens, MintError } from "./app_tokens.ts";
 import type { PoolEvent, PoolObserver, PoolSnapshot } from "./events.ts";
 import { withPoolRateLimit } from "./exhausted.ts";
+import type { PoolTotals } from "./quota.ts";
 import { isBadCredentials, limitVerdict, pointsSpent, readRateLimit } from "./rate_limit.ts";
 import { type Credential, Standing } from "./standing.ts";
 import {
@@ -30,6 +31,11 @@ export interface CredentialPool {
   transport(next: Transport): Transport;
   /** The pool's state now, read-only. */
   snapshot(): PoolSnapshot;
+  /**
+   * The pool's capacity for `resource` as clients are told it (`x-ratelimit-*`); undefined
+   * while GitHub has not said.
+   */
+  capacity(resource: string): PoolTotals | undefined;
   /** Calls `observer` for every event until the returned function is called. */
   observe(observer: PoolObserver): () => void;
 }
@@ -118,6 +124,11 @@ export function createPool(
       paddingMs,
     );
     const refused = isBadCredentials(response.status, body);
+    const points = pointsSpent(
+      response.status,
+      view !== undefined,
+      verdict.kind !== "none" || refused,
+    );
     emit({
       type: "answer",
       credential: name,
@@ -125,7 +136,7 @@ export function createPool(
       status: response.status,
       client: request.client,
       ms: answer.ms,
-      points: pointsSpent(response.status, view !== undefined, verdict.kind !== "none" || refused),
+      points,
       quota: quota ? quota.view : latest,
     });
     if (quota && verdict.kind !== "none") {
@@ -144,7 +155,7 @@ export function createPool(
         untilMs: verdict.untilMs,
       });
     }
-    return { response, resource, limited: verdict.kind !== "none", refused };
+    return { response, resource, limited: verdict.kind !== "none", refused, points };
   };
 
   /** GitHub refused the credential: App tokens are dropped (and retried), PATs are out. */
@@ -178,27 +189,29 @@ export function createPool(
     });
   };
 
-  const unavailable = (resource: string): UpstreamAnswer => ({
+  const unavailable = (resource: string, points: number): UpstreamAnswer => ({
     response: standing.unavailable(resource),
     credential: NO_CREDENTIAL,
     ms: 0,
+    points,
   });
 
   const call = async (next: Transport, request: UpstreamRequest): Promise<UpstreamAnswer> => {
     if (standing.credentials.length === 0) {
       const answer = await next(request);
-      const { response } = await learn(undefined, request, answer);
-      return { response, credential: ANONYMOUS, ms: answer.ms };
+      const { response, points } = await learn(undefined, request, answer);
+      return { response, credential: ANONYMOUS, ms: answer.ms, points };
     }
     let retries = request.replayable ? 1 : 0;
     const tried = new Set<Credential>();
     let again: Credential | undefined;
     let refusals = 0;
+    let points = 0;
     while (true) {
       const credential = again ??
         standing.pick(request.resource, request.preferredCredential, tried);
       again = undefined;
-      if (!credential) return unavailable(request.resource);
+      if (!credential) return unavailable(request.resource, points);
       const quota = standing.quotaOf(credential, request.resource);
       quota.inFlight++;
       let authorization: string;
@@ -219,12 +232,14 @@ export function createPool(
       } finally {
         quota.inFlight--;
       }
+      points += learned.points;
       if (!learned.limited && !learned.refused) {
         const totals = standing.totals(learned.resource);
         return {
           response: withPoolRateLimit(learned.response, learned.resource, totals),
           credential: credential.source.name,
           ms: answer.ms,
+          points,
         };
       }
       await learned.response.body?.cancel();
@@ -235,13 +250,14 @@ export function createPool(
       } else {
         tried.add(credential);
       }
-      if (retries-- === 0) return unavailable(learned.resource);
+      if (retries-- === 0) return unavailable(learned.resource, points);
     }
   };
 
   return {
     transport: (next) => (request) => call(next, request),
     snapshot: () => standing.snapshot(appTokens.size),
+    capacity: (resource) => standing.totals(resource),
     observe(observer) {
       observers.add(observer);
       return () => observers.delete(observer);

@@ -4,6 +4,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { TelemetrySink } from "./events.ts";
+import { REFUSAL_REASONS } from "../admit/state.ts";
 
 /** Quota of one credential for one rate-limit resource, as the pool sees it. */
 export interface QuotaView {
@@ -18,8 +19,17 @@ export interface QuotaView {
   readonly bad: boolean;
 }
 
+/** A client's points budget now (`limits.points_per_hour`). */
+export interface BudgetGaugeView {
+  readonly client: string;
+  readonly remaining: number;
+}
+
 /** Read at scrape time, so gauges are never stale. */
 export interface GaugeSources {
+  /** The registry's client names now: every refusal series exists for them from the start. */
+  clients?(): readonly string[];
+  budgets?(): readonly BudgetGaugeView[];
   quotas?(): readonly QuotaView[];
   cachedTokens?(): number;
   cacheSize?(): { entries: number; bytes: number } | undefined;
@@ -64,8 +74,8 @@ export function createPrometheus(sources: GaugeSources): PrometheusTelemetry {
   });
   const clientPoints = new Counter({
     name: "github_proxy_client_points_spent_total",
-    help: "Rate-limit points spent on behalf of each client (a 304 spends none).",
-    labelNames: ["client"],
+    help: "Rate-limit points spent on behalf of each client, by resource (a 304 spends none).",
+    labelNames: ["client", "resource"],
     registers,
   });
   const credentialPoints = new Counter({
@@ -113,6 +123,30 @@ export function createPrometheus(sources: GaugeSources): PrometheusTelemetry {
     "1 while the credential is parked for the resource after a rate limit.",
     (q) => q.parked ? 1 : 0,
   );
+  const refusals = new Counter({
+    name: "github_proxy_client_refusals_total",
+    help: "Requests admit refused, by client and reason (budget, reserve, rate, concurrency).",
+    labelNames: ["client", "reason"],
+    registers,
+    collect() {
+      for (const client of sources.clients?.() ?? []) {
+        for (const reason of REFUSAL_REASONS) this.inc({ client, reason }, 0);
+      }
+    },
+  });
+  new Gauge({
+    name: "github_proxy_client_budget_remaining",
+    help:
+      "Points left in each client's points_per_hour budget (below 0 after charged revalidations).",
+    labelNames: ["client"],
+    registers,
+    collect() {
+      this.reset();
+      for (const budget of sources.budgets?.() ?? []) {
+        this.set({ client: budget.client }, budget.remaining);
+      }
+    },
+  });
   const tokenEvents = new Counter({
     name: "token_cache_events_total",
     help: "App installation token cache lookups (hit: reused, miss: minted).",
@@ -188,7 +222,7 @@ export function createPrometheus(sources: GaugeSources): PrometheusTelemetry {
       });
       upstreamDuration.observe({ credential: e.credential, resource: e.resource }, e.seconds);
       if (e.points > 0) {
-        clientPoints.inc({ client: e.client }, e.points);
+        clientPoints.inc({ client: e.client, resource: e.resource }, e.points);
         credentialPoints.inc({ credential: e.credential, resource: e.resource }, e.points);
       }
     },
@@ -206,6 +240,9 @@ export function createPrometheus(sources: GaugeSources): PrometheusTelemetry {
     },
     coalescedWaiter() {
       coalesced.inc();
+    },
+    admitRefusal(client, reason) {
+      refusals.inc({ client, reason });
     },
   };
   return { sink, contentType: registry.contentType, metrics: () => registry.metrics() };
