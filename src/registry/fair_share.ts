@@ -12,10 +12,12 @@ export type At = (node: unknown) => string;
 export type FieldOf = (map: YAMLMap, key: string) => unknown;
 
 /**
- * Kept back when the file says nothing: below 30 % of a resource's capacity only `normal` and
- * `high` clients start new upstream calls, below 10 % only `high` ones (DESIGN §6's example).
+ * Kept back when the file says nothing: below 30 % of a resource's capacity, clients marked
+ * `low` start no new upstream calls. `normal` (every client that says nothing) uses the pool to
+ * the end unless `reserve.normal` is set: a share kept back for `high` clients is wasted in a
+ * registry that has none, and a registry without fair-share fields keeps its old behaviour.
  */
-export const DEFAULT_RESERVE: Reserve = { low: 30, normal: 10 };
+export const DEFAULT_RESERVE: Reserve = { low: 30, normal: 0 };
 
 const PRIORITIES = new Set<string>(["low", "normal", "high"]);
 const LIMIT_FIELDS: Readonly<Record<string, keyof Limits>> = {

@@ -51,7 +51,15 @@ function setup(answer: (request: UpstreamRequest) => Response, hold = false): Se
       requestTarget(c.req.method, { path: c.req.path, query: "", enterprisePrefix: "" }),
     );
     c.set("clientBase", "http://gateway.test");
-    c.set("client", { name: "tester", tokenDigest: new Uint8Array(), scopes: null, deny: [] });
+    c.set("client", {
+      name: "tester",
+      tokenDigest: new Uint8Array(),
+      scopes: null,
+      deny: [],
+      priority: "normal",
+      limits: {},
+    });
+    c.set("admission", { newCall: () => undefined });
     await next();
   });
   const urls = { githubApiUrl: API, githubGraphqlUrl: `${API}/graphql` };
