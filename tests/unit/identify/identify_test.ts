@@ -136,5 +136,8 @@ Deno.test("findClient: the client holding the token, whichever way the file wrot
   assert.equal(findClient(registry, "t-ci")?.name, "ci");
   assert.equal(findClient(registry, "t-bot")?.name, "bot");
   assert.equal(findClient(registry, "t-"), undefined);
-  assert.equal(findClient({ clients: [], reserve: DEFAULT_RESERVE, variables: [] }, "t-ci"), undefined);
+  assert.equal(
+    findClient({ clients: [], reserve: DEFAULT_RESERVE, variables: [] }, "t-ci"),
+    undefined,
+  );
 });
