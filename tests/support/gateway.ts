@@ -4,6 +4,7 @@
 import { parseConfig } from "../../src/config.ts";
 import { createGateway, type Gateway } from "../../src/gateway.ts";
 import type { ReloadTiming } from "../../src/registry/store.ts";
+import type { AdmitState } from "../../src/admit/state.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
 
 export interface TestGateway {
@@ -27,6 +28,8 @@ export interface TestGatewayOptions {
   readonly logger?: Logger;
   /** Settle time and clock of registry reloads (see `RegistryStore.watch`). */
   readonly registryReload?: Partial<ReloadTiming>;
+  /** Clients' budgets and queues, e.g. with a short concurrency wait. */
+  readonly admitState?: AdmitState;
 }
 
 export const TEST_TOKEN = "test-token";
@@ -57,6 +60,7 @@ export async function startGateway(options: TestGatewayOptions): Promise<TestGat
     env: (name) => templateEnv[name],
     logger,
     registryReload: options.registryReload,
+    admitState: options.admitState,
   });
   const server = Deno.serve(
     {
