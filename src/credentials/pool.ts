@@ -32,8 +32,8 @@ export interface CredentialPool {
   /** The pool's state now, read-only. */
   snapshot(): PoolSnapshot;
   /**
-   * The pool's capacity for `resource` as clients are told it (`x-ratelimit-*`); undefined
-   * while GitHub has not said.
+   * The pool's capacity for `resource` as clients are told it (`x-ratelimit-*`), less the calls
+   * in flight on it, which are about to spend; undefined while GitHub has not said.
    */
   capacity(resource: string): PoolTotals | undefined;
   /** Calls `observer` for every event until the returned function is called. */
@@ -257,7 +257,15 @@ export function createPool(
   return {
     transport: (next) => (request) => call(next, request),
     snapshot: () => standing.snapshot(appTokens.size),
-    capacity: (resource) => standing.totals(resource),
+    capacity(resource) {
+      const totals = standing.totals(resource);
+      if (!totals) return undefined;
+      const inFlight = standing.credentials.reduce(
+        (sum, credential) => sum + (credential.quotas.get(resource)?.inFlight ?? 0),
+        0,
+      );
+      return { ...totals, remaining: Math.max(0, totals.remaining - inFlight) };
+    },
     observe(observer) {
       observers.add(observer);
       return () => observers.delete(observer);

@@ -294,3 +294,121 @@ clients:
     assert.match(after.body.detail, /^limits\.points_per_hour: /);
   });
 });
+
+interface RunawayFigures {
+  /** Statuses other than 200 the two well-behaved clients saw. */
+  othersErrors: number;
+  othersRequests: number;
+  /** The runaway's calls that reached the fake (each spent a point there). */
+  runawaySpent: number;
+  runawayRefused: { budget: number; reserve: number; other: number };
+  /** The lowest the PAT's remaining quota went at the fake, sampled during the run. */
+  lowestRemaining: number;
+  /** The PAT's remaining quota right after the runaway's last call that reached the fake. */
+  afterRunaway: number;
+}
+
+/** What the PAT had left after each request the fake answered, in the order they came. */
+function remainingAfterEach(fake: FakeGitHub, limit: number): number[] {
+  let remaining = limit;
+  return fake.requests.map((request) => request.status === 304 ? remaining : --remaining);
+}
+
+/**
+ * A low-priority runaway firing `reads` uncached reads (distinct paths, 25 at a time) with a
+ * `points_per_hour` budget, while two normal clients each make 40 rounds of a shared cached
+ * read and a read of their own.
+ */
+async function runaway(budget: number, reads: number): Promise<RunawayFigures> {
+  const registry = `version: 1
+clients:
+  - name: runaway
+    token: t-runaway
+    priority: low
+    limits: { points_per_hour: ${budget} }
+  - name: alice
+    token: t-alice
+  - name: bob
+    token: t-bob
+`;
+  let figures: RunawayFigures | undefined;
+  await withFairShare(registry, async (gw, fake) => {
+    let lowestRemaining = 1000;
+    let running = true;
+    const sampler = (async () => {
+      while (running) {
+        lowestRemaining = Math.min(lowestRemaining, fake.remaining(PAT));
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    })();
+    let next = 0;
+    const runawayStatuses: { status: number; detail?: string }[] = [];
+    const runawayWorker = async () => {
+      while (next < reads) {
+        const i = next++;
+        const { status, body } = await get(gw, `/repos/acme/run${i}`, "t-runaway");
+        runawayStatuses.push({ status, detail: body?.detail });
+      }
+    };
+    const othersStatuses: number[] = [];
+    const wellBehaved = async (name: string) => {
+      for (let i = 0; i < 40; i++) {
+        othersStatuses.push((await get(gw, "/repos/acme/shared", `t-${name}`)).status);
+        othersStatuses.push((await get(gw, `/repos/acme/${name}${i}`, `t-${name}`)).status);
+      }
+    };
+    await Promise.all([
+      ...Array.from({ length: 25 }, runawayWorker),
+      wellBehaved("alice"),
+      wellBehaved("bob"),
+    ]);
+    running = false;
+    await sampler;
+    const refusedBy = (rule: string) =>
+      runawayStatuses.filter((s) => s.status === 403 && s.detail?.startsWith(rule)).length;
+    const budgetRefused = refusedBy("limits.points_per_hour");
+    const reserveRefused = refusedBy("reserve.low");
+    figures = {
+      othersErrors: othersStatuses.filter((status) => status !== 200).length,
+      othersRequests: othersStatuses.length,
+      runawaySpent: fake.requests.filter((r) => /^\/repos\/acme\/run\d+$/.test(r.path)).length,
+      runawayRefused: {
+        budget: budgetRefused,
+        reserve: reserveRefused,
+        other: runawayStatuses.filter((s) => s.status !== 200).length - budgetRefused -
+          reserveRefused,
+      },
+      lowestRemaining: Math.min(lowestRemaining, fake.remaining(PAT)),
+      afterRunaway: Math.min(
+        ...remainingAfterEach(fake, 1000).filter((_, i) =>
+          /^\/repos\/acme\/run\d+$/.test(fake.requests[i].path)
+        ),
+      ),
+    };
+  }, { limit: 1000 });
+  console.log(`runaway (budget ${budget}, ${reads} reads):`, JSON.stringify(figures));
+  return figures!;
+}
+
+Deno.test("a runaway client is stopped at its budget; the others see no error", async () => {
+  const figures = await runaway(200, 500);
+  assert.equal(figures.othersErrors, 0, `${figures.othersRequests} requests by the others`);
+  assert.ok(
+    figures.runawaySpent >= 198 && figures.runawaySpent <= 201,
+    `the runaway spent ${figures.runawaySpent} points of a 200 budget`,
+  );
+  assert.equal(figures.runawayRefused.budget, 500 - figures.runawaySpent);
+  assert.equal(figures.runawayRefused.other, 0);
+  assert.ok(figures.lowestRemaining >= 300, `pool went down to ${figures.lowestRemaining}`);
+});
+
+Deno.test("a runaway whose budget exceeds the pool stops at the low reserve", async () => {
+  const figures = await runaway(5000, 900);
+  assert.equal(figures.othersErrors, 0, `${figures.othersRequests} requests by the others`);
+  assert.ok(figures.runawayRefused.reserve > 0, "the reserve refused it");
+  assert.equal(figures.runawayRefused.budget + figures.runawayRefused.other, 0);
+  assert.ok(
+    figures.afterRunaway >= 299,
+    `the runaway took the pool down to ${figures.afterRunaway}; low keeps 300 of 1000 back`,
+  );
+});
