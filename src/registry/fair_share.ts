@@ -33,6 +33,23 @@ function keysOf(map: YAMLMap): { key: string; node: unknown }[] {
   }));
 }
 
+/**
+ * `node` as a mapping; undefined when it is absent, or (a problem, `what` and its `example`
+ * named) when it is something else.
+ */
+function mapping(
+  node: unknown,
+  what: string,
+  example: string,
+  at: At,
+  problems: string[],
+): YAMLMap | undefined {
+  if (node === undefined) return undefined;
+  if (isMap(node)) return node;
+  problems.push(`${at(node)}: ${what} must be a mapping like ${example}`);
+  return undefined;
+}
+
 /** `priority:` of a client; `normal` when absent. */
 export function parsePriority(
   node: unknown,
@@ -55,19 +72,16 @@ export function parseLimits(
   at: At,
   problems: string[],
 ): Limits {
-  if (node === undefined) return {};
-  if (!isMap(node)) {
-    problems.push(`${at(node)}: ${what} must be a mapping like {points_per_hour: 1000}`);
-    return {};
-  }
+  const map = mapping(node, what, "{points_per_hour: 1000}", at, problems);
+  if (!map) return {};
   const limits: Record<string, number> = {};
-  for (const { key, node: keyNode } of keysOf(node)) {
+  for (const { key, node: keyNode } of keysOf(map)) {
     const target = LIMIT_FIELDS[key];
     if (!Object.hasOwn(LIMIT_FIELDS, key)) {
       problems.push(`${at(keyNode)}: unknown field "${key}" in ${what}`);
       continue;
     }
-    const valueNode = field(node, key);
+    const valueNode = field(map, key);
     const value = isScalar(valueNode) ? valueNode.value : undefined;
     if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
       problems.push(`${at(valueNode ?? keyNode)}: ${what}.${key} must be a whole number above 0`);
@@ -85,17 +99,12 @@ export function parseDefaults(
   at: At,
   problems: string[],
 ): Limits {
-  if (node === undefined) return {};
-  if (!isMap(node)) {
-    problems.push(
-      `${at(node)}: "defaults" must be a mapping like {limits: {points_per_hour: 3000}}`,
-    );
-    return {};
-  }
-  for (const { key, node: keyNode } of keysOf(node)) {
+  const map = mapping(node, `"defaults"`, "{limits: {points_per_hour: 3000}}", at, problems);
+  if (!map) return {};
+  for (const { key, node: keyNode } of keysOf(map)) {
     if (key !== "limits") problems.push(`${at(keyNode)}: unknown field "${key}" in defaults`);
   }
-  return parseLimits(field(node, "limits"), "defaults.limits", field, at, problems);
+  return parseLimits(field(map, "limits"), "defaults.limits", field, at, problems);
 }
 
 /** The top-level `reserve:`; each absent % is `DEFAULT_RESERVE`'s. */
@@ -105,18 +114,15 @@ export function parseReserve(
   at: At,
   problems: string[],
 ): Reserve {
-  if (node === undefined) return DEFAULT_RESERVE;
-  if (!isMap(node)) {
-    problems.push(`${at(node)}: "reserve" must be a mapping like {low: 30, normal: 10}`);
-    return DEFAULT_RESERVE;
-  }
+  const map = mapping(node, `"reserve"`, "{low: 30, normal: 10}", at, problems);
+  if (!map) return DEFAULT_RESERVE;
   const reserve = { ...DEFAULT_RESERVE };
-  for (const { key, node: keyNode } of keysOf(node)) {
+  for (const { key, node: keyNode } of keysOf(map)) {
     if (key !== "low" && key !== "normal") {
       problems.push(`${at(keyNode)}: unknown field "${key}" in reserve`);
       continue;
     }
-    const valueNode = field(node, key);
+    const valueNode = field(map, key);
     const value = isScalar(valueNode) ? valueNode.value : undefined;
     if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > 100) {
       problems.push(`${at(valueNode ?? keyNode)}: reserve.${key} must be a % from 0 to 100`);
@@ -125,10 +131,9 @@ export function parseReserve(
     reserve[key] = value;
   }
   if (reserve.low < reserve.normal) {
+    const where = at(map);
     problems.push(
-      `${
-        at(node)
-      }: reserve.low (${reserve.low}) must be at least reserve.normal (${reserve.normal}): low priority stops first`,
+      `${where}: reserve.low (${reserve.low}) must be at least reserve.normal (${reserve.normal}): low priority stops first`,
     );
   }
   return reserve;

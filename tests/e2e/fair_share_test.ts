@@ -182,7 +182,14 @@ clients:
   });
 });
 
-Deno.test("concurrency: one more waits its turn, beyond that the client is refused", async () => {
+/**
+ * A client with `concurrency: 1` whose one request hangs at the fake until the client leaves:
+ * `run` makes its other requests meanwhile, `leave` ends the hanging one.
+ */
+async function withOneInFlight(
+  queueWaitMs: number,
+  run: (gw: TestGateway, fake: FakeGitHub, leave: () => Promise<void>) => Promise<void>,
+): Promise<void> {
   const registry = `version: 1
 clients:
   - name: single
@@ -195,38 +202,40 @@ clients:
     const slow = fetch(`${gw.url}/repos/acme/slow`, authed("t-single", { signal: leaving.signal }))
       .catch(() => undefined);
     while (reached(fake, "/repos/acme/slow") === 0) await new Promise((r) => setTimeout(r, 5));
+    let left = false;
+    const leave = async () => {
+      left = true;
+      leaving.abort();
+      await slow;
+    };
+    try {
+      await run(gw, fake, leave);
+    } finally {
+      if (!left) await leave();
+    }
+  }, { admitState: new AdmitState({ queueWaitMs }) });
+}
+
+Deno.test("concurrency: one more waits its turn, beyond that the client is refused", async () => {
+  await withOneInFlight(10_000, async (gw, fake, leave) => {
     const queued = get(gw, "/repos/acme/app", "t-single");
     await new Promise((r) => setTimeout(r, 50));
     const refused = await get(gw, "/zen", "t-single");
     assert.equal(refused.status, 403);
     assert.match(refused.body.detail, /^limits\.concurrency: /);
     assert.equal(refused.response.headers.get("retry-after"), "1");
-    leaving.abort();
-    await slow;
+    await leave();
     assert.equal((await queued).status, 200, "the waiting request ran once the first left");
     assert.equal(reached(fake, "/zen"), 0);
-  }, { admitState: new AdmitState({ queueWaitMs: 10_000 }) });
+  });
 });
 
 Deno.test("concurrency: a wait that runs out is refused", async () => {
-  const registry = `version: 1
-clients:
-  - name: single
-    token: t-single
-    limits: { concurrency: 1 }
-`;
-  await withFairShare(registry, async (gw, fake) => {
-    fake.hang("/repos/acme/slow");
-    const leaving = new AbortController();
-    const slow = fetch(`${gw.url}/repos/acme/slow`, authed("t-single", { signal: leaving.signal }))
-      .catch(() => undefined);
-    while (reached(fake, "/repos/acme/slow") === 0) await new Promise((r) => setTimeout(r, 5));
+  await withOneInFlight(50, async (gw) => {
     const waited = await get(gw, "/repos/acme/app", "t-single");
     assert.equal(waited.status, 403);
     assert.match(waited.body.detail, /^limits\.concurrency: /);
-    leaving.abort();
-    await slow;
-  }, { admitState: new AdmitState({ queueWaitMs: 50 }) });
+  });
 });
 
 const PRIORITIES = `version: 1
