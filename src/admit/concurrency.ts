@@ -1,7 +1,8 @@
 /**
  * A client's requests in flight (DESIGN §11 `limits.concurrency`): up to the limit run, the next
  * ones wait in a FIFO queue no longer than the limit itself for at most a short while, and the
- * rest are refused at once. Every wait is bounded; a waiter whose client left is dropped.
+ * rest are refused at once. Every wait is bounded; a waiter whose client left is dropped. A
+ * request holds its place until its answer's headers are ready: a body that streams on does not.
  */
 
 /** Schedules `run` after `ms`; returns the cancel. Tests inject one they drive by hand. */
