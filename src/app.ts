@@ -3,6 +3,8 @@
  * parts arrive built (`gateway.ts` builds them); this module only composes them.
  */
 import { Hono } from "hono";
+import { admit, type AdmitDeps, type AdmitVariables } from "./admit/admit.ts";
+import type { BudgetView } from "./admit/state.ts";
 import type { Config } from "./config.ts";
 import { authorize, type AuthorizeVariables } from "./authorize/authorize.ts";
 import type { GuardedBackend } from "./cache/backends/guard.ts";
@@ -33,6 +35,10 @@ export interface AppParts {
   readonly telemetry: Telemetry;
   /** Current quota per credential and resource, for `/usage`. */
   readonly quotas: () => readonly QuotaView[];
+  /** Clients' budgets now, for `/usage`. */
+  readonly budgets: () => readonly BudgetView[];
+  /** The admit stage's state and its view of the pool (DESIGN §11). */
+  readonly admit: AdmitDeps;
   /** The shared cache for GET/HEAD: its backend and its upstream side. */
   readonly cache: { readonly backend: GuardedBackend; readonly revalidator: Revalidator };
   /** Readiness beyond the process answering (cache reachable, …); rejects with a worded reason. */
@@ -41,7 +47,12 @@ export interface AppParts {
 
 /** Everything the stages put in the context, each stage's own `Variables` together. */
 export type GatewayEnv = {
-  Variables: IdentifyVariables & AuthorizeVariables & CacheVariables & UpstreamVariables;
+  Variables:
+    & IdentifyVariables
+    & AuthorizeVariables
+    & AdmitVariables
+    & CacheVariables
+    & UpstreamVariables;
 };
 
 /** The gateway's Hono app from its parts. */
@@ -64,7 +75,8 @@ export function createApp(parts: AppParts): Hono<GatewayEnv> {
   app.post("/register", rewriteToRunnerTokenCall("registration"));
   app.post("/remove", rewriteToRunnerTokenCall("remove"));
   app.use("*", authorize(logger));
-  app.get("/usage", usageEndpoint(telemetry, parts.quotas));
+  app.get("/usage", usageEndpoint(telemetry, parts));
+  app.use("*", admit(parts.admit));
   app.use(
     "*",
     cacheLayer({

@@ -1,9 +1,11 @@
 /**
  * The terminal handler: sends the authorised request through the transport (pool credential,
- * GitHub) and streams the answer back with rewritten links (and, in JSON, rewritten body URLs). The cache stage before it has
- * already answered what it could.
+ * GitHub) and streams the answer back with rewritten links (and, in JSON, rewritten body URLs).
+ * The cache stage before it has already answered what it could; everything that reaches here is
+ * a new upstream call, which admit may refuse.
  */
 import type { Context } from "hono";
+import type { AdmitVariables } from "./admit/admit.ts";
 import type { AuthorizeVariables } from "./authorize/authorize.ts";
 import { cacheStatus } from "./cache/policy.ts";
 import { readUpTo, REPLAYABLE_BODY_LIMIT } from "./http/body.ts";
@@ -19,7 +21,9 @@ import type { IdentifyVariables } from "./identify/identify.ts";
 import type { Logger } from "./log.ts";
 import { clientLinks, type GitHubUrls, isMutating, outgoing } from "./outgoing.ts";
 
-type ForwardEnv = { Variables: IdentifyVariables & AuthorizeVariables & UpstreamVariables };
+type ForwardEnv = {
+  Variables: IdentifyVariables & AuthorizeVariables & AdmitVariables & UpstreamVariables;
+};
 
 export interface ForwarderDeps {
   readonly urls: GitHubUrls;
@@ -35,6 +39,8 @@ export function forward(
   { urls, rewriteBodies, transport, logger, upstreamTimeoutMs }: ForwarderDeps,
 ): (c: Context<ForwardEnv>) => Promise<Response> {
   return async (c) => {
+    const refused = c.get("admission").newCall();
+    if (refused) return refused;
     const request = outgoing(c.req.raw, c.var, urls);
     const { body, replayable } = c.get("target").upload
       ? streamedBody(c)
@@ -48,7 +54,11 @@ export function forward(
       );
       const answer = await transport({ ...request, body, replayable, mutating });
       if (answer.credential !== NO_CREDENTIAL) {
-        c.set("upstream", { credential: answer.credential, ms: answer.ms });
+        c.set("upstream", {
+          credential: answer.credential,
+          ms: answer.ms,
+          points: answer.points ?? 0,
+        });
       }
       const { response } = answer;
       return toClientResponse(

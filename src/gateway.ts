@@ -1,5 +1,8 @@
 /** Assembles the gateway's parts from a configuration: the one place that wires them together. */
 import type { Hono } from "hono";
+import type { AdmitDeps } from "./admit/admit.ts";
+import { refusalLogger } from "./admit/refusal_log.ts";
+import { AdmitState } from "./admit/state.ts";
 import { createApp, type GatewayEnv } from "./app.ts";
 import type { Config } from "./config.ts";
 import { openBackend } from "./cache/backends/mod.ts";
@@ -27,6 +30,8 @@ export interface GatewayOptions {
   readonly registryReload?: Partial<ReloadTiming>;
   /** The credential pool's clock in epoch milliseconds (default `Date.now`; tests inject one). */
   readonly now?: () => number;
+  /** Longest wait in a client's `limits.concurrency` queue, in ms (default 2 s; tests shorten it). */
+  readonly admitQueueWaitMs?: number;
 }
 
 /**
@@ -137,13 +142,29 @@ export async function createGateway(
   });
   const opened = await openBackend(config.cacheBackendUrl, config);
   const quotas = () => quotaViews(pool.snapshot());
+  const admitState = new AdmitState({ queueWaitMs: options.admitQueueWaitMs });
+  const budgets = () => admitState.budgets(registry.current.clients);
   const telemetry = createTelemetry(config.telemetry, {
     quotas,
     cooldowns: () => ownerCooldowns(pool.snapshot()),
+    clients: () => registry.current.clients.map((client) => client.name),
+    budgets,
     cachedTokens: () => pool.snapshot().tokenCache.items,
     cacheSize: () => opened.stats?.(),
   }, logger);
   const stopPoolTelemetry = connectPool(pool, telemetry.sink, logger);
+  // Every call the pool made is charged to its client as the pool counted it (DESIGN §11).
+  const stopCharging = pool.observe((event) => {
+    if (event.type === "answer") admitState.charge(event.client, event.points);
+  });
+  const admit: AdmitDeps = {
+    state: admitState,
+    registry,
+    status: config.rateLimitStatus,
+    capacity: (resource) => pool.capacity(resource),
+    refused: (client, reason) => telemetry.sink.admitRefusal(client, reason),
+    log: refusalLogger(logger),
+  };
   const backend = new GuardedBackend(withNearCache(opened), {
     ...DEFAULT_GUARD,
     logger,
@@ -163,6 +184,8 @@ export async function createGateway(
     logger,
     telemetry,
     quotas,
+    budgets,
+    admit,
     cache: { backend, revalidator: cache },
     readiness: () =>
       backend.ping().catch((error) => {
@@ -178,6 +201,7 @@ export async function createGateway(
     cache,
     async close() {
       stopPoolTelemetry();
+      stopCharging();
       telemetry.close();
       await cache.drain();
       await backend.close();

@@ -3,9 +3,11 @@
  * request up, serve it locally when the client opted into freshness and the entry is young
  * enough, else revalidate upstream with validators that survive credential rotation (shared
  * among identical concurrent requests), and store what may be stored. Requests the cache must
- * stay out of go on to the forwarder.
+ * stay out of go on to the forwarder. A key with no entry and no call in flight needs a new
+ * upstream call, which admit may refuse; revalidations and joined calls are never refused.
  */
 import type { MiddlewareHandler } from "hono";
+import type { AdmitVariables } from "../admit/admit.ts";
 import {
   NO_CREDENTIAL,
   upstreamFailure,
@@ -60,7 +62,7 @@ export interface CacheLayerDeps {
  * other methods, uncacheable requests, and HEAD on a cold key (HEAD answers are never stored).
  */
 export function cacheLayer(deps: CacheLayerDeps): MiddlewareHandler<
-  { Variables: IdentifyVariables & CacheVariables & UpstreamVariables }
+  { Variables: IdentifyVariables & AdmitVariables & CacheVariables & UpstreamVariables }
 > {
   const { backend, revalidator, urls, rewriteBodies, ttlSeconds, logger } = deps;
   const now = deps.now ?? Date.now;
@@ -103,7 +105,11 @@ export function cacheLayer(deps: CacheLayerDeps): MiddlewareHandler<
         return serveEntry(entry, undefined, event, view, Math.floor(ageMs / 1000));
       }
     }
-    if (method === "HEAD" && !entry && !revalidator.has(key)) return await next();
+    if (!entry && !revalidator.has(key)) {
+      if (method === "HEAD") return await next();
+      const refused = c.get("admission").newCall();
+      if (refused) return refused;
+    }
     try {
       const { outcome, collapsed, stream } = await revalidator.revalidate(
         key,

@@ -20,8 +20,8 @@ type ForwardEvent = Omit<Extract<CacheEvent, { kind: "forward" }>, "collapsed">;
 
 interface Answered {
   readonly event: ForwardEvent;
-  /** The credential that answered and how long it took (`UpstreamAnswer`'s). */
-  readonly upstream: { readonly credential: string; readonly ms: number };
+  /** The credential that answered, how long it took and the points spent (`UpstreamAnswer`'s). */
+  readonly upstream: { readonly credential: string; readonly ms: number; readonly points: number };
 }
 
 /** What one upstream call for a key brought back. */
@@ -130,7 +130,7 @@ export class Revalidator {
     const { backend, transport, ttlSeconds } = this.deps;
     const answer = await transport({ ...request, signal, deadlined: true });
     const { response } = answer;
-    const upstream = { credential: answer.credential, ms: answer.ms };
+    const upstream = { credential: answer.credential, ms: answer.ms, points: answer.points ?? 0 };
     const base = { reason: entry ? "stale" : "uri-miss", backendDown: !backendOk } as const;
     if (response.status === 304 && entry) {
       await response.body?.cancel();

@@ -12,6 +12,7 @@ import { type Logger, silentLogger } from "../log.ts";
 import { type AppTokens, createAppTokens, MintError } from "./app_tokens.ts";
 import type { PoolEvent, PoolObserver, PoolSnapshot } from "./events.ts";
 import { concurrencyResponse, withPoolRateLimit } from "./exhausted.ts";
+import type { PoolTotals } from "./quota.ts";
 import { lookUpOwners } from "./owners.ts";
 import type { RateLimitStatus } from "../http/rate_refusal.ts";
 import { isBadCredentials, limitVerdict, pointsSpent, readRateLimit } from "./rate_limit.ts";
@@ -34,6 +35,11 @@ export interface CredentialPool {
   transport(next: Transport): Transport;
   /** The pool's state now, read-only. */
   snapshot(): PoolSnapshot;
+  /**
+   * The pool's capacity for `resource` as clients are told it (`x-ratelimit-*`), less the calls
+   * in flight on it, which are about to spend; undefined while GitHub has not said.
+   */
+  capacity(resource: string): PoolTotals | undefined;
   /** Calls `observer` for every event until the returned function is called. */
   observe(observer: PoolObserver): () => void;
 }
@@ -164,6 +170,13 @@ export function createPool(
       paddingMs,
     );
     const refused = isBadCredentials(response.status, body);
+    const points = pointsSpent(
+      response.status,
+      resource === "graphql",
+      before,
+      latest,
+      verdict.kind !== "none" || refused,
+    );
     emit({
       type: "answer",
       credential: name,
@@ -171,13 +184,7 @@ export function createPool(
       status: response.status,
       client: request.client,
       ms: answer.ms,
-      points: pointsSpent(
-        response.status,
-        resource === "graphql",
-        before,
-        latest,
-        verdict.kind !== "none" || refused,
-      ),
+      points,
       quota: quota ? quota.view : latest,
     });
     if (owner && quota && verdict.kind !== "none") {
@@ -201,7 +208,7 @@ export function createPool(
         untilMs: verdict.untilMs,
       });
     }
-    return { response, resource, limited: verdict.kind !== "none", refused };
+    return { response, resource, limited: verdict.kind !== "none", refused, points };
   };
 
   /**
@@ -253,14 +260,20 @@ export function createPool(
     });
   };
 
-  const unavailable = (resource: string): UpstreamAnswer => ({
+  const unavailable = (resource: string, points: number): UpstreamAnswer => ({
     response: standing.unavailable(resource),
     credential: NO_CREDENTIAL,
     ms: 0,
+    points,
   });
 
   /** The owner's gate refused: its queue is full or the wait was too long. */
-  const crowded = (request: UpstreamRequest, owner: Owner, retryAfterMs: number) => {
+  const crowded = (
+    request: UpstreamRequest,
+    owner: Owner,
+    retryAfterMs: number,
+    points: number,
+  ): UpstreamAnswer => {
     const at = now();
     logger.warn("request refused: too many waiting for one GitHub account", {
       client: request.client,
@@ -284,28 +297,30 @@ export function createPool(
       ),
       credential: NO_CREDENTIAL,
       ms: 0,
+      points,
     };
   };
 
   const call = async (next: Transport, request: UpstreamRequest): Promise<UpstreamAnswer> => {
     if (standing.credentials.length === 0) {
       const answer = await next(request);
-      const { response } = await learn(undefined, request, answer);
-      return { response, credential: ANONYMOUS, ms: answer.ms };
+      const { response, points } = await learn(undefined, request, answer);
+      return { response, credential: ANONYMOUS, ms: answer.ms, points };
     }
     await ownersKnown(next);
     let retries = request.replayable ? 1 : 0;
     const tried = new Set<Credential>();
     let again: Credential | undefined;
     let refusals = 0;
+    let points = 0;
     while (true) {
       const credential = again ??
         standing.pick(request.resource, request.preferredCredential, tried);
       again = undefined;
-      if (!credential) return rejected(request);
+      if (!credential) return rejected(request, points);
       const owner = credential.owner;
       const entry = await owner.gate.enter(request.mutating ?? false, request.signal);
-      if (!entry.ok) return crowded(request, owner, entry.retryAfterMs);
+      if (!entry.ok) return crowded(request, owner, entry.retryAfterMs, points);
       // It may have cooled down or run dry while the request waited: choose again.
       if (!standing.ready(owner, request.resource)) {
         entry.release();
@@ -332,12 +347,14 @@ export function createPool(
         quota.inFlight--;
         entry.release();
       }
+      points += learned.points;
       if (!learned.limited && !learned.refused) {
         const totals = standing.totals(learned.resource);
         return {
           response: withPoolRateLimit(learned.response, learned.resource, totals),
           credential: credential.source.name,
           ms: answer.ms,
+          points,
         };
       }
       await learned.response.body?.cancel();
@@ -348,14 +365,14 @@ export function createPool(
       } else {
         tried.add(credential);
       }
-      if (retries-- === 0) return rejected({ ...request, resource: learned.resource });
+      if (retries-- === 0) return rejected({ ...request, resource: learned.resource }, points);
     }
   };
 
   /** No owner can take the request now: the pool's own answer, counted when it is a limit. */
-  const rejected = (request: UpstreamRequest): UpstreamAnswer => {
-    const answer = unavailable(request.resource);
-    if (answer.response.status === 429) {
+  const rejected = (request: UpstreamRequest, points: number): UpstreamAnswer => {
+    const answer = unavailable(request.resource, points);
+    if (answer.response.status === rateLimitStatus) {
       emit({
         type: "rejected",
         client: request.client,
@@ -369,6 +386,15 @@ export function createPool(
   return {
     transport: (next) => (request) => call(next, request),
     snapshot: () => standing.snapshot(appTokens.size),
+    capacity(resource) {
+      const totals = standing.totals(resource);
+      if (!totals) return undefined;
+      const inFlight = standing.owners.reduce(
+        (sum, owner) => sum + (owner.quotas.get(resource)?.inFlight ?? 0),
+        0,
+      );
+      return { ...totals, remaining: Math.max(0, totals.remaining - inFlight) };
+    },
     observe(observer) {
       observers.add(observer);
       return () => observers.delete(observer);

@@ -1,19 +1,45 @@
 /** The gateway's usage report: `GET /usage`, behind the client's scopes like any GitHub path. */
 import type { Context } from "hono";
+import type { BudgetView } from "../admit/state.ts";
 import type { QuotaView } from "../telemetry/prometheus.ts";
 import type { Telemetry } from "../telemetry/mod.ts";
+import type { UsageCounts } from "../telemetry/usage.ts";
 
-/** `/usage`: per-client usage and per-credential quota, for clients whose scopes allow it. */
-export function usageEndpoint(telemetry: Telemetry, quotas: () => readonly QuotaView[]) {
-  return (c: Context): Response =>
-    c.json({
+/** What `/usage` reads besides telemetry's counts. */
+export interface UsageSources {
+  /** Current quota per credential and resource. */
+  readonly quotas: () => readonly QuotaView[];
+  /** Each budgeted client's points budget now. */
+  readonly budgets: () => readonly BudgetView[];
+}
+
+/**
+ * `/usage`: per-client usage (points per resource, refusals by reason, budget left) and
+ * per-credential quota, for clients whose scopes allow it.
+ */
+export function usageEndpoint(telemetry: Telemetry, sources: UsageSources) {
+  return (c: Context): Response => {
+    const budgets = new Map(sources.budgets().map((budget) => [budget.client, budget]));
+    return c.json({
       since: telemetry.usage.startedAt.toISOString(),
-      clients: telemetry.usage.clients().map((usage) => ({
-        client: usage.client,
-        last_hour: snake(usage.lastHour),
-        since_start: snake(usage.sinceStart),
-      })),
-      credentials: quotas().map((q) => ({
+      clients: telemetry.usage.clients().map((usage) => {
+        const budget = budgets.get(usage.client);
+        return {
+          client: usage.client,
+          last_hour: snake(usage.lastHour),
+          since_start: snake(usage.sinceStart),
+          ...(budget
+            ? {
+              budget: {
+                points_per_hour: budget.limit,
+                remaining: budget.remaining,
+                full_at: new Date(budget.fullAtMs).toISOString(),
+              },
+            }
+            : {}),
+        };
+      }),
+      credentials: sources.quotas().map((q) => ({
         credential: q.credential,
         resource: q.resource,
         limit: q.limit,
@@ -23,12 +49,15 @@ export function usageEndpoint(telemetry: Telemetry, quotas: () => readonly Quota
         bad: q.bad,
       })),
     });
+  };
 }
 
-function snake(counts: { requests: number; pointsSpent: number; pointsSaved: number }) {
+function snake(counts: UsageCounts) {
   return {
     requests: counts.requests,
     points_spent: counts.pointsSpent,
     points_saved: counts.pointsSaved,
+    points_by_resource: counts.pointsByResource,
+    refused: counts.refused,
   };
 }

@@ -80,6 +80,11 @@ export interface UpstreamAnswer {
   readonly credential: string;
   /** Milliseconds until GitHub's headers arrived. */
   readonly ms: number;
+  /**
+   * Rate-limit points the request spent, over all its attempts, as the pool counted them;
+   * absent below the pool, which is where they are counted.
+   */
+  readonly points?: number;
 }
 
 /**
@@ -87,7 +92,7 @@ export interface UpstreamAnswer {
  * its call, else the forwarder), for the access log.
  */
 export type UpstreamVariables = {
-  upstream: { credential: string; ms: number };
+  upstream: { credential: string; ms: number; points: number };
 };
 
 /** One layer of the upstream call: the request goes down, the answer comes back up. */

@@ -17,6 +17,25 @@ export interface ScopeRule {
   readonly source: string;
 }
 
+/** Who keeps working as the pool runs low (DESIGN §11): `high` uses it to the end. */
+export type Priority = "low" | "normal" | "high";
+
+/** A client's fair-share limits; each absent one is unlimited. */
+export interface Limits {
+  /** Upstream rate-limit points per hour, a continuously refilled token bucket. */
+  readonly pointsPerHour?: number;
+  /** Requests answered per minute, cache hits included. */
+  readonly requestsPerMinute?: number;
+  /** Requests in flight at once. */
+  readonly concurrency?: number;
+}
+
+/** % of each rate-limit resource's pool capacity kept back from lower priorities. */
+export interface Reserve {
+  readonly low: number;
+  readonly normal: number;
+}
+
 /** A registered client: its name, the digest of its token and its rules. */
 export interface Client {
   readonly name: string;
@@ -26,11 +45,15 @@ export interface Client {
   readonly deny: readonly ScopeRule[];
   /** Freshness opt-in: serve cached entries younger than this without revalidating. */
   readonly maxAgeSeconds?: number;
+  readonly priority: Priority;
+  /** Its own `limits`, each absent one taken from `defaults.limits`. */
+  readonly limits: Limits;
 }
 
 /** A whole registry file: its clients and the template variables it read. */
 export interface Registry {
   readonly clients: readonly Client[];
+  readonly reserve: Reserve;
   /** Variables the file's template read. */
   readonly variables: readonly string[];
 }

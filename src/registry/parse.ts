@@ -1,6 +1,7 @@
 /**
  * Reads a registry file (YAML) into a `Registry`: the Python github-proxy's format plus
- * `token_sha256`, `deny`, `graphql` and `cache`; every problem is reported with its line number.
+ * `token_sha256`, `deny`, `graphql`, `cache` and the fair-share fields (`priority`, `limits`,
+ * `defaults`, `reserve`); every problem is reported with its line number.
  */
 import {
   type Document,
@@ -17,6 +18,14 @@ import { renderTemplate } from "./template.ts";
 import { compileScopePattern, type ScopePattern } from "./pattern.ts";
 import { fromHex, sha256, toHex } from "../digest.ts";
 import type { Client, GraphqlAllowance, Registry, ScopeRule } from "./model.ts";
+import {
+  type At,
+  parseDefaults,
+  parseLimits,
+  parsePriority,
+  parseReserve,
+  withDefaults,
+} from "./fair_share.ts";
 
 /** A registry file refused, with every problem found, each prefixed `file:line:`. */
 export class RegistryError extends Error {
@@ -29,7 +38,17 @@ export class RegistryError extends Error {
   }
 }
 
-const CLIENT_FIELDS = new Set(["name", "token", "token_sha256", "scopes", "deny", "cache"]);
+const CLIENT_FIELDS = new Set([
+  "name",
+  "token",
+  "token_sha256",
+  "scopes",
+  "deny",
+  "cache",
+  "priority",
+  "limits",
+]);
+const TOP_FIELDS = new Set(["version", "clients", "defaults", "reserve"]);
 const RULE_FIELDS = new Set(["method", "path", "graphql"]);
 const GRAPHQL_VALUES = new Set(["query", "mutation", "any"]);
 
@@ -63,7 +82,7 @@ export function parseRegistry(
   }
   for (const pair of root.items) {
     const key = String(isScalar(pair.key) ? pair.key.value : pair.key);
-    if (key !== "version" && key !== "clients") {
+    if (!TOP_FIELDS.has(key)) {
       problems.push(`${at(pair.key)}: unknown field "${key}"`);
     }
   }
@@ -77,6 +96,8 @@ export function parseRegistry(
     throw new RegistryError(file, problems);
   }
 
+  const defaults = parseDefaults(field(root, "defaults"), field, at, problems);
+  const reserve = parseReserve(field(root, "reserve"), field, at, problems);
   const clients: Client[] = [];
   const names = new Map<string, string>();
   const digests = new Map<string, string>();
@@ -120,13 +141,17 @@ export function parseRegistry(
       ? []
       : parseRules(denyNode, `client "${name}" deny`, field, text, at, problems);
     const maxAgeSeconds = parseCache(field(item, "cache"), name, field, at, problems);
-    if (tokenDigest) clients.push({ name, tokenDigest, scopes, deny, maxAgeSeconds });
+    const priority = parsePriority(field(item, "priority"), name, at, problems);
+    const own = parseLimits(field(item, "limits"), `client "${name}" limits`, field, at, problems);
+    const limits = withDefaults(own, defaults);
+    if (tokenDigest) {
+      clients.push({ name, tokenDigest, scopes, deny, maxAgeSeconds, priority, limits });
+    }
   }
   if (problems.length > 0) throw new RegistryError(file, problems);
-  return { clients, variables: rendered.variables };
+  return { clients, reserve, variables: rendered.variables };
 }
 
-type At = (node: unknown) => string;
 /** Reads nodes with aliases (`*shared`) resolved, as the Python proxy's PyYAML did. */
 interface Field {
   /** A mapping's value node; undefined when the key is absent. */

@@ -71,6 +71,8 @@ export function accessTelemetry(
       cache,
       credential: upstream?.credential,
       upstream_ms: upstream ? Math.round(upstream.ms * 10) / 10 : undefined,
+      // What the request's own upstream call cost: 0 for hits, 304s and shared calls.
+      points: upstream?.points ?? 0,
       total_ms: Math.round(seconds * 10_000) / 10,
       github_request_id: c.res.headers.get("x-github-request-id") ?? undefined,
     });

@@ -1,3 +1,5 @@
+import type { RefusalReason } from "../admit/state.ts";
+
 /**
  * What the request path reports to telemetry. Parts of the gateway call these methods; the
  * collectors (Prometheus, logging summaries, the /usage view) decide what to keep.
@@ -43,6 +45,8 @@ export interface TelemetrySink {
   tokenCache(event: TokenCacheEvent): void;
   cacheBackend(event: CacheBackendEvent): void;
   coalescedWaiter(): void;
+  /** Admit refused a request of `client` (DESIGN §11). */
+  admitRefusal(client: string, reason: RefusalReason): void;
 }
 
 export const noopSink: TelemetrySink = {
@@ -52,6 +56,7 @@ export const noopSink: TelemetrySink = {
   tokenCache() {},
   cacheBackend() {},
   coalescedWaiter() {},
+  admitRefusal() {},
 };
 
 /** One sink that reports to several. */
@@ -63,5 +68,6 @@ export function fanout(sinks: readonly TelemetrySink[]): TelemetrySink {
     tokenCache: (e) => sinks.forEach((s) => s.tokenCache(e)),
     cacheBackend: (e) => sinks.forEach((s) => s.cacheBackend(e)),
     coalescedWaiter: () => sinks.forEach((s) => s.coalescedWaiter()),
+    admitRefusal: (client, reason) => sinks.forEach((s) => s.admitRefusal(client, reason)),
   };
 }

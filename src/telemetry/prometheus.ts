@@ -4,6 +4,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { TelemetrySink } from "./events.ts";
+import { REFUSAL_REASONS } from "../admit/state.ts";
 
 /** Quota of one credential for one rate-limit resource, as the pool sees it. */
 export interface QuotaView {
@@ -25,8 +26,17 @@ export interface OwnerCooldown {
   readonly seconds: number;
 }
 
+/** A client's points budget now (`limits.points_per_hour`). */
+export interface BudgetGaugeView {
+  readonly client: string;
+  readonly remaining: number;
+}
+
 /** Read at scrape time, so gauges are never stale. */
 export interface GaugeSources {
+  /** The registry's client names now: every refusal series exists for them from the start. */
+  clients?(): readonly string[];
+  budgets?(): readonly BudgetGaugeView[];
   quotas?(): readonly QuotaView[];
   cooldowns?(): readonly OwnerCooldown[];
   cachedTokens?(): number;
@@ -72,8 +82,8 @@ export function createPrometheus(sources: GaugeSources): PrometheusTelemetry {
   });
   const clientPoints = new Counter({
     name: "github_proxy_client_points_spent_total",
-    help: "Rate-limit points spent on behalf of each client (a 304 spends none).",
-    labelNames: ["client"],
+    help: "Rate-limit points spent on behalf of each client, by resource (a 304 spends none).",
+    labelNames: ["client", "resource"],
     registers,
   });
   const credentialPoints = new Counter({
@@ -130,6 +140,30 @@ export function createPrometheus(sources: GaugeSources): PrometheusTelemetry {
     collect() {
       this.reset();
       for (const { owner, seconds } of sources.cooldowns?.() ?? []) this.set({ owner }, seconds);
+    },
+  });
+  const refusals = new Counter({
+    name: "github_proxy_client_refusals_total",
+    help: "Requests admit refused, by client and reason (budget, reserve, rate, concurrency).",
+    labelNames: ["client", "reason"],
+    registers,
+    collect() {
+      for (const client of sources.clients?.() ?? []) {
+        for (const reason of REFUSAL_REASONS) this.inc({ client, reason }, 0);
+      }
+    },
+  });
+  new Gauge({
+    name: "github_proxy_client_budget_remaining",
+    help:
+      "Points left in each client's points_per_hour budget (below 0 after charged revalidations).",
+    labelNames: ["client"],
+    registers,
+    collect() {
+      this.reset();
+      for (const budget of sources.budgets?.() ?? []) {
+        this.set({ client: budget.client }, budget.remaining);
+      }
     },
   });
   const tokenEvents = new Counter({
@@ -207,7 +241,7 @@ export function createPrometheus(sources: GaugeSources): PrometheusTelemetry {
       });
       upstreamDuration.observe({ credential: e.credential, resource: e.resource }, e.seconds);
       if (e.points > 0) {
-        clientPoints.inc({ client: e.client }, e.points);
+        clientPoints.inc({ client: e.client, resource: e.resource }, e.points);
         credentialPoints.inc({ credential: e.credential, resource: e.resource }, e.points);
       }
     },
@@ -225,6 +259,9 @@ export function createPrometheus(sources: GaugeSources): PrometheusTelemetry {
     },
     coalescedWaiter() {
       coalesced.inc();
+    },
+    admitRefusal(client, reason) {
+      refusals.inc({ client, reason });
     },
   };
   return { sink, contentType: registry.contentType, metrics: () => registry.metrics() };

@@ -1,7 +1,9 @@
 /**
- * Who used how much: per-client requests and rate-limit points, in the last hour (one-minute
- * buckets) and since start — what `GET /usage` shows and logging summaries report.
+ * Who used how much: per-client requests, rate-limit points (per resource too) and admit's
+ * refusals by reason, in the last hour (one-minute buckets) and since start — what `GET /usage`
+ * shows and logging summaries report.
  */
+import type { RefusalReason } from "../admit/state.ts";
 import type { TelemetrySink } from "./events.ts";
 import { noopSink } from "./events.ts";
 
@@ -9,7 +11,16 @@ export interface UsageCounts {
   requests: number;
   pointsSpent: number;
   pointsSaved: number;
+  /** Points spent per rate-limit resource (`core`, `graphql`, …). */
+  pointsByResource: Record<string, number>;
+  refused: Record<RefusalReason, number>;
 }
+
+/** One thing to count: a plain field, or a key of a per-resource or per-reason record. */
+type Count =
+  | { readonly field: "requests" | "pointsSpent" | "pointsSaved" }
+  | { readonly field: "pointsByResource"; readonly key: string }
+  | { readonly field: "refused"; readonly key: RefusalReason };
 
 export interface ClientUsage {
   readonly client: string;
@@ -20,7 +31,35 @@ export interface ClientUsage {
 const BUCKET_MS = 60_000;
 const BUCKETS = 60;
 
-const zero = (): UsageCounts => ({ requests: 0, pointsSpent: 0, pointsSaved: 0 });
+const zero = (): UsageCounts => ({
+  requests: 0,
+  pointsSpent: 0,
+  pointsSaved: 0,
+  pointsByResource: {},
+  refused: { budget: 0, reserve: 0, rate: 0, concurrency: 0 },
+});
+
+function addTo(counts: UsageCounts, count: Count, amount: number): void {
+  if (count.field === "pointsByResource") {
+    counts.pointsByResource[count.key] = (counts.pointsByResource[count.key] ?? 0) + amount;
+  } else if (count.field === "refused") {
+    counts.refused[count.key] += amount;
+  } else {
+    counts[count.field] += amount;
+  }
+}
+
+function sumInto(sum: UsageCounts, counts: UsageCounts): void {
+  sum.requests += counts.requests;
+  sum.pointsSpent += counts.pointsSpent;
+  sum.pointsSaved += counts.pointsSaved;
+  for (const [resource, points] of Object.entries(counts.pointsByResource)) {
+    addTo(sum, { field: "pointsByResource", key: resource }, points);
+  }
+  for (const [reason, refused] of Object.entries(counts.refused)) {
+    sum.refused[reason as RefusalReason] += refused;
+  }
+}
 
 class ClientCounters {
   readonly total = zero();
@@ -28,15 +67,15 @@ class ClientCounters {
   readonly buckets = Array.from({ length: BUCKETS }, zero);
   readonly minutes = new Array<number>(BUCKETS).fill(-1);
 
-  add(now: number, field: keyof UsageCounts, amount: number): void {
+  add(now: number, count: Count, amount: number): void {
     const minute = Math.floor(now / BUCKET_MS);
     const slot = minute % BUCKETS;
     if (this.minutes[slot] !== minute) {
       this.minutes[slot] = minute;
       this.buckets[slot] = zero();
     }
-    this.buckets[slot][field] += amount;
-    this.total[field] += amount;
+    addTo(this.buckets[slot], count, amount);
+    addTo(this.total, count, amount);
   }
 
   lastHour(now: number): UsageCounts {
@@ -44,9 +83,7 @@ class ClientCounters {
     const sum = zero();
     for (let slot = 0; slot < BUCKETS; slot++) {
       if (minute - this.minutes[slot] >= BUCKETS) continue;
-      sum.requests += this.buckets[slot].requests;
-      sum.pointsSpent += this.buckets[slot].pointsSpent;
-      sum.pointsSaved += this.buckets[slot].pointsSaved;
+      sumInto(sum, this.buckets[slot]);
     }
     return sum;
   }
@@ -62,17 +99,20 @@ export class UsageTracker {
 
   readonly sink: TelemetrySink = {
     ...noopSink,
-    clientRequest: (e) => this.#add(e.client, "requests", 1),
+    clientRequest: (e) => this.#add(e.client, { field: "requests" }, 1),
     upstreamRequest: (e) => {
-      if (e.points > 0) this.#add(e.client, "pointsSpent", e.points);
+      if (e.points <= 0) return;
+      this.#add(e.client, { field: "pointsSpent" }, e.points);
+      this.#add(e.client, { field: "pointsByResource", key: e.resource }, e.points);
     },
-    pointsSaved: (client, points) => this.#add(client, "pointsSaved", points),
+    pointsSaved: (client, points) => this.#add(client, { field: "pointsSaved" }, points),
+    admitRefusal: (client, reason) => this.#add(client, { field: "refused", key: reason }, 1),
   };
 
-  #add(client: string, field: keyof UsageCounts, amount: number): void {
+  #add(client: string, count: Count, amount: number): void {
     let counters = this.#clients.get(client);
     if (!counters) this.#clients.set(client, counters = new ClientCounters());
-    counters.add(this.now(), field, amount);
+    counters.add(this.now(), count, amount);
   }
 
   /** Clients ordered by points spent in the last hour, most first. */
@@ -81,7 +121,7 @@ export class UsageTracker {
     return [...this.#clients].map(([client, counters]) => ({
       client,
       lastHour: counters.lastHour(now),
-      sinceStart: { ...counters.total },
+      sinceStart: structuredClone(counters.total),
     })).sort((a, b) => b.lastHour.pointsSpent - a.lastHour.pointsSpent);
   }
 }

@@ -185,7 +185,13 @@ Deno.test("/usage reports per-client requests and points, last hour and since st
   assert.equal(response.status, 200);
   const usage = await response.json();
   const ci = usage.clients.find((c: { client: string }) => c.client === "ci");
-  assert.deepEqual(ci.last_hour, { requests: 2, points_spent: 1, points_saved: 1 });
+  assert.deepEqual(ci.last_hour, {
+    requests: 2,
+    points_spent: 1,
+    points_saved: 1,
+    points_by_resource: { core: 1 },
+    refused: { budget: 0, reserve: 0, rate: 0, concurrency: 0 },
+  });
   assert.deepEqual(ci.since_start, ci.last_hour);
   assert.equal(usage.clients[0].client, "ci", "ordered by points spent");
   assert.ok(Array.isArray(usage.credentials));

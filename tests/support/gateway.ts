@@ -29,6 +29,8 @@ export interface TestGatewayOptions {
   readonly registryReload?: Partial<ReloadTiming>;
   /** The credential pool's clock (see `ManualClock`); share it with the fake GitHub. */
   readonly now?: () => number;
+  /** Longest wait in a client's concurrency queue, in ms. */
+  readonly admitQueueWaitMs?: number;
 }
 
 export const TEST_TOKEN = "test-token";
@@ -60,6 +62,7 @@ export async function startGateway(options: TestGatewayOptions): Promise<TestGat
     logger,
     registryReload: options.registryReload,
     now: options.now,
+    admitQueueWaitMs: options.admitQueueWaitMs,
   });
   const server = Deno.serve(
     {

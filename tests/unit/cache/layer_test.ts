@@ -58,7 +58,15 @@ function setup(answer: (request: UpstreamRequest) => Response, hold = false): Se
     );
     c.set("clientBase", c.req.header("x-test-base") ?? "http://gateway.test");
     c.set("clientUploadsBase", "http://gateway.test/api/uploads");
-    c.set("client", { name: "tester", tokenDigest: new Uint8Array(), scopes: null, deny: [] });
+    c.set("client", {
+      name: "tester",
+      tokenDigest: new Uint8Array(),
+      scopes: null,
+      deny: [],
+      priority: "normal",
+      limits: {},
+    });
+    c.set("admission", { newCall: () => undefined });
     await next();
   });
   const urls = {

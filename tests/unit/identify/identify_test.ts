@@ -6,6 +6,7 @@ import {
   identify,
   type IdentifyVariables,
 } from "../../../src/identify/identify.ts";
+import { DEFAULT_RESERVE } from "../../../src/registry/fair_share.ts";
 import { parseRegistry } from "../../../src/registry/parse.ts";
 
 const registry = parseRegistry(
@@ -136,5 +137,8 @@ Deno.test("findClient: the client holding the token, whichever way the file wrot
   assert.equal(findClient(registry, "t-ci")?.name, "ci");
   assert.equal(findClient(registry, "t-bot")?.name, "bot");
   assert.equal(findClient(registry, "t-"), undefined);
-  assert.equal(findClient({ clients: [], variables: [] }, "t-ci"), undefined);
+  assert.equal(
+    findClient({ clients: [], reserve: DEFAULT_RESERVE, variables: [] }, "t-ci"),
+    undefined,
+  );
 });

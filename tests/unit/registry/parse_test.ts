@@ -249,6 +249,72 @@ const INVALID: { rule: string; source: string; line: number; message: RegExp }[]
     line: 3,
     message: /environment variable MULTI contains a line break/,
   },
+  {
+    rule: "unknown priority",
+    source: "clients:\n  - name: a\n    token: t\n    priority: urgent\n",
+    line: 4,
+    message: /client "a" priority must be low, normal or high/,
+  },
+  {
+    rule: "limits that are not a mapping",
+    source: "clients:\n  - name: a\n    token: t\n    limits: 1000\n",
+    line: 4,
+    message: /client "a" limits must be a mapping/,
+  },
+  {
+    rule: "unknown limit",
+    source: "clients:\n  - name: a\n    token: t\n    limits:\n      points: 5\n",
+    line: 5,
+    message: /unknown field "points" in client "a" limits/,
+  },
+  {
+    rule: "a limit of 0",
+    source: "clients:\n  - name: a\n    token: t\n    limits:\n      concurrency: 0\n",
+    line: 5,
+    message: /client "a" limits.concurrency must be a whole number above 0/,
+  },
+  {
+    rule: "a fractional limit",
+    source: "clients:\n  - name: a\n    token: t\n    limits:\n      points_per_hour: 2.5\n",
+    line: 5,
+    message: /limits.points_per_hour must be a whole number above 0/,
+  },
+  {
+    rule: "a limit written as text",
+    source: "clients:\n  - name: a\n    token: t\n    limits:\n      requests_per_minute: '60'\n",
+    line: 5,
+    message: /limits.requests_per_minute must be a whole number above 0/,
+  },
+  {
+    rule: "unknown field in defaults",
+    source: "clients: []\ndefaults:\n  limit: {}\n",
+    line: 3,
+    message: /unknown field "limit" in defaults/,
+  },
+  {
+    rule: "a bad default limit",
+    source: "clients: []\ndefaults:\n  limits:\n    points_per_hour: -1\n",
+    line: 4,
+    message: /defaults.limits.points_per_hour must be a whole number above 0/,
+  },
+  {
+    rule: "a reserve over 100 %",
+    source: "clients: []\nreserve:\n  low: 130\n",
+    line: 3,
+    message: /reserve.low must be a % from 0 to 100/,
+  },
+  {
+    rule: "unknown reserve",
+    source: "clients: []\nreserve:\n  high: 5\n",
+    line: 3,
+    message: /unknown field "high" in reserve/,
+  },
+  {
+    rule: "a low reserve under the normal one",
+    source: "clients: []\nreserve:\n  low: 5\n  normal: 10\n",
+    line: 3,
+    message: /reserve.low \(5\) must be at least reserve.normal \(10\)/,
+  },
 ];
 
 for (const { rule, source, line, message } of INVALID) {
@@ -443,4 +509,49 @@ Deno.test("registry.example.yaml loads, full-access example client first", async
   assert.deepEqual(reader.scopes?.map((s) => s.graphql), ["any", "query"]);
   assert.ok(reader.deny[0].path.matches("/repos/acme/secrets-prod/issues"));
   assert.deepEqual(registry.clients.find((c) => c.name === "suspended")?.scopes, []);
+});
+
+Deno.test("registry: priority, limits with defaults per field, and the reserve", () => {
+  const registry = parseRegistry(
+    `version: 1
+clients:
+  - name: cop
+    token: t-cop
+    priority: low
+    limits:
+      points_per_hour: 1000
+      requests_per_minute: 600
+      concurrency: 16
+  - name: ci
+    token: t-ci
+    limits: { concurrency: 4 }
+  - name: deploy
+    token: t-deploy
+    priority: high
+defaults:
+  limits: { points_per_hour: 3000, requests_per_minute: 1200 }
+reserve:
+  low: 40
+  normal: 15
+`,
+    "r.yaml",
+    noEnv,
+  );
+  const [cop, ci, deploy] = registry.clients;
+  assert.equal(cop.priority, "low");
+  assert.deepEqual(cop.limits, { pointsPerHour: 1000, requestsPerMinute: 600, concurrency: 16 });
+  assert.equal(ci.priority, "normal", "normal by default");
+  assert.deepEqual(ci.limits, { pointsPerHour: 3000, requestsPerMinute: 1200, concurrency: 4 });
+  assert.equal(deploy.priority, "high");
+  assert.deepEqual(deploy.limits, { pointsPerHour: 3000, requestsPerMinute: 1200 });
+  assert.deepEqual(registry.reserve, { low: 40, normal: 15 });
+});
+
+Deno.test("registry: without fair-share fields nothing is limited and low keeps 30 % back", () => {
+  const registry = parseRegistry("clients:\n  - name: a\n    token: t\n", "r.yaml", noEnv);
+  assert.deepEqual(registry.clients[0].limits, {});
+  assert.equal(registry.clients[0].priority, "normal");
+  assert.deepEqual(registry.reserve, { low: 30, normal: 0 });
+  const partial = parseRegistry("clients: []\nreserve: { normal: 20 }\n", "r.yaml", noEnv);
+  assert.deepEqual(partial.reserve, { low: 30, normal: 20 });
 });
