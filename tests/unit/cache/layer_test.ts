@@ -39,11 +39,15 @@ function setup(answer: (request: UpstreamRequest) => Response, hold = false): Se
     ...DEFAULT_GUARD,
     logger: silentLogger,
   });
+  // One fixed clock for both sides, so ages and TTLs do not depend on the wall clock.
+  const at = Date.now();
+  const now = () => at;
   const revalidator = new Revalidator({
     backend,
     transport,
     ttlSeconds: 60,
     upstreamTimeoutMs: 5000,
+    now,
   });
   const app = new Hono<GatewayEnv>();
   app.use("*", async (c, next) => {
@@ -83,6 +87,7 @@ function setup(answer: (request: UpstreamRequest) => Response, hold = false): Se
       rewriteBodies: true,
       ttlSeconds: 60,
       logger: silentLogger,
+      now,
     }),
   );
   app.all("*", (c) => {
@@ -186,7 +191,7 @@ Deno.test("each client base gets the stored body rewritten for it, with its own 
   const tagOne = miss.headers.get("etag")!;
 
   const hit = await get(app, { ...base("http://two.test"), "cache-control": "max-age=60" });
-  assert.equal(hit.headers.get("cache-status"), "github-proxy; hit; ttl=59");
+  assert.equal(hit.headers.get("cache-status"), "github-proxy; hit; ttl=60");
   assert.equal((await hit.json()).url, "http://two.test/repos/acme/widget");
   const tagTwo = hit.headers.get("etag")!;
   assert.notEqual(tagTwo, tagOne);
