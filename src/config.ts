@@ -172,12 +172,13 @@ const httpUrl = <T>(examples: string, fallback: T): Parse<string | T> => (raw, f
   return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
 };
 
-/** Blank: derived from `GITHUB_API_URL` after the table is read. */
-const optionalApiUrl: Parse<string> = (raw, fail) => raw === "" ? "" : apiUrl(raw, fail);
 const apiUrl: Parse<string> = httpUrl(
   "https://api.github.com or https://ghe.example.com/api/v3",
   DEFAULT_API_URL,
 );
+
+/** Blank: derived from `GITHUB_API_URL` after the table is read. */
+const optionalApiUrl: Parse<string> = (raw, fail) => raw === "" ? "" : apiUrl(raw, fail);
 
 /** `PUBLIC_URL`: unset when blank. */
 const publicUrl: Parse<string | undefined> = (raw, fail) =>

@@ -62,13 +62,17 @@ export function exhaustedResponse(
   });
 }
 
-/** Every owner that could serve is cooling down after GitHub's secondary limit. */
+/**
+ * GitHub's secondary-limit refusal for what the pool itself holds back: every owner that could
+ * serve is cooling down, or the owner's queue is full. `detail` says which.
+ */
 export function secondaryLimitResponse(
   status: RateLimitStatus,
   resource: string,
   limit: number,
-  cooldownUntilMs: number,
+  retryAtMs: number,
   nowMs: number,
+  detail: string,
 ): Response {
   return rateRefusal({
     kind: "secondary",
@@ -76,31 +80,9 @@ export function secondaryLimitResponse(
     subject: "github-proxy",
     resource,
     limit,
-    retryAtMs: cooldownUntilMs,
+    retryAtMs,
     nowMs,
-    detail: `every GitHub account of github-proxy is cooling down until ${
-      after(cooldownUntilMs, nowMs)
-    }`,
-  });
-}
-
-/** The owner's queue is full, or the request waited its longest for a turn. */
-export function concurrencyResponse(
-  status: RateLimitStatus,
-  resource: string,
-  limit: number,
-  retryAfterMs: number,
-  nowMs: number,
-): Response {
-  return rateRefusal({
-    kind: "secondary",
-    status,
-    subject: "github-proxy",
-    resource,
-    limit,
-    retryAtMs: nowMs + retryAfterMs,
-    nowMs,
-    detail: `too many requests waiting for one GitHub account (resource ${resource})`,
+    detail,
   });
 }
 

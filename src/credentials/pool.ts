@@ -11,7 +11,7 @@ import type { CredentialSource } from "./sources.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { type AppTokens, createAppTokens, MintError } from "./app_tokens.ts";
 import type { PoolEvent, PoolObserver, PoolSnapshot } from "./events.ts";
-import { concurrencyResponse, withPoolRateLimit } from "./exhausted.ts";
+import { secondaryLimitResponse, withPoolRateLimit } from "./exhausted.ts";
 import type { PoolTotals } from "./quota.ts";
 import { lookUpOwners } from "./owners.ts";
 import type { RateLimitStatus } from "../http/rate_refusal.ts";
@@ -288,12 +288,13 @@ export function createPool(
       reason: "concurrency",
     });
     return {
-      response: concurrencyResponse(
+      response: secondaryLimitResponse(
         rateLimitStatus,
         request.resource,
         standing.limitOf(request.resource),
-        retryAfterMs,
+        at + retryAfterMs,
         at,
+        `too many requests waiting for one GitHub account (resource ${request.resource})`,
       ),
       credential: NO_CREDENTIAL,
       ms: 0,

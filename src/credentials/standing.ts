@@ -174,7 +174,16 @@ export class Standing {
     const first = standing.reduce((a, b) => b.readyAt < a.readyAt ? b : a);
     const limit = standing.reduce((total, entry) => total + entry.limit, 0);
     if (first.frozenUntil > at && first.frozenUntil >= first.limitedUntil) {
-      return secondaryLimitResponse(this.rateLimitStatus, resource, limit, first.readyAt, at);
+      return secondaryLimitResponse(
+        this.rateLimitStatus,
+        resource,
+        limit,
+        first.readyAt,
+        at,
+        `every GitHub account of github-proxy is cooling down until ${
+          new Date(Math.max(first.readyAt, at)).toISOString()
+        }`,
+      );
     }
     if (standing.some((entry) => entry.limitedUntil > at || entry.frozenUntil > at)) {
       return exhaustedResponse(this.rateLimitStatus, resource, limit, first.readyAt, at);
