@@ -15,7 +15,7 @@ export interface QuotaView {
   /** Epoch seconds. */
   readonly reset: number;
   readonly parked: boolean;
-  /** Refused by GitHub (a PAT's 401): out of the pool until restart. */
+  /** Refused by GitHub (a PAT's 401): out of the pool until a reload or restart. */
   readonly bad: boolean;
 }
 
