@@ -66,6 +66,8 @@ export interface CredentialPool {
   refreshInstallations(): Promise<void>;
   /** The discovered installations the pool routes to now. */
   installations(): readonly InstallationView[];
+  /** The credentials the pool lends out now, discovered installations included. */
+  credentialSources(): readonly CredentialSource[];
   /**
    * The pool's credentials become `sources` (a reload): new ones join, removed ones leave after
    * their calls in flight, a PAT marked bad is tried again, App tokens of a changed key are
@@ -616,6 +618,7 @@ export function createPool(
       return () => observers.delete(observer);
     },
     refreshInstallations,
+    credentialSources: () => standing.credentials.map((credential) => credential.source),
     installations: () =>
       [...discovered].map(([credential, { app, installation }]) => ({
         credential,
