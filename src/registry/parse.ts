@@ -157,12 +157,17 @@ export function parseRegistry(
         maxAgeSeconds,
         priority,
         limits,
-        ...(githubToken ? { githubToken, githubTokenAt: at(githubTokenNode) } : {}),
+        ...(githubToken ? { githubToken, githubTokenAt: at(keyNode(item, "github_token")) } : {}),
       });
     }
   }
   if (problems.length > 0) throw new RegistryError(file, problems);
   return { clients, reserve, variables: rendered.variables };
+}
+
+/** The key node of `key` in `map`, for a problem found after parsing to name its line. */
+function keyNode(map: YAMLMap, key: string): unknown {
+  return map.items.find((pair) => isScalar(pair.key) && pair.key.value === key)?.key;
 }
 
 /** Reads nodes with aliases (`*shared`) resolved, as the Python proxy's PyYAML did. */

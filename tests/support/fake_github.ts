@@ -277,6 +277,7 @@ export class FakeGitHub implements AsyncDisposable {
     ["*", /^\/echo(?:\/.*)?$/, (inc) => echo(inc)],
     ["*", /^\/status\/(\d{3})$/, (_, [code]) => this.#status(Number(code))],
     ["GET", /^\/repos\/([^/]+)\/([^/]+)$/, (_, [owner, repo]) => this.#repo(owner, repo)],
+    ["GET", /^\/orgs\/([^/]+)$/, (_, [org]) => this.#org(org)],
     ["GET", /^\/repos\/([^/]+)\/([^/]+)\/issues$/, (inc, [o, r]) => this.#issues(inc, o, r)],
     [
       "GET",
@@ -802,6 +803,14 @@ export class FakeGitHub implements AsyncDisposable {
     return [204, 205, 304].includes(code)
       ? { status: code, headers: location }
       : json(code, { message: `Status ${code}`, documentation_url: DOCS }, location);
+  }
+
+  #org(org: string): Answer {
+    const url = `${this.url}/orgs/${org}`;
+    return {
+      ...json(200, { login: org, id: 1, url, repos_url: `${url}/repos` }),
+      validators: true,
+    };
   }
 
   #repo(owner: string, repo: string): Answer {
