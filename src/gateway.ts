@@ -10,7 +10,7 @@ import { narrowingProblems } from "./credentials/narrowing_check.ts";
 import { openBackend } from "./cache/backends/mod.ts";
 import { withNearCache } from "./cache/backends/near.ts";
 import { DEFAULT_GUARD, GuardedBackend, readinessFailure } from "./cache/backends/guard.ts";
-import { createPool, type CredentialPool } from "./credentials/pool.ts";
+import { createPool } from "./credentials/pool.ts";
 import type { PoolObserver, PoolSnapshot } from "./credentials/events.ts";
 import { Revalidator } from "./cache/revalidate.ts";
 import { withRevalidationTags } from "./cache/github_etag.ts";
@@ -75,6 +75,19 @@ export interface PoolView {
   snapshot(): PoolSnapshot;
   /** Calls `observer` for every pool event until the returned function is called. */
   observe(observer: PoolObserver): () => void;
+  /**
+   * Lists the Apps' installations again now; what the `installation` and
+   * `installation_repositories` webhooks call. Resolves when the pool follows the new list.
+   */
+  refreshInstallations(): Promise<void>;
+  /** The discovered installations the pool routes to: credential, account, selection. */
+  installations(): readonly {
+    readonly credential: string;
+    readonly app: string;
+    readonly id: string;
+    readonly account: string;
+    readonly repositorySelection: string;
+  }[];
 }
 
 /** What the shared cache is doing, for tests and diagnostics. */
@@ -97,7 +110,7 @@ export interface Gateway {
   /** The pool's credentials: reload them from their files. */
   readonly credentials: CredentialControl;
   /** The credential pool, for its snapshot and events. */
-  readonly pool: PoolView & Pick<CredentialPool, "refreshInstallations" | "installations">;
+  readonly pool: PoolView;
   /** The logger the gateway writes to: the one passed in, or the one made from the config. */
   readonly logger: Logger;
   /** The shared ETag cache's upstream side: calls in flight and backend failures. */

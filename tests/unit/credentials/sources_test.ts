@@ -38,8 +38,7 @@ Deno.test("PATs and complete App triples become named credentials; PKCS#1 and PK
   assert.equal(old.privateKey, pkcs1.privateKeyPem.trim() + "\n");
 });
 
-Deno.test("an incomplete or unreadable App triple is a start-up error naming it, never its key", async () => {
-  const { privateKeyPem } = await generateAppKey();
+Deno.test("an incomplete or unreadable App triple is a start-up error naming it, never its key", () => {
   const found = problems({
     GITHUB_APP_HALF_ID: "1",
     GITHUB_APP_HALF_INSTALLATION_ID: "10",
