@@ -3,16 +3,20 @@
 # github-proxy as a container: one compiled executable, run as a non-root user.
 #
 #   docker build -t github-proxy .
-#   docker build -t github-proxy --build-arg GITHUB_API_URL=https://ghe.example.com/api/v3 \
-#     --build-arg CREDENTIAL_VARIABLES="GITHUB_PAT_CI GITHUB_APP_BOT_ID GITHUB_APP_BOT_INSTALLATION_ID GITHUB_APP_BOT_PEM" .
+#   docker build -t github-proxy --build-arg GITHUB_API_URL=https://ghe.example.com/api/v3 .
 #   docker run -p 8080:8080 --env-file github-proxy.env \
 #     -v "$PWD/registry.yaml:/etc/github-proxy/registry.yaml:ro" -v github-proxy-state:/var/lib/github-proxy github-proxy
 #
-# The binary's Deno permissions are computed at build time from the ARGs below (scripts/launch.ts)
-# and baked in: network access to the GitHub host, the cache host and the listen address only;
-# read access to the registry file; read/write to the state directory; the environment variables
-# it reads, credentials by name. At start-up it refuses a configuration outside that allowlist,
-# naming the variable and the --build-arg to rebuild with.
+# Credentials (GITHUB_PAT_<NAME>, GITHUB_APP_<NAME>_ID/_PEM[/_INSTALLATION_ID]) and registry
+# template variables are found when the container starts: pass them with -e/--env-file, or as
+# files named like the variables under /run/secrets (Docker or Kubernetes secrets; re-read on
+# SIGHUP). Nothing about them is baked in.
+#
+# The binary's other Deno permissions are computed at build time from the ARGs below
+# (scripts/launch.ts) and baked in: network access to the GitHub host, the cache host and the
+# listen address only; read access to the registry file and the credential directories;
+# read/write to the state directory. At start-up it refuses a host or path outside that
+# allowlist, naming the variable and the --build-arg to rebuild with.
 #
 # GitHub Enterprise Server with an internal CA: give the CA at run time, not as a build arg
 # (docs/deployment.md, "An internal CA"):
@@ -34,11 +38,7 @@ ARG BIND=0.0.0.0
 ARG PORT=8080
 ARG CLIENT_REGISTRY_FILE_PATH=/etc/github-proxy/registry.yaml
 ARG STATE_DIRECTORY=/var/lib/github-proxy
-# Names, not values, of the credential variables the binary may read (GITHUB_PAT_<NAME>,
-# GITHUB_APP_<NAME>_ID/_INSTALLATION_ID/_PEM), separated by spaces. Secrets are given at run time.
-ARG CREDENTIAL_VARIABLES=""
-RUN for name in ${CREDENTIAL_VARIABLES}; do export "${name}=given-at-run-time"; done \
-  && deno task compile \
+RUN deno task compile \
   && mkdir -p "/out${STATE_DIRECTORY}"
 
 FROM gcr.io/distroless/cc-debian12:nonroot

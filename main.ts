@@ -7,11 +7,11 @@ import { createGateway } from "./src/gateway.ts";
 import { listenHost, permissionProblems } from "./src/launch/permissions.ts";
 import { RegistryError } from "./src/registry/parse.ts";
 import { createLogger } from "./src/log.ts";
-import { readEnvironment, variableLookup } from "./src/launch/environment.ts";
+import { readEnvironment } from "./src/launch/environment.ts";
 import { listenerSocketPath, serveGuarded } from "./src/serve/listener.ts";
 
 async function main(): Promise<number> {
-  const env = readEnvironment(Deno.args);
+  const env = readEnvironment();
   let config;
   try {
     config = parseConfig(env);
@@ -32,21 +32,12 @@ async function main(): Promise<number> {
     return 2;
   }
   const logger = createLogger(config.logLevel, config.logFormat);
-  const variables = variableLookup(env);
   let gateway;
   try {
-    gateway = await createGateway(config, { env: variables.get, logger });
+    gateway = await createGateway(config, { env: (name) => env[name], logger });
   } catch (error) {
     if (error instanceof RegistryError || error instanceof ConfigError) {
       console.error(`github-proxy: ${error.message}`);
-      const denied = variables.denied();
-      if (denied.length > 0) {
-        console.error(
-          `  - ${
-            denied.join(", ")
-          } not in this build's --allow-env: rebuild with the registry file at CLIENT_REGISTRY_FILE_PATH (\`deno task compile\`), which allows the variables it names`,
-        );
-      }
       return 2;
     }
     throw error;
@@ -59,6 +50,8 @@ async function main(): Promise<number> {
     }
   });
   const stop = new AbortController();
+  // Credentials first: a SIGHUP reloads them, then the registry checks its narrowings.
+  gateway.credentials.watch(logger, stop.signal);
   gateway.registry.watch(logger, stop.signal);
   let server;
   try {

@@ -22,6 +22,7 @@
 export {
   type CacheActivity,
   createGateway,
+  type CredentialControl,
   type Gateway,
   type GatewayOptions,
   type PoolView,

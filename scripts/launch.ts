@@ -2,16 +2,16 @@
  * Runs, watches or compiles the gateway with the least Deno permissions its configuration
  * needs: the allowlist is computed from GITHUB_API_URL, CACHE_BACKEND_URL, BIND/PORT and
  * CLIENT_REGISTRY_FILE_PATH, so pointing it at GitHub Enterprise or a loopback upstream needs
- * no edit.
+ * no edit. The environment is read whole in every shape: credentials and registry template
+ * variables are found when the gateway starts, never baked into a build.
  *
  *   deno task start | dev | compile          (see deno.json)
  *   deno run … scripts/launch.ts flags       prints the flags, one per line
  */
 import { ConfigError, parseConfig } from "../src/config.ts";
-import { ENV_ARGUMENT } from "../src/launch/environment.ts";
-import { renderTemplate } from "../src/registry/template.ts";
+import { credentialVariablesOf } from "../src/credentials/credential_files.ts";
 import {
-  credentialVariables,
+  BUILT_CREDENTIAL_DIRECTORIES,
   permissionFlags,
   requiredPermissions,
 } from "../src/launch/permissions.ts";
@@ -48,13 +48,8 @@ function withDefaults(mode: Mode, env: Record<string, string>): Record<string, s
   return merged;
 }
 
-function templateVariables(registryPath: string): readonly string[] {
-  try {
-    return renderTemplate(Deno.readTextFileSync(registryPath), () => "").variables;
-  } catch {
-    return [];
-  }
-}
+/** Known when the gateway starts, not when it is built: credentials and where their files are. */
+const RUN_TIME = ["CREDENTIALS_DIRECTORY", "GITHUB_CREDENTIALS_DIR"];
 
 export interface Command {
   readonly args: readonly string[];
@@ -64,25 +59,32 @@ export interface Command {
 /** The deno command line for `mode`; `compile` and `start` share flags and entry point. */
 export function command(mode: Mode, rawEnv: Record<string, string>): Command {
   const env = withDefaults(mode, rawEnv);
-  const credentials = credentialVariables(env);
-  // A build needs the credentials' names only; their values are runtime secrets.
+  // A build reads neither credentials nor their files: they are the running gateway's to find.
+  const credentials = Object.keys(credentialVariablesOf(env));
   const config = parseConfig(
     mode === "compile"
-      ? Object.fromEntries(Object.entries(env).filter(([name]) => !credentials.includes(name)))
+      ? Object.fromEntries(
+        Object.entries(env).filter(([name]) =>
+          !credentials.includes(name) && !RUN_TIME.includes(name)
+        ),
+      )
       : env,
   );
-  const extra = [...new Set([...credentials, ...templateVariables(config.registryPath)])];
+  // Every shape may read the credential directories a deployment uses; the ones the
+  // environment names too.
+  const directories = [
+    ...BUILT_CREDENTIAL_DIRECTORIES,
+    ...RUN_TIME.map((name) => env[name]).filter((dir) => dir),
+  ];
   const flags = [
     "--unstable-kv",
     // request.signal aborts only when the client goes away (not after every answer), without
     // the legacy-behaviour warning: the gateway cancels upstream calls on it.
     "--unstable-no-legacy-abort",
     "--no-prompt",
-    ...permissionFlags(requiredPermissions(config, extra)),
+    ...permissionFlags(requiredPermissions(config, directories)),
   ];
-  const entry = extra.length > 0
-    ? [ENTRY_POINT, `${ENV_ARGUMENT}${extra.join(",")}`]
-    : [ENTRY_POINT];
+  const entry = [ENTRY_POINT];
   switch (mode) {
     case "compile":
       return { args: ["compile", ...flags, "--output", BINARY, ...entry], env };

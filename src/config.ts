@@ -5,7 +5,8 @@
  * it, so a new variable is one line here.
  */
 import { ConfigError } from "./config_error.ts";
-import { type CredentialSource, parseCredentials } from "./credentials/sources.ts";
+import type { CredentialSource } from "./credentials/sources.ts";
+import { credentialVariablesOf, loadCredentials } from "./credentials/credential_files.ts";
 import type { LogFormat, LogLevel } from "./log.ts";
 import type { RateLimitStatus } from "./http/rate_refusal.ts";
 
@@ -37,8 +38,17 @@ export interface Config {
   readonly upstashToken?: string;
   /** Access token for a remote `denokv+https://` backend (`DENO_KV_ACCESS_TOKEN`). */
   readonly denoKvAccessToken?: string;
-  /** The pool's PATs and Apps (`GITHUB_PAT_*`, `GITHUB_APP_*`). */
+  /** The pool's PATs and Apps (`GITHUB_PAT_*`, `GITHUB_APP_*`, variables and files). */
   readonly credentials: readonly CredentialSource[];
+  /**
+   * The credential variables of the environment as the process started with them: with the
+   * credential files they are the pool's credentials again on `SIGHUP`.
+   */
+  readonly credentialVariables: Readonly<Record<string, string>>;
+  /** `$CREDENTIALS_DIRECTORY` (systemd `LoadCredential=`); "" when unset. */
+  readonly systemdCredentialsDirectory: string;
+  /** `GITHUB_CREDENTIALS_DIR` (secrets mounted as files); "" when unset. */
+  readonly credentialsDirectory: string;
   /** Most App installation tokens kept. */
   readonly credsCacheMaxSize: number;
   /** An installation token is not handed out this close to its expiry. */
@@ -196,6 +206,13 @@ const VARIABLES = [
   { name: "UPSTASH_REDIS_REST_TOKEN", field: "upstashToken", parse: secret },
   { name: "DENO_KV_ACCESS_TOKEN", field: "denoKvAccessToken", parse: secret },
   {
+    name: "CREDENTIALS_DIRECTORY",
+    field: "systemdCredentialsDirectory",
+    default: "",
+    parse: text,
+  },
+  { name: "GITHUB_CREDENTIALS_DIR", field: "credentialsDirectory", default: "", parse: text },
+  {
     name: "GITHUB_CREDS_CACHE_MAXSIZE",
     field: "credsCacheMaxSize",
     default: "256",
@@ -283,7 +300,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     );
   }
   const table = fields as Pick<Config, TableFields>;
-  const credentials = parseCredentials(env);
+  const credentialVariables = credentialVariablesOf(env);
+  const credentials = loadCredentials(credentialVariables, credentialDirectories(table));
   problems.push(...credentials.problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -291,7 +309,17 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     githubGraphqlUrl: graphqlUrlFor(table.githubApiUrl),
     githubUploadsUrl: table.githubUploadsUrl || uploadsUrlFor(table.githubApiUrl),
     credentials: credentials.credentials,
+    credentialVariables,
   });
+}
+
+/** Where credential files are read from: systemd's directory, then `GITHUB_CREDENTIALS_DIR`. */
+export function credentialDirectories(
+  config: Pick<Config, "systemdCredentialsDirectory" | "credentialsDirectory">,
+): string[] {
+  return [config.systemdCredentialsDirectory, config.credentialsDirectory].filter((dir) =>
+    dir !== ""
+  );
 }
 
 /** `…/api/v3` (GitHub Enterprise Server) → `…/api/graphql`; anything else → `<base>/graphql`. */

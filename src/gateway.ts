@@ -4,7 +4,9 @@ import type { AdmitDeps } from "./admit/admit.ts";
 import { refusalLogger } from "./admit/refusal_log.ts";
 import { AdmitState } from "./admit/state.ts";
 import { createApp, type GatewayEnv } from "./app.ts";
-import type { Config } from "./config.ts";
+import { type Config, credentialDirectories } from "./config.ts";
+import { loadCredentials } from "./credentials/credential_files.ts";
+import { narrowingProblems } from "./credentials/narrowing_check.ts";
 import { openBackend } from "./cache/backends/mod.ts";
 import { withNearCache } from "./cache/backends/near.ts";
 import { DEFAULT_GUARD, GuardedBackend, readinessFailure } from "./cache/backends/guard.ts";
@@ -54,12 +56,38 @@ export interface RegistryControl {
   watch(logger: Logger, signal: AbortSignal): void;
 }
 
+/** The pool's credentials as an operator reloads them (`SIGHUP`). */
+export interface CredentialControl {
+  /**
+   * Re-reads the credential files (and the environment's credential variables as the process
+   * started with them) into the pool: new ones join, removed ones leave after their calls in
+   * flight, a PAT marked bad is tried again. A bad new set keeps the old one (logged); resolves
+   * to whether the new set was taken.
+   */
+  reload(logger: Logger): Promise<boolean>;
+  /** Reloads on `SIGHUP` until `signal` aborts. */
+  watch(logger: Logger, signal: AbortSignal): void;
+}
+
 /** The credential pool as observers see it: never its credentials' secrets. */
 export interface PoolView {
   /** Every credential's standing now, per rate-limit resource, read-only. */
   snapshot(): PoolSnapshot;
   /** Calls `observer` for every pool event until the returned function is called. */
   observe(observer: PoolObserver): () => void;
+  /**
+   * Lists the Apps' installations again now; what the `installation` and
+   * `installation_repositories` webhooks call. Resolves when the pool follows the new list.
+   */
+  refreshInstallations(): Promise<void>;
+  /** The discovered installations the pool routes to: credential, account, selection. */
+  installations(): readonly {
+    readonly credential: string;
+    readonly app: string;
+    readonly id: string;
+    readonly account: string;
+    readonly repositorySelection: string;
+  }[];
 }
 
 /** What the shared cache is doing, for tests and diagnostics. */
@@ -79,6 +107,8 @@ export interface Gateway {
   readonly app: GatewayApp;
   /** The client registry the app authorises against. */
   readonly registry: RegistryControl;
+  /** The pool's credentials: reload them from their files. */
+  readonly credentials: CredentialControl;
   /** The credential pool, for its snapshot and events. */
   readonly pool: PoolView;
   /** The logger the gateway writes to: the one passed in, or the one made from the config. */
@@ -113,11 +143,6 @@ export async function createGateway(
   options: GatewayOptions = {},
 ): Promise<Gateway> {
   const logger = options.logger ?? createLogger(config.logLevel, config.logFormat);
-  const registry = await RegistryStore.load(
-    config.registryPath,
-    options.env ?? (() => undefined),
-    options.registryReload,
-  );
   const pool = createPool(config.credentials, {
     apiUrl: config.githubApiUrl,
     paddingMs: config.credsTtlPaddingSeconds * 1000,
@@ -127,6 +152,15 @@ export async function createGateway(
     logger,
     now: options.now,
   });
+  // Before the registry: a github_token narrowing is checked against what the installations
+  // may grant, and the start-up summary names them.
+  await pool.refreshInstallations();
+  const registry = await RegistryStore.load(
+    config.registryPath,
+    options.env ?? (() => undefined),
+    options.registryReload,
+    (loaded) => narrowingProblems(loaded, pool.credentialSources()),
+  );
   if (config.credentials.length === 0) {
     logger.warn(
       "no GitHub credential configured: forwarding anonymously (60 requests an hour); set GITHUB_PAT_<NAME> or GITHUB_APP_<NAME>_*",
@@ -139,6 +173,20 @@ export async function createGateway(
     telemetry: config.telemetry,
     clients: registry.current.clients.map((client) => client.name),
     credentials: config.credentials.map(({ name, kind }) => ({ name, kind })),
+    installations: pool.installations().map(({ credential, account, repositorySelection }) => ({
+      credential,
+      account,
+      repositorySelection,
+    })),
+    narrowedClients: registry.current.clients.filter((client) => client.githubToken).map((
+      client,
+    ) => ({ client: client.name, ...client.githubToken })),
+  });
+  const narrowedMints = new Map<string, number>();
+  const stopCountingMints = pool.observe((event) => {
+    if (event.type !== "mint" || !event.narrowed) return;
+    const key = `${event.credential}\n${event.outcome}`;
+    narrowedMints.set(key, (narrowedMints.get(key) ?? 0) + 1);
   });
   const opened = await openBackend(config.cacheBackendUrl, config);
   const quotas = () => quotaViews(pool.snapshot());
@@ -150,6 +198,12 @@ export async function createGateway(
     clients: () => registry.current.clients.map((client) => client.name),
     budgets,
     cachedTokens: () => pool.snapshot().tokenCache.items,
+    installations: () => pool.installations(),
+    narrowedMints: () =>
+      [...narrowedMints].map(([key, count]) => {
+        const [credential, outcome] = key.split("\n");
+        return { credential, outcome, count };
+      }),
     cacheSize: () => opened.stats?.(),
   }, logger);
   const stopPoolTelemetry = connectPool(pool, telemetry.sink, logger);
@@ -193,13 +247,37 @@ export async function createGateway(
       }),
   });
   logger.info("cache ready", { backend: backend.kind, ttlSeconds: config.cacheTtlSeconds });
+  const credentials: CredentialControl = {
+    async reload(log) {
+      const loaded = loadCredentials(config.credentialVariables, credentialDirectories(config));
+      if (loaded.problems.length > 0) {
+        log.error("credentials reload failed; keeping the previous ones", {
+          problems: loaded.problems,
+        });
+        return false;
+      }
+      await pool.replace(loaded.credentials);
+      log.info("credentials reloaded", {
+        credentials: loaded.credentials.map(({ name, kind }) => ({ name, kind })),
+        installations: pool.installations().map(({ credential }) => credential),
+      });
+      return true;
+    },
+    watch(log, signal) {
+      const onHangup = () => void credentials.reload(log);
+      Deno.addSignalListener("SIGHUP", onHangup);
+      signal.addEventListener("abort", () => Deno.removeSignalListener("SIGHUP", onHangup));
+    },
+  };
   return {
     app,
     registry,
+    credentials,
     pool,
     logger,
     cache,
     async close() {
+      stopCountingMints();
       stopPoolTelemetry();
       stopCharging();
       telemetry.close();

@@ -6,6 +6,7 @@
 import { classifyGraphqlRequest } from "./authorize/graphql_operation.ts";
 import type { OperationType } from "./authorize/scopes.ts";
 import { inferResource } from "./credentials/resource.ts";
+import { pathAccount } from "./credentials/routing.ts";
 import { upstreamRequestHeaders } from "./http/headers.ts";
 import { type UrlMap, urlMap } from "./http/links.ts";
 import type { UpstreamRequest } from "./http/upstream.ts";
@@ -46,6 +47,9 @@ export function outgoing(
     headers: upstreamRequestHeaders(request.headers),
     resource: inferResource(target),
     client: client.name,
+    // GraphQL names no account in its path: the pool's usual choice.
+    ...(target.graphql === "endpoint" ? {} : { account: pathAccount(target.path) }),
+    ...(client.githubToken ? { narrowing: client.githubToken } : {}),
     // Aborts when the client disconnects: the upstream call it was waiting for stops.
     signal: request.signal,
   };

@@ -8,6 +8,7 @@ import { createPrivateKey } from "node:crypto";
 import { createAppAuth } from "@octokit/auth-app";
 import { request } from "@octokit/request";
 import type { AppSource } from "./sources.ts";
+import type { TokenNarrowing } from "../http/upstream.ts";
 import { sha256Hex } from "../digest.ts";
 import { safeErrorSummary } from "../http/errors.ts";
 import { USER_AGENT } from "../http/headers.ts";
@@ -15,7 +16,13 @@ import { USER_AGENT } from "../http/headers.ts";
 /** What the App installation token cache did: a hit, a miss, a mint, or an eviction and why. */
 export type TokenCacheEvent =
   | { readonly type: "hit" | "miss"; readonly credential: string }
-  | { readonly type: "mint"; readonly credential: string; readonly outcome: "success" | "failure" }
+  | {
+    readonly type: "mint";
+    readonly credential: string;
+    readonly outcome: "success" | "failure";
+    /** Minted with a client's `github_token:` narrowing. */
+    readonly narrowed: boolean;
+  }
   | {
     readonly type: "eviction";
     readonly credential: string;
@@ -32,10 +39,15 @@ export interface AppTokensOptions {
 }
 
 export interface AppTokens {
-  /** An installation token for the App that is not due for renewal; mints when needed. */
-  token(source: AppSource): Promise<string>;
+  /**
+   * An installation token for the App that is not due for renewal; mints when needed. With a
+   * `narrowing`, one minted for exactly its repositories and permissions, cached apart.
+   */
+  token(source: AppSource, narrowing?: TokenNarrowing): Promise<string>;
   /** GitHub refused `token`: forget it, so the next `token` call mints a new one. */
-  reject(source: AppSource, token: string): void;
+  reject(source: AppSource, token: string, narrowing?: TokenNarrowing): void;
+  /** Drops every token of `source` (its key changed or it left the pool). */
+  forget(source: AppSource): void;
   /** Tokens currently cached. */
   readonly size: number;
 }
@@ -78,9 +90,18 @@ function cacheKey(source: AppSource, apiUrl: string): string {
   return [source.appId, source.installationId, apiUrl, sha256Hex(source.privateKey)].join("\n");
 }
 
+/** A narrowing's part of the cache key: the same repositories and permissions in any order. */
+export function narrowingKey(narrowing: TokenNarrowing | undefined): string {
+  if (narrowing === undefined) return "";
+  const repositories = narrowing.repositories && [...narrowing.repositories].sort();
+  const permissions = narrowing.permissions &&
+    Object.entries(narrowing.permissions).sort(([a], [b]) => a.localeCompare(b));
+  return JSON.stringify({ repositories, permissions });
+}
+
 interface Minter {
   readonly key: string;
-  mint(): Promise<CachedToken>;
+  mint(narrowing: TokenNarrowing | undefined): Promise<CachedToken>;
 }
 
 /** Renewal is decided here; auth-app must keep no second copy of the tokens (empty = none). */
@@ -117,9 +138,14 @@ export function createAppTokens(options: AppTokensOptions): AppTokens {
     });
     minter = {
       key: cacheKey(source, options.apiUrl),
-      async mint() {
+      async mint(narrowing) {
         const sentAtMs = now();
-        const minted = await auth({ type: "installation", refresh: true });
+        const minted = await auth({
+          type: "installation",
+          refresh: true,
+          ...(narrowing?.repositories ? { repositoryNames: [...narrowing.repositories] } : {}),
+          ...(narrowing?.permissions ? { permissions: { ...narrowing.permissions } } : {}),
+        });
         const schedule = tokenSchedule({ sentAtMs, date: lastDate, expiresAt: minted.expiresAt });
         return { credential: source.name, token: minted.token, ...schedule };
       },
@@ -141,53 +167,72 @@ export function createAppTokens(options: AppTokensOptions): AppTokens {
     }
   };
 
-  const mintShared = (source: AppSource, minter: Minter): Promise<CachedToken> => {
-    let shared = pending.get(minter.key);
+  const mintShared = (
+    source: AppSource,
+    minter: Minter,
+    key: string,
+    narrowing: TokenNarrowing | undefined,
+  ): Promise<CachedToken> => {
+    let shared = pending.get(key);
     if (!shared) {
-      shared = minter.mint().then(
+      const narrowed = narrowing !== undefined;
+      shared = minter.mint(narrowing).then(
         (entry) => {
-          emit({ type: "mint", credential: source.name, outcome: "success" });
-          store(minter.key, entry);
+          emit({ type: "mint", credential: source.name, outcome: "success", narrowed });
+          store(key, entry);
           return entry;
         },
         (error) => {
-          emit({ type: "mint", credential: source.name, outcome: "failure" });
+          emit({ type: "mint", credential: source.name, outcome: "failure", narrowed });
           throw new MintError(source.name, safeErrorSummary(error));
         },
-      ).finally(() => pending.delete(minter.key));
-      pending.set(minter.key, shared);
+      ).finally(() => pending.delete(key));
+      pending.set(key, shared);
     }
     return shared;
   };
 
+  const keyOf = (source: AppSource, narrowing: TokenNarrowing | undefined) =>
+    `${minterFor(source).key}\n${narrowingKey(narrowing)}`;
+
   return {
-    async token(source) {
+    async token(source, narrowing) {
       const minter = minterFor(source);
-      const cached = cache.get(minter.key);
+      const key = keyOf(source, narrowing);
+      const cached = cache.get(key);
       if (cached && now() < cached.renewAtMs) {
-        cache.delete(minter.key);
-        cache.set(minter.key, cached);
+        cache.delete(key);
+        cache.set(key, cached);
         emit({ type: "hit", credential: source.name });
         return cached.token;
       }
       emit({ type: "miss", credential: source.name });
       try {
-        return (await mintShared(source, minter)).token;
+        return (await mintShared(source, minter, key, narrowing)).token;
       } catch (error) {
         // A token past its renewal point is still good for a while: ride out a failed mint
         // on it until 90 % of its lifetime, never longer.
-        const stillCached = cached !== undefined && cache.get(minter.key) === cached;
+        const stillCached = cached !== undefined && cache.get(key) === cached;
         if (stillCached && now() < (cached.renewAtMs + cached.expiresAtMs) / 2) {
           return cached.token;
         }
         throw error;
       }
     },
-    reject(source, token) {
-      const key = minterFor(source).key;
+    reject(source, token, narrowing) {
+      const key = keyOf(source, narrowing);
       if (cache.get(key)?.token !== token) return;
       cache.delete(key);
       emit({ type: "eviction", credential: source.name, reason: "rejected" });
+    },
+    forget(source) {
+      const prefix = `${minterFor(source).key}\n`;
+      for (const key of [...cache.keys()]) {
+        if (!key.startsWith(prefix)) continue;
+        cache.delete(key);
+        emit({ type: "eviction", credential: source.name, reason: "rejected" });
+      }
+      minters.delete(source);
     },
     get size() {
       return cache.size;

@@ -82,7 +82,7 @@ async function lookUp(
     );
     if (isBadCredentials(response.status, text)) {
       credential.bad = true;
-      logger.error("GitHub refused a personal access token (401): excluded until restart", {
+      logger.error("GitHub refused a personal access token (401): excluded until reload", {
         credential: name,
       });
       return NOTHING;

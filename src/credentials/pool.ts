@@ -7,24 +7,40 @@
  * the request once elsewhere, so clients do not see a limit while any owner has quota.
  * Credentials are named by `<NAME>` everywhere; their secrets never leave this module.
  */
-import type { CredentialSource } from "./sources.ts";
+import type { AppSource, CredentialSource } from "./sources.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { type AppTokens, createAppTokens, MintError } from "./app_tokens.ts";
 import type { PoolEvent, PoolObserver, PoolSnapshot } from "./events.ts";
 import { secondaryLimitResponse, withPoolRateLimit } from "./exhausted.ts";
 import type { PoolTotals } from "./quota.ts";
 import { lookUpOwners } from "./owners.ts";
+import { type Installation, installationSource, listInstallations } from "./installations.ts";
+import { describeUngranted, ungranted } from "./narrowing.ts";
+import { route } from "./routing.ts";
+import { githubError } from "../http/errors.ts";
 import type { RateLimitStatus } from "../http/rate_refusal.ts";
 import { isBadCredentials, limitVerdict, pointsSpent, readRateLimit } from "./rate_limit.ts";
 import { type Credential, type Owner, Standing } from "./standing.ts";
 import {
   ANONYMOUS,
   NO_CREDENTIAL,
+  type TokenNarrowing,
   type Transport,
   type UpstreamAnswer,
   UpstreamError,
   type UpstreamRequest,
 } from "../http/upstream.ts";
+
+/** An installation the pool routes to, as the start-up summary and `/metrics` show it. */
+export interface InstallationView {
+  /** The credential it is: `<NAME>@<login>`. */
+  readonly credential: string;
+  /** The App's `<NAME>`. */
+  readonly app: string;
+  readonly id: string;
+  readonly account: string;
+  readonly repositorySelection: string;
+}
 
 export interface CredentialPool {
   /**
@@ -42,6 +58,22 @@ export interface CredentialPool {
   capacity(resource: string): PoolTotals | undefined;
   /** Calls `observer` for every event until the returned function is called. */
   observe(observer: PoolObserver): () => void;
+  /**
+   * Lists the installations of every App given without an installation id again now (as the
+   * `installation` and `installation_repositories` webhooks ask, and hourly): new ones join,
+   * gone ones leave. Resolves when done; a listing that fails keeps what was known (logged).
+   */
+  refreshInstallations(): Promise<void>;
+  /** The discovered installations the pool routes to now. */
+  installations(): readonly InstallationView[];
+  /** The credentials the pool lends out now, discovered installations included. */
+  credentialSources(): readonly CredentialSource[];
+  /**
+   * The pool's credentials become `sources` (a reload): new ones join, removed ones leave after
+   * their calls in flight, a PAT marked bad is tried again, App tokens of a changed key are
+   * dropped. Resolves once new PATs' owners are known and new Apps' installations listed.
+   */
+  replace(sources: readonly CredentialSource[]): Promise<void>;
 }
 
 export interface PoolOptions {
@@ -58,6 +90,9 @@ export interface PoolOptions {
   readonly fetch?: typeof fetch;
   readonly now?: () => number;
 }
+
+/** Installations are listed again this often (and on webhooks). */
+const INSTALLATIONS_REFRESH_MS = 3_600_000;
 
 /** An App whose token cannot be minted, or is refused right after minting, rests this long. */
 const APP_FAILURE_REST_MS = 30_000;
@@ -95,16 +130,109 @@ export function createPool(
     maxSize: tokenCacheMaxSize,
     fetch: options.fetch,
     now,
-    onEvent: emit,
+    onEvent: (event) => {
+      // Every mint is one log line: when, for which installation, narrowed or not.
+      if (event.type === "mint") {
+        logger.info("installation token minted", {
+          credential: event.credential,
+          outcome: event.outcome,
+          narrowed: event.narrowed,
+        });
+      }
+      emit(event);
+    },
   });
-  const standing = new Standing(sources, paddingMs, now, rateLimitStatus, {
-    concurrency,
-    maxQueued: concurrency * QUEUED_PER_SLOT,
-    maxWaitMs: QUEUE_WAIT_MS,
-  });
+  /** Apps without an installation id: roots whose installations are discovered. */
+  let roots = sources.filter(isRoot);
+  const standing = new Standing(
+    sources.filter((source) => !isRoot(source)),
+    paddingMs,
+    now,
+    rateLimitStatus,
+    { concurrency, maxQueued: concurrency * QUEUED_PER_SLOT, maxWaitMs: QUEUE_WAIT_MS },
+  );
   // With one PAT at most there is nothing to group: no lookup is made.
   let owners: Promise<void> | undefined =
     sources.filter((source) => source.kind === "pat").length < 2 ? Promise.resolve() : undefined;
+  let discovered = new Map<string, { app: string; installation: Installation }>();
+  let nextListingAtMs = roots.length > 0 ? -Infinity : Infinity;
+  let listing: Promise<void> | undefined;
+
+  /** Lists every root's installations; the credentials follow what GitHub now says. */
+  const listAll = async () => {
+    nextListingAtMs = now() + INSTALLATIONS_REFRESH_MS;
+    const found = new Map<string, { app: string; installation: Installation }>();
+    const sourcesFound: AppSource[] = [];
+    const failed = new Set<string>();
+    await Promise.all(roots.map(async (root) => {
+      try {
+        const { installations, truncated } = await listInstallations(
+          root,
+          apiUrl,
+          options.fetch,
+        );
+        if (truncated) {
+          logger.warn("GitHub App has more installations than the gateway routes to", {
+            credential: root.name,
+            routed: installations.length,
+          });
+        }
+        for (const installation of installations) {
+          const source = installationSource(root, installation);
+          found.set(source.name, { app: root.name, installation });
+          sourcesFound.push(source);
+        }
+      } catch (error) {
+        failed.add(root.name);
+        logger.error("GitHub App installations could not be listed; keeping what was known", {
+          credential: root.name,
+          detail: error instanceof Error ? error.message : "error",
+        });
+      }
+    }));
+    // An App whose listing failed keeps its installations as they were.
+    for (const [name, entry] of discovered) {
+      if (failed.has(entry.app) && roots.some((root) => root.name === entry.app)) {
+        found.set(name, entry);
+      }
+    }
+    const current = new Map(
+      standing.credentials.filter((credential) =>
+        credential.source.kind === "app" &&
+        credential.source.account !== undefined
+      ).map((credential) => [credential.source.name, credential.source as AppSource]),
+    );
+    const leaving = new Set([...current.keys()].filter((name) => !found.has(name)));
+    const changed = sourcesFound.filter((source) => {
+      const old = current.get(source.name);
+      return old !== undefined && !sameSource(old, source);
+    });
+    for (const source of changed) leaving.add(source.name);
+    for (const name of leaving) {
+      const old = current.get(name);
+      if (old) appTokens.forget(old);
+    }
+    standing.remove(leaving);
+    standing.add(
+      sourcesFound.filter((source) => !current.has(source.name) || leaving.has(source.name)),
+    );
+    for (const name of leaving) {
+      if (!found.has(name)) {
+        logger.info("GitHub App installation left the pool", { credential: name });
+      }
+    }
+    for (const [name, { installation }] of found) {
+      if (discovered.has(name)) continue;
+      logger.info("GitHub App installation joined the pool", {
+        credential: name,
+        account: installation.login,
+        repositorySelection: installation.repositorySelection,
+      });
+    }
+    discovered = found;
+  };
+
+  const refreshInstallations = () => listing ??= listAll().finally(() => listing = undefined);
 
   /** Groups the PATs by account before the first call; concurrent first calls share it. */
   const ownersKnown = (next: Transport) =>
@@ -126,11 +254,29 @@ export function createPool(
       },
     );
 
-  const authorizationFor = async (credential: Credential): Promise<string> => {
+  const authorizationFor = async (
+    credential: Credential,
+    narrowing: TokenNarrowing | undefined,
+  ): Promise<string> => {
     const source = credential.source;
     return source.kind === "pat"
       ? `token ${source.token}`
-      : `token ${await appTokens.token(source)}`;
+      : `token ${await appTokens.token(source, narrowing)}`;
+  };
+
+  /** PATs that joined on a reload, whose accounts are not known yet. */
+  let unowned: Credential[] = [];
+  let joining: Promise<void> | undefined;
+  const joinOwners = (next: Transport): Promise<void> | undefined => {
+    if (unowned.length === 0) return joining;
+    return joining ??= (async () => {
+      const batch = unowned;
+      unowned = [];
+      const lookups = await lookUpOwners(batch, next, apiUrl, logger, now, paddingMs);
+      for (const [credential, { login }] of lookups) {
+        if (login && standing.credentials.includes(credential)) standing.join(credential, login);
+      }
+    })().finally(() => joining = undefined);
   };
 
   /**
@@ -230,12 +376,17 @@ export function createPool(
   };
 
   /** GitHub refused the credential: App tokens are dropped (and retried), PATs are out. */
-  const refuse = (credential: Credential, authorization: string, firstRefusal: boolean) => {
+  const refuse = (
+    credential: Credential,
+    authorization: string,
+    firstRefusal: boolean,
+    narrowing: TokenNarrowing | undefined,
+  ) => {
     const source = credential.source;
     const name = source.name;
     emit({ type: "refused", credential: name });
     if (source.kind === "app") {
-      appTokens.reject(source, authorization.slice("token ".length));
+      appTokens.reject(source, authorization.slice("token ".length), narrowing);
       if (firstRefusal) return "mint again" as const;
       credential.unusableUntilMs = now() + APP_FAILURE_REST_MS;
       logger.error("GitHub refused a freshly minted installation token: App rests", {
@@ -245,10 +396,73 @@ export function createPool(
       return "next" as const;
     }
     credential.bad = true;
-    logger.error("GitHub refused a personal access token (401): excluded until restart", {
+    logger.error("GitHub refused a personal access token (401): excluded until reload", {
       credential: name,
     });
     return "next" as const;
+  };
+
+  /**
+   * The credentials routing keeps away from `request` (DESIGN §8), logged when it falls back;
+   * undefined when nothing in the pool may serve it, and it goes out without a credential.
+   */
+  const routed = (request: UpstreamRequest): Set<Credential> | undefined => {
+    const account = request.account;
+    const credentials = standing.credentials;
+    const decision = route(
+      account,
+      credentials.map(({ source }) => ({
+        name: source.name,
+        kind: source.kind,
+        account: source.kind === "app" ? source.account : undefined,
+      })),
+      request.narrowing !== undefined,
+    );
+    if (decision.kind === "fallback" || decision.kind === "anonymous") {
+      logger.info("no installation covers the account: request routed past the installations", {
+        client: request.client,
+        account,
+        route: decision.kind,
+        credentials: decision.names,
+      });
+    }
+    if (decision.kind === "anonymous") return undefined;
+    const names = new Set<string>(decision.names);
+    return new Set(credentials.filter((credential) => !names.has(credential.source.name)));
+  };
+
+  /** The client's narrowing asks for more than the installation has: GitHub would refuse. */
+  const notGrantable = (credential: Credential, request: UpstreamRequest) => {
+    const source = credential.source;
+    if (request.narrowing === undefined || source.kind !== "app" || !source.permissions) {
+      return undefined;
+    }
+    const missing = ungranted(request.narrowing, source.permissions);
+    if (!missing) return undefined;
+    logger.warn("narrowed token not minted: the installation cannot grant it", {
+      client: request.client,
+      credential: source.name,
+      permission: missing.permission,
+    });
+    return {
+      response: githubError(
+        403,
+        `Resource not accessible by integration: GitHub App installation ${source.name} cannot grant ${
+          describeUngranted(missing)
+        } asked for by the github_token of client "${request.client}"`,
+      ),
+      credential: NO_CREDENTIAL,
+      ms: 0,
+      points: 0,
+    };
+  };
+
+  const anonymousCall = async (next: Transport, request: UpstreamRequest) => {
+    const headers = new Headers(request.headers);
+    headers.delete("authorization");
+    const answer = await next({ ...request, headers });
+    const { response, points } = await learn(undefined, request, answer);
+    return { response, credential: ANONYMOUS, ms: answer.ms, points };
   };
 
   const mintFailed = (credential: Credential, error: MintError) => {
@@ -303,14 +517,14 @@ export function createPool(
   };
 
   const call = async (next: Transport, request: UpstreamRequest): Promise<UpstreamAnswer> => {
-    if (standing.credentials.length === 0) {
-      const answer = await next(request);
-      const { response, points } = await learn(undefined, request, answer);
-      return { response, credential: ANONYMOUS, ms: answer.ms, points };
-    }
+    if (now() >= nextListingAtMs) await refreshInstallations();
+    if (standing.credentials.length === 0) return anonymousCall(next, request);
     await ownersKnown(next);
+    await joinOwners(next);
+    const kept = routed(request);
+    if (kept === undefined) return anonymousCall(next, request);
     let retries = request.replayable ? 1 : 0;
-    const tried = new Set<Credential>();
+    const tried = kept;
     let again: Credential | undefined;
     let refusals = 0;
     let points = 0;
@@ -319,6 +533,8 @@ export function createPool(
         standing.pick(request.resource, request.preferredCredential, tried);
       again = undefined;
       if (!credential) return rejected(request, points);
+      const refusal = notGrantable(credential, request);
+      if (refusal) return refusal;
       const owner = credential.owner;
       const entry = await owner.gate.enter(request.mutating ?? false, request.signal);
       if (!entry.ok) return crowded(request, owner, entry.retryAfterMs, points);
@@ -333,7 +549,7 @@ export function createPool(
       let answer: UpstreamAnswer;
       let learned;
       try {
-        authorization = await authorizationFor(credential);
+        authorization = await authorizationFor(credential, request.narrowing);
         // A copy per attempt: a retry must not inherit the refused credential's header.
         const headers = new Headers(request.headers);
         headers.set("authorization", authorization);
@@ -360,7 +576,8 @@ export function createPool(
       }
       await learned.response.body?.cancel();
       if (
-        learned.refused && refuse(credential, authorization, refusals++ === 0) === "mint again"
+        learned.refused &&
+        refuse(credential, authorization, refusals++ === 0, request.narrowing) === "mint again"
       ) {
         again = credential;
       } else {
@@ -400,5 +617,76 @@ export function createPool(
       observers.add(observer);
       return () => observers.delete(observer);
     },
+    refreshInstallations,
+    credentialSources: () => standing.credentials.map((credential) => credential.source),
+    installations: () =>
+      [...discovered].map(([credential, { app, installation }]) => ({
+        credential,
+        app,
+        id: installation.id,
+        account: installation.login,
+        repositorySelection: installation.repositorySelection,
+      })),
+    async replace(next) {
+      const fixed = next.filter((source) => !isRoot(source));
+      const current = new Map(
+        standing.credentials.filter((credential) =>
+          !(credential.source.kind === "app" && credential.source.account !== undefined)
+        ).map((credential) => [credential.source.name, credential]),
+      );
+      const wanted = new Map(fixed.map((source) => [source.name, source]));
+      const leaving = new Set<string>();
+      for (const [name, credential] of current) {
+        const source = wanted.get(name);
+        if (source && sameSource(credential.source, source)) {
+          // Reloading is how an operator says a refused PAT was fixed: it is tried again.
+          if (credential.bad) {
+            logger.info("credential tried again after reload", { credential: name });
+          }
+          credential.bad = false;
+          credential.unusableUntilMs = 0;
+          continue;
+        }
+        leaving.add(name);
+        if (credential.source.kind === "app") appTokens.forget(credential.source);
+      }
+      standing.remove(leaving);
+      const joining = fixed.filter((source) =>
+        !current.has(source.name) || leaving.has(source.name)
+      );
+      const added = standing.add(joining);
+      for (const name of leaving) {
+        if (!wanted.has(name)) logger.info("credential left the pool", { credential: name });
+      }
+      for (const credential of added) {
+        logger.info("credential joined the pool", {
+          credential: credential.source.name,
+          kind: credential.source.kind,
+        });
+      }
+      const oldRoots = roots;
+      roots = next.filter(isRoot);
+      const rootsChanged = roots.length !== oldRoots.length ||
+        roots.some((root) => !oldRoots.some((old) => sameSource(old, root)));
+      // PATs that join after the first lookup are looked up before the next call.
+      if (owners !== undefined) {
+        unowned.push(...added.filter((credential) => credential.source.kind === "pat"));
+      }
+      if (rootsChanged) await refreshInstallations();
+    },
   };
+}
+
+/** An App given without an installation id: its installations are discovered. */
+function isRoot(source: CredentialSource): source is AppSource {
+  return source.kind === "app" && source.installationId === undefined;
+}
+
+/** The same credential: same kind, same secret, same App and installation. */
+function sameSource(a: CredentialSource, b: CredentialSource): boolean {
+  if (a.kind === "pat" || b.kind === "pat") {
+    return a.kind === b.kind && a.kind === "pat" && b.kind === "pat" && a.token === b.token;
+  }
+  return a.appId === b.appId && a.installationId === b.installationId &&
+    a.privateKey === b.privateKey && a.account === b.account;
 }

@@ -1,7 +1,8 @@
 /**
  * The credentials the pool lends out, read from the `GITHUB_PAT_<NAME>` and
- * `GITHUB_APP_<NAME>_{ID,INSTALLATION_ID,PEM}` variables (DESIGN §4, §8). A problem names the
- * variable, never its value.
+ * `GITHUB_APP_<NAME>_{ID,INSTALLATION_ID,PEM}` variables (DESIGN §4, §8), or files of those
+ * names (`credential_files.ts`). Without `_INSTALLATION_ID` an App is a root whose installations
+ * the pool discovers (`installations.ts`). A problem names the variable, never its value.
  */
 import { createPrivateKey } from "node:crypto";
 
@@ -23,8 +24,18 @@ export interface AppSource {
   readonly name: string;
   /** The App's numeric id (`GITHUB_APP_<NAME>_ID`). */
   readonly appId: string;
-  /** The installation tokens are minted for (`GITHUB_APP_<NAME>_INSTALLATION_ID`). */
-  readonly installationId: string;
+  /**
+   * The installation tokens are minted for (`GITHUB_APP_<NAME>_INSTALLATION_ID`); undefined for
+   * an App whose installations are discovered, which mints nothing itself.
+   */
+  readonly installationId: string | undefined;
+  /**
+   * The account (lower-case login) a discovered installation is on: requests for that account go
+   * to it and to no other. Undefined for an explicit installation id, which serves any path.
+   */
+  readonly account?: string;
+  /** What the installation may grant (discovery's `permissions`), when known. */
+  readonly permissions?: Readonly<Record<string, string>>;
   /** PEM text with real newlines, ending in one. */
   readonly privateKey: string;
 }
@@ -41,6 +52,8 @@ export interface ParsedCredentials {
 const PAT_PREFIX = "GITHUB_PAT_";
 const APP_VARIABLE = /^GITHUB_APP_(.+?)_(ID|INSTALLATION_ID|PEM)$/;
 const APP_PARTS = ["ID", "INSTALLATION_ID", "PEM"] as const;
+/** Without `INSTALLATION_ID` the App's installations are discovered. */
+const REQUIRED_APP_PARTS = ["ID", "PEM"] as const;
 type AppPart = typeof APP_PARTS[number];
 
 /** Reads every PAT and every complete App triple of `env`; PKCS#1 and PKCS#8 keys both load. */
@@ -75,7 +88,7 @@ export function parseCredentials(
     }
   }
   for (const [name, parts] of apps) {
-    const missing = APP_PARTS.filter((part) => !parts[part]?.trim());
+    const missing = REQUIRED_APP_PARTS.filter((part) => !parts[part]?.trim());
     if (missing.length > 0) {
       problems.push(
         `GitHub App ${name} is incomplete: set ${
@@ -85,9 +98,9 @@ export function parseCredentials(
       continue;
     }
     const appId = parts.ID!.trim();
-    const installationId = parts.INSTALLATION_ID!.trim();
+    const installationId = parts.INSTALLATION_ID?.trim() || undefined;
     if (!/^\d+$/.test(appId)) problems.push(`GITHUB_APP_${name}_ID must be numeric`);
-    if (!/^\d+$/.test(installationId)) {
+    if (installationId !== undefined && !/^\d+$/.test(installationId)) {
       problems.push(`GITHUB_APP_${name}_INSTALLATION_ID must be numeric`);
     }
     const privateKey = parts.PEM!.replace(/\\n/g, "\n").trim() + "\n";

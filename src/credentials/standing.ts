@@ -23,7 +23,7 @@ import {
 
 export interface Credential {
   readonly source: CredentialSource;
-  /** Refused by GitHub (a PAT's 401): out of the pool until the gateway restarts. */
+  /** Refused by GitHub (a PAT's 401): out of the pool until a reload (`SIGHUP`) or restart. */
   bad: boolean;
   /** An App that could not mint rests until then. */
   unusableUntilMs: number;
@@ -46,7 +46,7 @@ export interface Owner {
 }
 
 export class Standing {
-  readonly credentials: readonly Credential[];
+  #credentials: Credential[];
   #owners: Owner[];
   #cursor = 0;
 
@@ -57,17 +57,61 @@ export class Standing {
     private readonly rateLimitStatus: RateLimitStatus,
     private readonly gateLimits: GateLimits,
   ) {
-    const credentials = sources.map((source) => ({
-      source,
-      bad: false,
-      unusableUntilMs: 0,
-    } as Credential));
-    this.credentials = credentials;
+    const credentials = sources.map(newCredential);
+    this.#credentials = credentials;
     this.#owners = credentials.map((credential) => this.#newOwner([credential], undefined));
+  }
+
+  /** Every credential in the pool now; one that left is not here, its calls in flight finish. */
+  get credentials(): readonly Credential[] {
+    return this.#credentials;
   }
 
   get owners(): readonly Owner[] {
     return this.#owners;
+  }
+
+  /** Credentials joining a running pool (a reload, a discovered installation): each its own owner. */
+  add(sources: readonly CredentialSource[]): Credential[] {
+    const added = sources.map(newCredential);
+    this.#credentials = [...this.#credentials, ...added];
+    this.#owners = [
+      ...this.#owners,
+      ...added.map((credential) => this.#newOwner([credential], undefined)),
+    ];
+    return added;
+  }
+
+  /**
+   * A credential that joined alone belongs to the account `login`: it joins that account's owner
+   * if the pool has one (sharing its learnt quota), else its owner now names the login.
+   */
+  join(credential: Credential, login: string): void {
+    const alone = credential.owner;
+    const shared = this.#owners.find((owner) => owner.login === login && owner !== alone);
+    const owner = shared ?? this.#newOwner([credential], login);
+    if (shared) shared.credentials.push(credential);
+    credential.owner = owner;
+    this.#owners = this.#owners.flatMap((entry) =>
+      entry !== alone ? [entry] : shared ? [] : [owner]
+    );
+  }
+
+  /**
+   * Credentials leaving (a reload that no longer names them, an installation gone): they are
+   * chosen no more; calls already in flight on them finish on the objects they hold.
+   */
+  remove(names: ReadonlySet<string>): void {
+    const leaving = (credential: Credential) => names.has(credential.source.name);
+    this.#credentials = this.#credentials.filter((credential) => !leaving(credential));
+    for (const owner of this.#owners) {
+      owner.credentials.splice(
+        0,
+        owner.credentials.length,
+        ...owner.credentials.filter((c) => !leaving(c)),
+      );
+    }
+    this.#owners = this.#owners.filter((owner) => owner.credentials.length > 0);
   }
 
   /**
@@ -249,4 +293,8 @@ export class Standing {
   #usable(credential: Credential, at: number): boolean {
     return !credential.bad && credential.unusableUntilMs <= at;
   }
+}
+
+function newCredential(source: CredentialSource): Credential {
+  return { source, bad: false, unusableUntilMs: 0 } as Credential;
 }

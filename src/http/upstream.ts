@@ -38,6 +38,17 @@ export interface Revalidation {
   readonly body: Uint8Array;
 }
 
+/**
+ * A client's `github_token:` (DESIGN §6, §8): its calls go out with installation tokens minted
+ * for only these repositories and permissions, so GitHub itself enforces the client's scope.
+ */
+export interface TokenNarrowing {
+  /** Repository names (without owner) the token may touch; undefined: every one installed. */
+  readonly repositories?: readonly string[];
+  /** Permission → `read`, `write` or `admin`; undefined: everything the installation has. */
+  readonly permissions?: Readonly<Record<string, string>>;
+}
+
 export interface UpstreamRequest {
   readonly method: string;
   readonly url: string;
@@ -69,6 +80,13 @@ export interface UpstreamRequest {
   readonly replayable: boolean;
   /** Present when the call revalidates a stored entry (conditional headers are added for it). */
   readonly revalidate?: Revalidation;
+  /**
+   * The account the path names (`/repos/{owner}/…`, `/orgs/{org}/…`, `/users/{user}/…`), lower
+   * case, for routing to its installation; absent: the path names none.
+   */
+  readonly account?: string;
+  /** The client's `github_token:` narrowing; absent: the pool's usual credentials. */
+  readonly narrowing?: TokenNarrowing;
 }
 
 export interface UpstreamAnswer {

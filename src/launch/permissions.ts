@@ -6,28 +6,18 @@
  * inside the allowlist baked in at build time. What the cache needs, its backend says.
  */
 import { backendRequirements } from "../cache/backends/mod.ts";
-import { type Config, CONFIG_VARIABLES, ConfigError } from "../config.ts";
+import { type Config, ConfigError, credentialDirectories } from "../config.ts";
 import { listenerSocketPath } from "../serve/listener.ts";
 
 /**
- * Variables that libraries read through `process.env`, which throws under an allowlist that
- * omits them: `yaml`'s debug switches, `graphql`'s `NODE_ENV` (read when loaded) and
- * `@upstash/redis`'s telemetry and platform probes (read whenever a client is built).
+ * Where a binary built by `deno task compile` may read credential files besides the ones the
+ * build's environment names: systemd's `LoadCredential=` directory for the shipped unit
+ * (`deploy/github-proxy.service`) and Docker's secrets mount.
  */
-const LIBRARY_ENV = [
-  "LOG_TOKENS",
-  "LOG_STREAM",
-  "NODE_ENV",
-  "UPSTASH_DISABLE_TELEMETRY",
-  "UPSTASH_CONSOLE",
-  "VERCEL",
-  "AWS_REGION",
+export const BUILT_CREDENTIAL_DIRECTORIES: readonly string[] = [
+  "/run/credentials/github-proxy.service",
+  "/run/secrets",
 ];
-
-/** Names of the credential variables (`GITHUB_PAT_*`, `GITHUB_APP_*`) in an environment. */
-export function credentialVariables(env: Readonly<Record<string, string | undefined>>): string[] {
-  return Object.keys(env).filter((name) => /^GITHUB_(PAT|APP)_./.test(name)).sort();
-}
 
 /** `host:port` of an http(s) URL, with the scheme's default port made explicit. */
 function hostPort(url: string): string {
@@ -63,20 +53,23 @@ export function listenHost(config: Pick<Config, "bind" | "port">): string {
   return `${host}:${config.port}`;
 }
 
+/**
+ * What the gateway may reach. The environment is read whole (DESIGN §4: credential and template
+ * variables are discovered at run time), so it is no part of the set.
+ */
 export interface PermissionSet {
   readonly net: readonly string[];
-  readonly env: readonly string[];
   readonly read: readonly string[];
   readonly write: readonly string[];
 }
 
 /**
- * `extraVariables`: credential and registry-template variables, which Deno cannot discover
- * under an allowlist and which the launcher therefore names.
+ * `extraReads`: credential directories a build must be able to read besides the ones `config`
+ * names (see `BUILT_CREDENTIAL_DIRECTORIES`).
  */
 export function requiredPermissions(
   config: Config,
-  extraVariables: readonly string[] = [],
+  extraReads: readonly string[] = [],
 ): PermissionSet {
   const cache = cacheNeeds(config);
   // Release-asset uploads go to their own host on github.com (uploads.github.com).
@@ -87,8 +80,9 @@ export function requiredPermissions(
   const state = [...new Set([config.stateDirectory, ...cache.directories])];
   return {
     net: [...new Set([...net, `unix:${listenerSocketPath(config)}`])],
-    env: [...new Set([...CONFIG_VARIABLES, ...LIBRARY_ENV, ...extraVariables])],
-    read: [config.registryPath, ...state],
+    read: [
+      ...new Set([config.registryPath, ...state, ...credentialDirectories(config), ...extraReads]),
+    ],
     write: state,
   };
 }
@@ -98,7 +92,7 @@ export function permissionFlags(permissions: PermissionSet): string[] {
     values.length > 0 ? [`--allow-${name}=${values.join(",")}`] : [];
   return [
     ...flag("net", permissions.net),
-    ...flag("env", permissions.env),
+    "--allow-env",
     ...flag("read", permissions.read),
     ...flag("write", permissions.write),
   ];
@@ -146,6 +140,17 @@ export function permissionProblems(config: Config): string[] {
       `CLIENT_REGISTRY_FILE_PATH ${config.registryPath} is not in --allow-read; ${
         rebuild("CLIENT_REGISTRY_FILE_PATH")
       }`,
+    );
+  }
+  for (
+    const [variable, directory] of [
+      ["CREDENTIALS_DIRECTORY", config.systemdCredentialsDirectory],
+      ["GITHUB_CREDENTIALS_DIR", config.credentialsDirectory],
+    ]
+  ) {
+    if (directory === "" || granted({ name: "read", path: directory })) continue;
+    problems.push(
+      `${variable} ${directory} is not in --allow-read; ${rebuild(variable)}`,
     );
   }
   const socket = listenerSocketPath(config);

@@ -4,6 +4,7 @@
  * identify to forward.
  */
 import type { ScopePattern } from "./pattern.ts";
+import type { TokenNarrowing } from "../http/upstream.ts";
 
 /** Which GraphQL operation types a rule admits (or, in `deny`, refuses). */
 export type GraphqlAllowance = "query" | "mutation" | "any";
@@ -48,6 +49,13 @@ export interface Client {
   readonly priority: Priority;
   /** Its own `limits`, each absent one taken from `defaults.limits`. */
   readonly limits: Limits;
+  /**
+   * `github_token:`: served with installation tokens minted for only these repositories and
+   * permissions (App credentials only; GitHub enforces them). Absent: the pool's usual tokens.
+   */
+  readonly githubToken?: TokenNarrowing;
+  /** Where `github_token:` is written (`file:line`), for errors found after parsing. */
+  readonly githubTokenAt?: string;
 }
 
 /** A whole registry file: its clients and the template variables it read. */

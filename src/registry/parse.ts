@@ -1,7 +1,7 @@
 /**
  * Reads a registry file (YAML) into a `Registry`: the Python github-proxy's format plus
- * `token_sha256`, `deny`, `graphql`, `cache` and the fair-share fields (`priority`, `limits`,
- * `defaults`, `reserve`); every problem is reported with its line number.
+ * `token_sha256`, `deny`, `graphql`, `cache`, the fair-share fields (`priority`, `limits`,
+ * `defaults`, `reserve`) and `github_token`; every problem is reported with its line number.
  */
 import {
   type Document,
@@ -26,6 +26,7 @@ import {
   parseReserve,
   withDefaults,
 } from "./fair_share.ts";
+import { parseGithubToken } from "./github_token.ts";
 
 /** A registry file refused, with every problem found, each prefixed `file:line:`. */
 export class RegistryError extends Error {
@@ -47,6 +48,7 @@ const CLIENT_FIELDS = new Set([
   "cache",
   "priority",
   "limits",
+  "github_token",
 ]);
 const TOP_FIELDS = new Set(["version", "clients", "defaults", "reserve"]);
 const RULE_FIELDS = new Set(["method", "path", "graphql"]);
@@ -144,12 +146,28 @@ export function parseRegistry(
     const priority = parsePriority(field(item, "priority"), name, at, problems);
     const own = parseLimits(field(item, "limits"), `client "${name}" limits`, field, at, problems);
     const limits = withDefaults(own, defaults);
+    const githubTokenNode = field(item, "github_token");
+    const githubToken = parseGithubToken(githubTokenNode, name, field, at, problems);
     if (tokenDigest) {
-      clients.push({ name, tokenDigest, scopes, deny, maxAgeSeconds, priority, limits });
+      clients.push({
+        name,
+        tokenDigest,
+        scopes,
+        deny,
+        maxAgeSeconds,
+        priority,
+        limits,
+        ...(githubToken ? { githubToken, githubTokenAt: at(keyNode(item, "github_token")) } : {}),
+      });
     }
   }
   if (problems.length > 0) throw new RegistryError(file, problems);
   return { clients, reserve, variables: rendered.variables };
+}
+
+/** The key node of `key` in `map`, for a problem found after parsing to name its line. */
+function keyNode(map: YAMLMap, key: string): unknown {
+  return map.items.find((pair) => isScalar(pair.key) && pair.key.value === key)?.key;
 }
 
 /** Reads nodes with aliases (`*shared`) resolved, as the Python proxy's PyYAML did. */

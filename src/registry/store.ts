@@ -42,6 +42,7 @@ export class RegistryStore implements RegistrySource {
     readonly path: string,
     private readonly env: (name: string) => string | undefined,
     private readonly timing: ReloadTiming,
+    private readonly check: RegistryCheck,
     registry: Registry,
     snapshot: FileSnapshot,
   ) {
@@ -49,20 +50,26 @@ export class RegistryStore implements RegistrySource {
     this.#seen = snapshot;
   }
 
+  /**
+   * `check`: what else is wrong with a parsed registry (e.g. a `github_token` the pool's Apps
+   * cannot grant), each problem `file:line: …`; a problem refuses the file as a parse error does.
+   */
   static async load(
     path: string,
     env: (name: string) => string | undefined,
     timing: Partial<ReloadTiming> = {},
+    check: RegistryCheck = () => [],
   ): Promise<RegistryStore> {
     const snapshot = await read(path);
     if (!snapshot.consistent) {
       throw new RegistryError(path, ["the file changed while it was read; start again"]);
     }
-    const registry = parseRegistry(snapshot.text, path, env);
+    const registry = checked(parseRegistry(snapshot.text, path, env), path, check);
     return new RegistryStore(
       path,
       env,
       { ...DEFAULT_RELOAD_TIMING, ...timing },
+      check,
       registry,
       snapshot,
     );
@@ -181,7 +188,7 @@ export class RegistryStore implements RegistrySource {
   #parse(snapshot: FileSnapshot, logger: Logger): Registry | undefined {
     this.#seen = snapshot;
     try {
-      return parseRegistry(snapshot.text, this.path, this.env);
+      return checked(parseRegistry(snapshot.text, this.path, this.env), this.path, this.check);
     } catch (error) {
       const problems = error instanceof RegistryError ? error.problems : [(error as Error).message];
       logger.error("client registry reload failed; keeping the previous one", {
@@ -236,6 +243,15 @@ export class RegistryStore implements RegistrySource {
       changed = true;
     }
   }
+}
+
+/** Problems with a parsed registry that the file alone cannot show, `file:line: …` each. */
+export type RegistryCheck = (registry: Registry) => readonly string[];
+
+function checked(registry: Registry, path: string, check: RegistryCheck): Registry {
+  const problems = check(registry);
+  if (problems.length > 0) throw new RegistryError(path, problems);
+  return registry;
 }
 
 async function read(path: string): Promise<FileSnapshot> {

@@ -15,7 +15,7 @@ export interface QuotaView {
   /** Epoch seconds. */
   readonly reset: number;
   readonly parked: boolean;
-  /** Refused by GitHub (a PAT's 401): out of the pool until restart. */
+  /** Refused by GitHub (a PAT's 401): out of the pool until a reload or restart. */
   readonly bad: boolean;
 }
 
@@ -24,6 +24,13 @@ export interface OwnerCooldown {
   readonly owner: string;
   /** Seconds left of its secondary-limit cooldown; 0 when it is not cooling down. */
   readonly seconds: number;
+}
+
+/** One discovered App installation: its App's `<NAME>`, account and repository selection. */
+export interface InstallationGaugeView {
+  readonly app: string;
+  readonly account: string;
+  readonly repositorySelection: string;
 }
 
 /** A client's points budget now (`limits.points_per_hour`). */
@@ -40,6 +47,10 @@ export interface GaugeSources {
   quotas?(): readonly QuotaView[];
   cooldowns?(): readonly OwnerCooldown[];
   cachedTokens?(): number;
+  /** The discovered App installations the pool routes to (bounded per App). */
+  installations?(): readonly InstallationGaugeView[];
+  /** Installation tokens minted with a client's `github_token:` narrowing, per credential. */
+  narrowedMints?(): readonly { credential: string; outcome: string; count: number }[];
   cacheSize?(): { entries: number; bytes: number } | undefined;
 }
 
@@ -189,6 +200,34 @@ export function createPrometheus(sources: GaugeSources): PrometheusTelemetry {
     registers,
     collect() {
       this.set(sources.cachedTokens?.() ?? 0);
+    },
+  });
+  new Gauge({
+    name: "github_proxy_app_installations",
+    help: "Discovered GitHub App installations the pool routes to (1 each), by App and account.",
+    labelNames: ["app", "account", "repository_selection"],
+    registers,
+    collect() {
+      this.reset();
+      for (const view of sources.installations?.() ?? []) {
+        this.set({
+          app: view.app,
+          account: view.account,
+          repository_selection: view.repositorySelection,
+        }, 1);
+      }
+    },
+  });
+  new Counter({
+    name: "github_proxy_narrowed_token_mints_total",
+    help: "Installation tokens minted with a client's github_token narrowing, by outcome.",
+    labelNames: ["credential", "outcome"],
+    registers,
+    collect() {
+      this.reset();
+      for (const { credential, outcome, count } of sources.narrowedMints?.() ?? []) {
+        this.inc({ credential, outcome }, count);
+      }
     },
   });
   const cacheSize = (name: string, help: string, field: "entries" | "bytes") =>

@@ -263,7 +263,7 @@ Deno.test("GraphQL RATE_LIMITED in an HTTP 200 parks the credential; the query s
   assert.equal(parked("core"), false, "other resources are not parked");
 });
 
-Deno.test("a PAT GitHub refuses is excluded until restart, alerted in the log, never shown", async () => {
+Deno.test("a PAT GitHub refuses is excluded until reload, alerted in the log, never shown", async () => {
   await using setup = await pool({ pats: { "pat-good": {} } }, {
     GITHUB_PAT_A: "pat-revoked-secret",
     GITHUB_PAT_B: "pat-good",
@@ -280,7 +280,7 @@ Deno.test("a PAT GitHub refuses is excluded until restart, alerted in the log, n
   ]);
   const alert = gw.logs.map((line) => JSON.parse(line)).find((l) => l.level === "error");
   assert.equal(alert?.credential, "A");
-  assert.match(alert?.msg, /excluded until restart/);
+  assert.match(alert?.msg, /excluded until reload/);
   assert.ok(gw.logs.every((line) => !line.includes("pat-revoked-secret")));
   assert.equal(gw.gateway.pool.snapshot().credentials.find((c) => c.name === "A")?.bad, true);
 });

@@ -29,11 +29,12 @@ Deno.test("Dockerfile: builder compiles with the allowlist variables as ARGs; ru
       "PORT",
       "CLIENT_REGISTRY_FILE_PATH",
       "STATE_DIRECTORY",
-      "CREDENTIAL_VARIABLES",
     ]
   ) {
     assert.match(builder, new RegExp(`^ARG ${variable}=`, "m"), variable);
   }
+  // Credentials are found when the container starts (DESIGN §4): no build names them.
+  assert.doesNotMatch(dockerfile, /CREDENTIAL_VARIABLES/);
   assert.match(builder, /deno task compile/);
   const { registry, state } = compileDefaults();
   assert.match(builder, new RegExp(`^ARG CLIENT_REGISTRY_FILE_PATH=${registry}$`, "m"));
@@ -56,6 +57,8 @@ Deno.test("systemd unit: dynamic user, state directory, hardening, env file, rel
     ["ExecStart", /^\/usr\/local\/bin\/github-proxy$/],
     ["ExecReload", /^\/bin\/kill -HUP \$MAINPID$/],
     ["EnvironmentFile", /^\/etc\/github-proxy\/github-proxy\.env$/],
+    // The PAT and the App key as files in $CREDENTIALS_DIRECTORY, named like their variables.
+    ["LoadCredential", /^GITHUB_PAT_MAIN:\S+ GITHUB_APP_BOT_PEM:\S+$/],
     ["DynamicUser", /^yes$/],
     ["StateDirectory", /^github-proxy$/],
     ["NoNewPrivileges", /^yes$/],

@@ -9,6 +9,9 @@ import { FakeGitHub, generateAppKey } from "../support/fake_github.ts";
 import { runDeno, spawnServer } from "../support/process.ts";
 import type { Outcome, ProbePlan } from "../support/permission_probe.ts";
 
+/** Credential files a deployment may use (systemd LoadCredential=, Docker secrets). */
+const CREDENTIAL_DIRS = ["/run/credentials/github-proxy.service", "/run/secrets"];
+
 const PROBE = new URL("../support/permission_probe.ts", import.meta.url).pathname;
 
 function flag(args: readonly string[], name: string): string[] | undefined {
@@ -103,7 +106,11 @@ Deno.test("launcher: the listener's unix socket and the state directory it lives
   assert.deepEqual(flag(cmd.args, "net")!.filter((host) => host.startsWith("unix:")), [
     "unix:/var/lib/github-proxy/listener-9000.sock",
   ]);
-  assert.deepEqual(flag(cmd.args, "read"), ["/srv/registry.yaml", "/var/lib/github-proxy"]);
+  assert.deepEqual(flag(cmd.args, "read"), [
+    "/srv/registry.yaml",
+    "/var/lib/github-proxy",
+    ...CREDENTIAL_DIRS,
+  ]);
   assert.deepEqual(flag(cmd.args, "write"), ["/var/lib/github-proxy"]);
 });
 
@@ -115,6 +122,7 @@ Deno.test("launcher read/write: the registry file, the state directory and a Den
   assert.deepEqual(flag(kv.args, "read"), [
     `${Deno.cwd()}/conf/registry.yaml`,
     "/var/lib/github-proxy",
+    ...CREDENTIAL_DIRS,
   ]);
   assert.deepEqual(flag(kv.args, "write"), ["/var/lib/github-proxy"]);
 
@@ -130,7 +138,11 @@ Deno.test("launcher read/write: the registry file, the state directory and a Den
     STATE_DIRECTORY: "/var/lib/github-proxy",
     CACHE_BACKEND_URL: "memory://",
   });
-  assert.deepEqual(flag(memory.args, "read"), ["/srv/registry.yaml", "/var/lib/github-proxy"]);
+  assert.deepEqual(flag(memory.args, "read"), [
+    "/srv/registry.yaml",
+    "/var/lib/github-proxy",
+    ...CREDENTIAL_DIRS,
+  ]);
   assert.deepEqual(flag(memory.args, "write"), ["/var/lib/github-proxy"]);
   assert.ok(!memory.args.some((arg) => /^--allow-(all|run|ffi|sys)|^-A$/.test(arg)));
 });
@@ -152,45 +164,35 @@ Deno.test("launcher defaults: the example registry for start, FHS paths for a bu
   assert.deepEqual(flag(compile.args, "read"), [
     "/etc/github-proxy/registry.yaml",
     "/var/lib/github-proxy",
+    ...CREDENTIAL_DIRS,
   ]);
 });
 
-Deno.test("launcher --allow-env and --env=: credential and template names, never values", async () => {
+Deno.test("every shape reads the environment whole and names no variable; never a value", async () => {
   const key = await generateAppKey();
   await tempDir(async (dir) => {
     await Deno.writeTextFile(
       `${dir}/registry.yaml`,
       "version: 1\nclients:\n  - name: ci\n    token: {{ env.TOKEN_CI }}\n",
     );
+    await Deno.mkdir(`${dir}/secrets`);
     const env = {
       CLIENT_REGISTRY_FILE_PATH: `${dir}/registry.yaml`,
       GITHUB_PAT_ALPHA: "ghp_alpha_secret",
       GITHUB_APP_BOT_ID: "1",
-      GITHUB_APP_BOT_INSTALLATION_ID: "2",
       GITHUB_APP_BOT_PEM: key.privateKeyPem,
       TOKEN_CI: "ci-secret",
-      UNRELATED: "x",
+      GITHUB_CREDENTIALS_DIR: `${dir}/secrets`,
     };
-    const names = [
-      "GITHUB_APP_BOT_ID",
-      "GITHUB_APP_BOT_INSTALLATION_ID",
-      "GITHUB_APP_BOT_PEM",
-      "GITHUB_PAT_ALPHA",
-      "TOKEN_CI",
-    ];
-    for (const mode of ["start", "compile"] as const) {
+    for (const mode of ["start", "compile", "dev"] as const) {
       const cmd = command(mode, env);
-      assert.equal(cmd.args.at(-1), `--env=${names.join(",")}`, mode);
-      assert.equal(cmd.args.at(-2), ENTRY_POINT, mode);
-      const allowEnv = flag(cmd.args, "env")!;
-      for (const name of [...names, "GITHUB_API_URL", "PORT", "UPSTREAM_TIMEOUT"]) {
-        assert.ok(allowEnv.includes(name), `${mode}: ${name}`);
-      }
-      assert.ok(!allowEnv.includes("UNRELATED"));
-      assert.ok(!allowEnv.includes("HOME"));
+      assert.ok(cmd.args.includes("--allow-env"), mode);
+      assert.ok(!cmd.args.some((arg) => arg.startsWith("--allow-env=")), mode);
+      assert.equal(cmd.args.at(-1), ENTRY_POINT, mode);
+      assert.ok(flag(cmd.args, "read")!.includes(`${dir}/secrets`), `${mode}: credential files`);
       const line = cmd.args.join(" ");
-      for (const secret of ["ghp_alpha_secret", "ci-secret", "PRIVATE KEY"]) {
-        assert.ok(!line.includes(secret));
+      for (const secret of ["ghp_alpha_secret", "ci-secret", "PRIVATE KEY", "GITHUB_PAT_ALPHA"]) {
+        assert.ok(!line.includes(secret), `${mode}: ${secret}`);
       }
     }
   });
@@ -300,7 +302,7 @@ Deno.test("the server works under exactly the launcher's flags: PAT, App, templa
   await tempDir(async (dir) => {
     await using u = await serverEnv(dir);
     const cmd = command("start", u.env);
-    assert.ok(cmd.args.at(-1)!.startsWith("--env="));
+    assert.equal(cmd.args.at(-1), ENTRY_POINT);
     const server = await spawnServer(cmd.args, { ...cmd.env });
     try {
       await exercise(server.url, u, server);
@@ -369,10 +371,10 @@ Deno.test("under the launcher's flags every other host, file, variable and progr
       allowed(`write ${u.env.STATE_DIRECTORY}/probe`);
       denied(`write ${dir}/probe`);
       denied("write /tmp/github-proxy-probe");
+      // The environment is read whole (DESIGN §4): credentials are discovered at run time.
       allowed("env GITHUB_PAT_ONE");
       allowed("env TOKEN_CI");
-      denied("env HOME");
-      denied("env PATH");
+      allowed("env HOME");
       allowed("listen 127.0.0.1:0");
       denied(`listen 127.0.0.1:${other.addr.port + 1}`);
       denied("run true");
@@ -418,23 +420,30 @@ Deno.test("a configuration outside the baked allowlist is refused, naming variab
   });
 });
 
-Deno.test("a registry variable the build did not allow is named with the rebuild, not as unset", async () => {
+Deno.test("a binary-shaped start (compile's exact flags) uses a credential variable set only at run time", async () => {
   await tempDir(async (dir) => {
     await using u = await serverEnv(dir);
-    await Deno.writeTextFile(u.registryPath, "version: 1\nclients: []\n");
-    const compile = command("compile", u.env);
+    // Built with no credential at all; the PAT's variable is set only when the binary starts.
+    const buildEnv = Object.fromEntries(
+      Object.entries(u.env).filter(([name]) =>
+        !name.startsWith("GITHUB_PAT_") && !name.startsWith("GITHUB_APP_")
+      ),
+    );
+    const compile = command("compile", buildEnv);
+    assert.ok(!compile.args.join(" ").includes("GITHUB_PAT"), "no credential name baked");
     const output = compile.args.indexOf("--output");
     const args = ["run", ...compile.args.slice(1, output), ...compile.args.slice(output + 2)];
-    await Deno.writeTextFile(
-      u.registryPath,
-      "version: 1\nclients:\n  - name: ci\n    token: {{ env.TOKEN_CI }}\n",
-    );
-    const result = await runDeno(args, u.env);
-    assert.equal(result.code, 2);
-    const line = result.stderr.split("\n").find((l) => l.includes("--allow-env"));
-    assert.ok(line, result.stderr);
-    assert.match(line, /TOKEN_CI/);
-    assert.match(line, /deno task compile/);
-    assert.ok(!result.stderr.includes("ci-client-token"));
+    const server = await spawnServer(args, { ...buildEnv, GITHUB_PAT_LATE: "ghp_pool_secret" });
+    try {
+      const zen = await fetch(`${server.url}/zen`, {
+        headers: { authorization: "token ci-client-token" },
+      });
+      assert.equal(zen.status, 200);
+      await zen.body?.cancel();
+      assert.equal(u.fake.requests.at(-1)?.credential, "ghp_pool_secret");
+      assert.ok(!server.logs.some((l) => l.includes("no GitHub credential configured")));
+    } finally {
+      assert.equal(await server.stop(), 0);
+    }
   });
 });

@@ -46,7 +46,7 @@ Deno.test("main.ts refuses a bad configuration: every problem at once, no secret
       "GITHUB_PAT_EMPTY",
       "GITHUB_APP_BROKEN_INSTALLATION_ID",
       "GITHUB_APP_BROKEN_PEM",
-      "GITHUB_APP_HALF_INSTALLATION_ID",
+      "GITHUB_APP_HALF_PEM",
     ]
   ) {
     assert.match(result.stderr, new RegExp(`\\b${variable}\\b`), variable);

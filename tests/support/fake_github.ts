@@ -15,10 +15,22 @@
 import { Buffer } from "node:buffer";
 import { gzipSync } from "node:zlib";
 import { createPublicKey, generateKeyPairSync, type KeyObject, verify } from "node:crypto";
+import {
+  type FakeInstallation,
+  installationDocument,
+  type MintRequest,
+  mintScope,
+  page,
+  scopeRefusal,
+  type TokenScope,
+} from "./fake_installations.ts";
 
 export interface FakeApp {
   id: string;
-  installationId: string;
+  /** The one installation of an App given by id (account "fake", every repository). */
+  installationId?: string;
+  /** Installations on accounts (see `fake_installations.ts`): listed, routed, narrowed. */
+  installations?: FakeInstallation[];
   /** SPKI PEM of the RSA key the gateway signs its App JWTs with. */
   publicKeyPem: string;
   /** Limit for every resource of the installation's tokens (default: as for PATs). */
@@ -78,6 +90,8 @@ export interface FakeGitHubOptions {
   uploadsUrl?: string;
   /** Gzip JSON answers for a client that accepts it, as GitHub does (ETags stay over the plain body). */
   gzip?: boolean;
+  /** Accounts whose repositories are private: anonymous calls for them get 404. */
+  privateOwners?: string[];
 }
 
 export interface RecordedRequest {
@@ -116,6 +130,8 @@ export interface IssuedToken {
   appId: string;
   installationId: string;
   expiresAt: Date;
+  /** For an installation on an account: what the token may see and do. */
+  scope?: TokenScope;
 }
 
 export interface ResourceOptions {
@@ -215,10 +231,13 @@ export class FakeGitHub implements AsyncDisposable {
   /** Where `upload_url`s in its bodies point (see `FakeGitHubOptions.uploadsUrl`). */
   readonly uploadsUrl: string;
   readonly requests: RecordedRequest[] = [];
+  /** Every successful `POST /app/installations/{id}/access_tokens`, as asked. */
+  readonly mintRequests: MintRequest[] = [];
 
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
   readonly #prefix: string;
   readonly #gzip: boolean;
+  readonly #privateOwners: Set<string>;
   readonly #pats: Map<string, { limit?: number; login: string; id: number }>;
   readonly #rules: SecondaryRules;
   readonly #spelling: GraphqlRateLimitSpelling;
@@ -258,6 +277,7 @@ export class FakeGitHub implements AsyncDisposable {
     ["*", /^\/echo(?:\/.*)?$/, (inc) => echo(inc)],
     ["*", /^\/status\/(\d{3})$/, (_, [code]) => this.#status(Number(code))],
     ["GET", /^\/repos\/([^/]+)\/([^/]+)$/, (_, [owner, repo]) => this.#repo(owner, repo)],
+    ["GET", /^\/orgs\/([^/]+)$/, (_, [org]) => this.#org(org)],
     ["GET", /^\/repos\/([^/]+)\/([^/]+)\/issues$/, (inc, [o, r]) => this.#issues(inc, o, r)],
     [
       "GET",
@@ -280,6 +300,7 @@ export class FakeGitHub implements AsyncDisposable {
       /^\/(?:orgs|repos|enterprises)\/([^/]+)(?:\/[^/]+)?\/actions\/runners\/(?:registration|remove)-token$/,
       (_, [owner]) => owner.startsWith("unknown-") ? notFound() : this.#runnerToken(),
     ],
+    ["GET", /^\/app\/installations$/, (inc) => this.#installations(inc)],
     ["GET", /^\/app\/installations\/([^/]+)$/, (inc, [id]) => this.#installation(inc, id)],
     ["POST", /^\/app\/installations\/([^/]+)\/access_tokens$/, (inc, [id]) => this.#mint(inc, id)],
   ];
@@ -287,6 +308,7 @@ export class FakeGitHub implements AsyncDisposable {
   private constructor(opts: FakeGitHubOptions) {
     this.#prefix = opts.prefix ?? "";
     this.#gzip = opts.gzip ?? false;
+    this.#privateOwners = new Set((opts.privateOwners ?? []).map((owner) => owner.toLowerCase()));
     const logins = new Map<string, number>();
     this.#pats = new Map(
       Object.entries(opts.pats ?? {}).map(([token, o], index) => {
@@ -411,6 +433,11 @@ export class FakeGitHub implements AsyncDisposable {
     this.#revoked.add(token);
   }
 
+  /** Accepts a revoked token again (its owner fixed it on GitHub's side). */
+  restoreToken(token: string): void {
+    this.#revoked.delete(token);
+  }
+
   mints(appId?: string): number {
     return this.issuedTokens().filter((t) => appId === undefined || t.appId === appId).length;
   }
@@ -515,6 +542,9 @@ export class FakeGitHub implements AsyncDisposable {
       answer = resource === "graphql"
         ? json(200, { errors: [graphqlRateLimitError(this.#spelling, message)] })
         : json(403, { message, documentation_url: RATE_LIMIT_DOCS });
+    } else if (this.#outOfScope(inc, key)) {
+      answer = this.#outOfScope(inc, key)!;
+      charge = true;
     } else {
       answer = this.#route({ ...inc, appId: auth.appId });
       charge = !free;
@@ -775,6 +805,14 @@ export class FakeGitHub implements AsyncDisposable {
       : json(code, { message: `Status ${code}`, documentation_url: DOCS }, location);
   }
 
+  #org(org: string): Answer {
+    const url = `${this.url}/orgs/${org}`;
+    return {
+      ...json(200, { login: org, id: 1, url, repos_url: `${url}/repos` }),
+      validators: true,
+    };
+  }
+
   #repo(owner: string, repo: string): Answer {
     return { ...json(200, repositoryDocument(this.url, owner, repo)), validators: true };
   }
@@ -929,13 +967,47 @@ export class FakeGitHub implements AsyncDisposable {
   /** The app authenticated by the request's JWT when it owns the installation. */
   #appOwning(inc: Incoming, installationId: string): FakeApp | undefined {
     return this.#apps.find(({ app }) =>
-      app.id === inc.appId && app.installationId === installationId
+      app.id === inc.appId &&
+      (app.installationId === installationId ||
+        app.installations?.some((installation) => installation.id === installationId))
     )?.app;
+  }
+
+  /**
+   * GitHub's answer for a call its credential may not make: an installation token outside its
+   * account, repositories or permissions; anonymous for a private account. Undefined: go on.
+   */
+  #outOfScope(inc: Incoming, key: string | null): Answer | undefined {
+    if (inc.apiPath === null) return undefined;
+    const scope = key === null ? undefined : this.#issued.get(key)?.scope;
+    if (scope) {
+      const refusal = scopeRefusal(scope, inc.method, inc.apiPath);
+      return refusal && json(refusal.status, { message: refusal.message, documentation_url: DOCS });
+    }
+    const owner = /^\/(?:repos|orgs)\/([^/]+)/.exec(inc.apiPath)?.[1];
+    return key === null && owner !== undefined && this.#privateOwners.has(owner.toLowerCase())
+      ? notFound()
+      : undefined;
+  }
+
+  /** `GET /app/installations`: the JWT's App's installations, paginated. */
+  #installations(inc: Incoming): Answer {
+    const app = this.#apps.find(({ app }) => app.id === inc.appId)?.app;
+    if (!app) return jwtRefused();
+    const all = app.installations ?? [];
+    const { items, link } = page(all, inc.query, `${this.url}/app/installations`);
+    return json(
+      200,
+      items.map((installation) => installationDocument(this.url, app.id, installation)),
+      link ? { link } : {},
+    );
   }
 
   #installation(inc: Incoming, installationId: string): Answer {
     const app = this.#appOwning(inc, installationId);
     if (!app) return jwtRefused();
+    const installation = app.installations?.find((entry) => entry.id === installationId);
+    if (installation) return json(200, installationDocument(this.url, app.id, installation));
     return json(200, {
       id: Number(installationId),
       app_id: Number(app.id),
@@ -948,9 +1020,24 @@ export class FakeGitHub implements AsyncDisposable {
   #mint(inc: Incoming, installationId: string): Answer {
     const app = this.#appOwning(inc, installationId);
     if (!app) return jwtRefused();
+    const installation = app.installations?.find((entry) => entry.id === installationId);
+    const asked = (parseJson(inc.body) ?? {}) as { repositories?: unknown; permissions?: unknown };
+    let scope: TokenScope | undefined;
+    if (installation) {
+      const minted = mintScope(installation, asked);
+      if (!minted.ok) {
+        return json(422, { message: minted.message, documentation_url: DOCS });
+      }
+      scope = minted.scope;
+    }
+    this.mintRequests.push({
+      installationId,
+      ...(Array.isArray(asked.repositories) ? { repositories: asked.repositories } : {}),
+      ...(asked.permissions ? { permissions: asked.permissions as Record<string, string> } : {}),
+    });
     const token = `ghs_${randomString(36)}`;
     const expiresAt = new Date((this.#nowSeconds() + this.#tokenLifetime) * 1000);
-    this.#issued.set(token, { token, appId: app.id, installationId, expiresAt });
+    this.#issued.set(token, { token, appId: app.id, installationId, expiresAt, scope });
     return json(201, {
       token,
       expires_at: isoSeconds(expiresAt),

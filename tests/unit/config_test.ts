@@ -33,6 +33,9 @@ Deno.test("defaults", () => {
     upstashToken: undefined,
     denoKvAccessToken: undefined,
     credentials: [],
+    credentialVariables: {},
+    systemdCredentialsDirectory: "",
+    credentialsDirectory: "",
     credsCacheMaxSize: 256,
     credsTtlPaddingSeconds: 60,
     telemetry: "prometheus",
@@ -194,7 +197,8 @@ const PROBLEM_CASES: [string, Record<string, string>, RegExp][] = [
   [
     "incomplete App",
     { GITHUB_APP_BOT_ID: "1" },
-    /^GitHub App BOT is incomplete: set GITHUB_APP_BOT_INSTALLATION_ID, GITHUB_APP_BOT_PEM$/,
+    // Without an installation id the installations are discovered: only the key is missing.
+    /^GitHub App BOT is incomplete: set GITHUB_APP_BOT_PEM$/,
   ],
   [
     "App ids",

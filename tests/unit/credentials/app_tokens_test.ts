@@ -133,7 +133,12 @@ Deno.test("token cache: a failed mint names the App, says no secret, and is not 
   assert.equal(error.credential, "APP1");
   assert.match(error.message, /APP1.*401/);
   assert.doesNotMatch(error.message, /PRIVATE KEY|eyJ/);
-  assert.deepEqual(events.at(-1), { type: "mint", credential: "APP1", outcome: "failure" });
+  assert.deepEqual(events.at(-1), {
+    type: "mint",
+    credential: "APP1",
+    outcome: "failure",
+    narrowed: false,
+  });
   assert.equal(tokens.size, 0);
   assert.match(await tokens.token(app), /^ghs_/, "the right installation still mints");
 });

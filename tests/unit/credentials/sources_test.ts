@@ -38,20 +38,29 @@ Deno.test("PATs and complete App triples become named credentials; PKCS#1 and PK
   assert.equal(old.privateKey, pkcs1.privateKeyPem.trim() + "\n");
 });
 
-Deno.test("an incomplete or unreadable App triple is a start-up error naming it, never its key", async () => {
-  const { privateKeyPem } = await generateAppKey();
+Deno.test("an incomplete or unreadable App triple is a start-up error naming it, never its key", () => {
   const found = problems({
     GITHUB_APP_HALF_ID: "1",
-    GITHUB_APP_HALF_PEM: privateKeyPem,
+    GITHUB_APP_HALF_INSTALLATION_ID: "10",
     GITHUB_APP_BROKEN_ID: "2",
     GITHUB_APP_BROKEN_INSTALLATION_ID: "3",
     GITHUB_APP_BROKEN_PEM:
       "-----BEGIN RSA PRIVATE KEY-----\nsecret-garbage\n-----END RSA PRIVATE KEY-----",
   });
   assert.equal(found.length, 2);
-  assert.ok(found.some((p) => p.includes("HALF") && p.includes("GITHUB_APP_HALF_INSTALLATION_ID")));
+  assert.ok(found.some((p) => p.includes("HALF") && p.includes("GITHUB_APP_HALF_PEM")));
   assert.ok(found.some((p) => p.includes("GITHUB_APP_BROKEN_PEM")));
   assert.ok(found.every((p) => !p.includes("secret-garbage") && !p.includes("MII")));
+});
+
+Deno.test("an App without an installation id is a root whose installations are discovered", async () => {
+  const { privateKeyPem } = await generateAppKey();
+  const { credentials, problems: found } = parseCredentials({
+    GITHUB_APP_BOT_ID: "1",
+    GITHUB_APP_BOT_PEM: privateKeyPem,
+  });
+  assert.deepEqual(found, []);
+  assert.equal((credentials[0] as AppSource).installationId, undefined);
 });
 
 Deno.test("a PAT and an App with the same name are a start-up error naming both variables", async () => {
