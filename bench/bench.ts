@@ -348,11 +348,14 @@ async function profile(upstream: Started, generator: LoadGenerator): Promise<str
   }
   const [file] = [...Deno.readDirSync(dir)].filter((entry) => entry.name.endsWith(".cpuprofile"));
   if (!file) throw new Error(`no .cpuprofile in ${dir}`);
-  const top = formatSelfTimes(
-    selfTimes(JSON.parse(await Deno.readTextFile(`${dir}/${file.name}`))),
-    30,
-  );
-  return `${dir}/${file.name}\ntop self time, gateway under the revalidation load:\n${top}`;
+  const cpuProfile = JSON.parse(await Deno.readTextFile(`${dir}/${file.name}`));
+  return [
+    `${dir}/${file.name}`,
+    "top self time, gateway under the revalidation load (start-up included):",
+    formatSelfTimes(selfTimes(cpuProfile), 30),
+    "by file:",
+    formatSelfTimes(selfTimes(cpuProfile, "file"), 20),
+  ].join("\n");
 }
 
 async function commit(): Promise<string> {

@@ -1,7 +1,7 @@
 /**
  * `deno run --allow-read bench/profile_summary.ts <file.cpuprofile> [N]`: the top N (default 25)
- * entries of a V8 CPU profile by self time, merged by function and file, with their share of
- * all samples. `deno task bench --profile` writes such a profile of the gateway under the
+ * entries of a V8 CPU profile by self time, merged by function and file, then by file alone,
+ * with their share of all samples. `deno task bench --profile` writes such a profile of the gateway under the
  * revalidation load and prints this summary.
  */
 
@@ -35,8 +35,11 @@ function shortFile(url: string): string {
   return marker ? url.slice(url.lastIndexOf(marker) + 1) : url.replace(/^.*\//, "");
 }
 
-/** Self time per function and file, most first. */
-export function selfTimes(profile: CpuProfile): SelfTime[] {
+/**
+ * Self time per function and file (`by: "function"`), or per file alone (`by: "file"`: where a
+ * layer's cost is spread over many small functions), most first.
+ */
+export function selfTimes(profile: CpuProfile, by: "function" | "file" = "function"): SelfTime[] {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const totals = new Map<string, number>();
   let all = 0;
@@ -46,8 +49,10 @@ export function selfTimes(profile: CpuProfile): SelfTime[] {
     all += delta;
     if (!node) return;
     const { functionName, url, lineNumber } = node.callFrame;
-    const where = url === "" ? "" : ` ${shortFile(url)}:${lineNumber + 1}`;
-    const entry = `${functionName || "(anonymous)"}${where}`;
+    const name = functionName || "(anonymous)";
+    const entry = by === "file"
+      ? (url === "" ? name : shortFile(url))
+      : `${name}${url === "" ? "" : ` ${shortFile(url)}:${lineNumber + 1}`}`;
     totals.set(entry, (totals.get(entry) ?? 0) + delta);
   });
   return [...totals]
@@ -72,4 +77,6 @@ if (import.meta.main) {
   }
   const profile: CpuProfile = JSON.parse(await Deno.readTextFile(file));
   console.log(formatSelfTimes(selfTimes(profile), Number(top)));
+  console.log("\nby file:");
+  console.log(formatSelfTimes(selfTimes(profile, "file"), Number(top)));
 }
