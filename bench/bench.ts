@@ -1,133 +1,236 @@
 /**
- * `deno task bench`: every scenario of `SCENARIOS` loads `/zen` or GitHub-shaped repositories from
- * the fake GitHub, directly or through a gateway process started with the launcher's flags, with
- * one load generator (`load_worker.ts`); one report with requests/s, p50/p99, the ratios of
- * DESIGN §10, the cost curve over hot resources and the memory a cached entry costs.
+ * `deno task bench`: the gateway beside its peers in one run (DESIGN §10). A mock upstream
+ * (`mock_upstream.ts`), a bare Hono forwarder (`bare_forwarder.ts`), nginx `proxy_cache` when
+ * installed, and gateway processes per cache backend are loaded by one generator (`load.ts`:
+ * wrk when installed) over 1 000 warm resources visited round-robin; one report with req/s,
+ * p50/p99, the ratios, the added latency at 1 connection, the cost curve over hot resources and
+ * the memory a cached entry costs. `--check` fails when a ratio falls more than 15 % under
+ * `bench/baseline.json`; `--write-baseline` records this run there; `--profile` writes a CPU
+ * profile of the gateway under the revalidation load and prints its top self times.
  * `bench/README.md` says how to read it.
  */
 import { MemoryBackend } from "../src/cache/backends/memory.ts";
 import { bodyDigest } from "../src/cache/entry.ts";
-import { FakeGitHub, repositoryDocument } from "../tests/support/fake_github.ts";
+import { repositoryDocument } from "../tests/support/fake_github.ts";
 import { TEST_TOKEN } from "../tests/support/gateway.ts";
 import { startGatewayProcess } from "../tests/support/process.ts";
-import type { LoadRequest, LoadResult } from "./load_worker.ts";
+import { REDIS_MISSING, redisAvailable, startRedis } from "../tests/support/redis.ts";
+import { findWrk, type LoadGenerator, workerGenerator } from "./load.ts";
+import {
+  nginxMissing,
+  startBareForwarder,
+  type Started,
+  startMockUpstream,
+  startNginx,
+} from "./peers.ts";
+import { formatSelfTimes, selfTimes } from "./profile_summary.ts";
+import {
+  type Baseline,
+  combine,
+  type Measurement,
+  type Ratio,
+  ratios,
+  type RatioSpec,
+  regressions,
+  type RoundResult,
+} from "./stats.ts";
 
 const CONNECTIONS = 32;
-const WARMUP_MS = 500;
-const DURATION_MS = Number(Deno.env.get("BENCH_SECONDS") ?? "2") * 1000;
-/** Scenarios take turns, round after round, so that a change in the machine's load over the
- * run (other processes on 2 shared cores) weighs on all of them alike. */
-const ROUNDS = 3;
-/** The pass-through must reach this fraction of direct throughput, or the run fails. */
-const TARGET_RATIO = 0.25;
+const DURATION_MS = Number(Deno.env.get("BENCH_SECONDS") ?? "4") * 1000;
+/** Targets take turns, round after round, so that a change in the machine's load over the run
+ * (other processes on 2 shared cores) weighs on all of them alike. */
+const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? "2");
 const UPSTREAM_PAT = "ghp_bench";
-/** The most resources a scenario loads; the memory backend's default capacity. */
+/** Distinct warm resources of the main rows: more than any coalescing could fold together. */
+const RESOURCES = 1_000;
+/** The top of the cost curve; the memory backend's default capacity. */
 const MAX_RESOURCES = 10_000;
+const BASELINE = new URL("./baseline.json", import.meta.url);
 const encoder = new TextEncoder();
 
-export interface Scenario {
+/** One row of the table: a load against the target it belongs to. */
+interface Row {
   readonly name: string;
-  /** The gateway's environment; without it the client asks the upstream directly. */
-  readonly gateway?: Record<string, string>;
+  /** Distinct resources visited round-robin. */
+  readonly resources: number;
   /** Client headers beside the token. */
   readonly headers?: Record<string, string>;
-  /** Distinct repositories requested in turn (default 1). */
-  readonly resources?: number;
-  /** A path to load instead of repositories. */
-  readonly path?: string;
+  readonly connections?: number;
 }
 
-const MEMORY = { GITHUB_PAT_BENCH: UPSTREAM_PAT, CACHE_BACKEND_URL: "memory://" };
-/** `denokv://` is a KV file in the gateway's own state directory. */
-const DENOKV = { GITHUB_PAT_BENCH: UPSTREAM_PAT, CACHE_BACKEND_URL: "denokv://" };
-/** Body URL rewriting off, to measure what it costs (DESIGN §5, §10). */
-const NO_REWRITE = { REWRITE_BODY_URLS: "false" };
-/** The client accepts an hour-old answer, so a stored entry is served without asking GitHub. */
-const FRESH = { "cache-control": "max-age=3600" };
+/** Something to load: started once per round, warmed, its rows run, stopped. */
+interface Target {
+  readonly name: string;
+  /** Why it is not measured on this machine, when it is not. */
+  readonly skip?: () => Promise<string | undefined>;
+  start(upstream: string): Promise<Started & { token: string }>;
+  readonly rows: readonly Row[];
+}
 
-export const SCENARIOS: readonly Scenario[] = [
-  { name: "direct: /zen", path: "/zen" },
-  { name: "pass-through: /zen", gateway: MEMORY, path: "/zen" },
-  { name: "direct: repository" },
-  { name: "plain forward (no-store)", gateway: MEMORY, headers: { "cache-control": "no-store" } },
-  { name: "memory: revalidation (304)", gateway: MEMORY },
-  { name: "memory: freshness (local)", gateway: MEMORY, headers: FRESH },
-  { name: "memory: revalidation, no rewriting", gateway: { ...MEMORY, ...NO_REWRITE } },
+/** GitHub marks answers `max-age=60`; a client accepting that is answered from the cache. */
+const FRESH = { "cache-control": "max-age=60" };
+
+const withToken = (token: string) => (started: Started) => ({ ...started, token });
+
+function gateway(env: Record<string, string>, runFlags: readonly string[] = []) {
+  return async (upstream: string) => {
+    const started = await startGatewayProcess(upstream, {
+      GITHUB_PAT_BENCH: UPSTREAM_PAT,
+      ...env,
+    }, { runFlags });
+    return { origin: started.server.url, stop: started.stop, token: TEST_TOKEN };
+  };
+}
+
+/** The rows of one cache backend: the two paths the targets of DESIGN §10 are about. */
+function backendRows(backend: string): Row[] {
+  return [
+    { name: `${backend}: freshness (max-age=60)`, resources: RESOURCES, headers: FRESH },
+    { name: `${backend}: revalidation (304)`, resources: RESOURCES },
+  ];
+}
+
+const REDIS_BACKEND = new URL("../src/cache/backends/redis.ts", import.meta.url);
+
+async function redisSkip(): Promise<string | undefined> {
+  try {
+    await Deno.stat(REDIS_BACKEND);
+  } catch {
+    return "no redis cache backend (src/cache/backends/redis.ts) in this tree";
+  }
+  return await redisAvailable() ? undefined : REDIS_MISSING;
+}
+
+export const TARGETS: readonly Target[] = [
   {
-    name: "memory: freshness, no rewriting",
-    gateway: { ...MEMORY, ...NO_REWRITE },
-    headers: FRESH,
+    name: "mock upstream",
+    start: () => Promise.reject(new Error("the mock upstream is started once per run")),
+    rows: [
+      { name: "direct", resources: RESOURCES },
+      { name: "direct, 1 connection", resources: RESOURCES, connections: 1 },
+    ],
   },
-  { name: "denokv: revalidation (304)", gateway: DENOKV },
-  { name: "denokv: freshness (local)", gateway: DENOKV, headers: FRESH },
   {
-    name: "memory: revalidation, telemetry noop",
-    gateway: { ...MEMORY, TELEMETRY_COLLECTOR_TYPE: "noop" },
+    name: "bare Hono forwarder",
+    start: async (upstream) => withToken(UPSTREAM_PAT)(await startBareForwarder(upstream)),
+    rows: [{ name: "bare forwarder", resources: RESOURCES }],
   },
-  { name: "memory: freshness, 100 hot", gateway: MEMORY, headers: FRESH, resources: 100 },
   {
-    name: "memory: freshness, 10 000 hot",
-    gateway: MEMORY,
-    headers: FRESH,
-    resources: MAX_RESOURCES,
+    name: "nginx proxy_cache",
+    skip: nginxMissing,
+    start: async (upstream) => withToken(UPSTREAM_PAT)(await startNginx(upstream)),
+    rows: [{ name: "nginx proxy_cache hits", resources: RESOURCES }],
+  },
+  {
+    name: "gateway, memory://",
+    start: gateway({ CACHE_BACKEND_URL: "memory://" }),
+    rows: [
+      // Fresh for 60 s from the warm-up: the freshness rows come first.
+      { name: "memory: freshness, 10 000 hot", resources: MAX_RESOURCES, headers: FRESH },
+      { name: "memory: freshness, 100 hot", resources: 100, headers: FRESH },
+      { name: "memory: freshness, 1 hot", resources: 1, headers: FRESH },
+      ...backendRows("memory"),
+      {
+        name: "memory: plain forward (no-store)",
+        resources: RESOURCES,
+        headers: { "cache-control": "no-store" },
+      },
+      {
+        name: "memory: freshness, 1 connection",
+        resources: RESOURCES,
+        headers: FRESH,
+        connections: 1,
+      },
+      { name: "memory: revalidation, 1 connection", resources: RESOURCES, connections: 1 },
+    ],
+  },
+  {
+    name: "gateway, memory://, telemetry noop",
+    start: gateway({ CACHE_BACKEND_URL: "memory://", TELEMETRY_COLLECTOR_TYPE: "noop" }),
+    rows: [{ name: "memory: revalidation, telemetry noop", resources: RESOURCES }],
+  },
+  {
+    name: "gateway, denokv://",
+    start: gateway({ CACHE_BACKEND_URL: "denokv://" }),
+    rows: backendRows("denokv"),
+  },
+  {
+    name: "gateway, redis://",
+    skip: redisSkip,
+    async start(upstream) {
+      const redis = await startRedis();
+      const started = await gateway({ CACHE_BACKEND_URL: `redis://127.0.0.1:${redis.port}` })(
+        upstream,
+      );
+      return {
+        ...started,
+        async stop() {
+          await started.stop();
+          await redis.close();
+        },
+      };
+    },
+    rows: backendRows("redis"),
   },
 ];
 
-interface Measurement {
-  readonly name: string;
-  readonly requestsPerSecond: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly errors: number;
+/** The ratios of DESIGN §10 the report prints; `guarded` ones go into the baseline. */
+export const RATIOS: readonly (RatioSpec & { guarded?: boolean })[] = [
+  ...["memory", "denokv", "redis"].flatMap((backend) => [
+    { of: `${backend}: revalidation (304)`, over: "bare forwarder", target: 0.9, guarded: true },
+    { of: `${backend}: freshness (max-age=60)`, over: "direct", target: 0.5, guarded: true },
+  ]),
+  { of: "memory: plain forward (no-store)", over: "bare forwarder", guarded: true },
+  { of: "memory: revalidation (304)", over: "memory: revalidation, telemetry noop", target: 0.95 },
+  { of: "bare forwarder", over: "direct" },
+  { of: "nginx proxy_cache hits", over: "direct" },
+  { of: "memory: freshness, 100 hot", over: "memory: freshness, 1 hot", target: 1 },
+  { of: "memory: freshness (max-age=60)", over: "memory: freshness, 1 hot", target: 1 },
+  { of: "memory: freshness, 10 000 hot", over: "memory: freshness, 1 hot", target: 1 },
+];
+
+const paths = (count: number) => Array.from({ length: count }, (_, n) => `/repos/acme/widget-${n}`);
+
+/** Fetches every resource once (32 at a time), so the rows find them stored. */
+async function warm(origin: string, token: string, count: number): Promise<void> {
+  const queue = paths(count);
+  const headers = { authorization: `token ${token}` };
+  await Promise.all(Array.from({ length: CONNECTIONS }, async () => {
+    for (let path = queue.pop(); path !== undefined; path = queue.pop()) {
+      const response = await fetch(origin + path, { headers });
+      const text = await response.text();
+      if (response.status !== 200) {
+        throw new Error(`warm-up: ${origin}${path} answered ${response.status}: ${text}`);
+      }
+    }
+  }));
 }
 
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted.length === 0
-    ? NaN
-    : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
-}
-
-function load(request: LoadRequest): Promise<LoadResult> {
-  const worker = new Worker(new URL("./load_worker.ts", import.meta.url), { type: "module" });
-  return new Promise<LoadResult>((resolve, reject) => {
-    worker.onmessage = (event: MessageEvent<LoadResult>) => resolve(event.data);
-    worker.onerror = (event) => reject(new Error(event.message));
-    worker.postMessage(request);
-  }).finally(() => worker.terminate());
-}
-
-/** One round of `scenario`, in a gateway started for it (and stopped after). */
-async function loadOnce(scenario: Scenario, upstream: FakeGitHub): Promise<LoadResult> {
-  const gateway = scenario.gateway && await startGatewayProcess(upstream.url, scenario.gateway);
-  const base = gateway?.server.url ?? upstream.url;
-  const token = gateway ? TEST_TOKEN : UPSTREAM_PAT;
+async function runTarget(
+  target: Target,
+  upstream: Started,
+  generator: LoadGenerator,
+  results: Map<string, RoundResult[]>,
+): Promise<void> {
+  const isUpstream = target === TARGETS[0];
+  const started = isUpstream
+    ? { ...upstream, token: UPSTREAM_PAT }
+    : await target.start(upstream.origin);
   try {
-    return await load({
-      urls: scenario.path ? [base + scenario.path] : Array.from(
-        { length: scenario.resources ?? 1 },
-        (_, n) => `${base}/repos/acme/widget-${n}`,
-      ),
-      headers: { authorization: `token ${token}`, ...scenario.headers },
-      connections: CONNECTIONS,
-      warmupMs: WARMUP_MS,
-      durationMs: DURATION_MS,
-    });
+    await warm(started.origin, started.token, Math.max(...target.rows.map((r) => r.resources)));
+    for (const row of target.rows) {
+      const result = await generator.run({
+        origin: started.origin,
+        paths: paths(row.resources),
+        headers: { authorization: `token ${started.token}`, ...row.headers },
+        connections: row.connections ?? CONNECTIONS,
+        durationMs: DURATION_MS,
+      });
+      results.set(row.name, [...results.get(row.name) ?? [], result]);
+    }
   } finally {
-    upstream.clearRequests();
-    await gateway?.stop();
+    if (!isUpstream) await started.stop();
   }
-}
-
-function summarise(name: string, results: readonly LoadResult[]): Measurement {
-  const latencies = results.flatMap((result) => result.latencies).sort((a, b) => a - b);
-  const elapsedMs = results.reduce((sum, result) => sum + result.elapsedMs, 0);
-  return {
-    name,
-    requestsPerSecond: latencies.length / (elapsedMs / 1000),
-    p50Ms: percentile(latencies, 0.5),
-    p99Ms: percentile(latencies, 0.99),
-    errors: results.reduce((sum, result) => sum + result.errors, 0),
-  };
 }
 
 /** Heap and buffer bytes that `count` repositories cost in the memory backend, per entry. */
@@ -175,62 +278,148 @@ async function memoryPerEntry(
 const fixed = (value: number, digits: number, width: number) =>
   value.toFixed(digits).padStart(width);
 
+/** Gateway minus direct at 1 connection, for one path. */
+function addedLatency(by: Map<string, Measurement>, row: string): string {
+  const gateway = by.get(row);
+  const direct = by.get("direct, 1 connection");
+  if (!gateway || !direct) return `  ${row}: not measured`;
+  const p50 = gateway.p50Ms - direct.p50Ms;
+  const p99 = gateway.p99Ms - direct.p99Ms;
+  return `  ${row.padEnd(40)} p50 +${p50.toFixed(2)} ms, p99 +${
+    p99.toFixed(2)
+  } ms (target p99 < 1 ms)`;
+}
+
 export function report(
+  generator: string,
   measurements: readonly Measurement[],
+  measuredRatios: readonly Ratio[],
+  skipped: readonly string[],
   memory: { bytes: number; bodyBytes: number },
 ): string {
-  const by = (name: string) => measurements.find((m) => m.name === name)!;
-  const rate = (a: string, b: string) => by(a).requestsPerSecond / by(b).requestsPerSecond;
-  const ratio = (a: string, b: string, note = "") =>
-    `  ${`${a} / ${b}`.padEnd(64)} ${fixed(rate(a, b), 2, 5)}${note}`;
-  const forward = "plain forward (no-store)";
+  const by = new Map(measurements.map((m) => [m.name, m]));
   return [
-    `${CONNECTIONS} connections, ${ROUNDS} rounds of ${
+    `${generator}, ${CONNECTIONS} connections (unless the row says 1), ${ROUNDS} rounds of ${
       DURATION_MS / 1000
-    } s per scenario, after a ${WARMUP_MS / 1000} s warm-up that fetches every resource once`,
-    `${"scenario".padEnd(38)} ${"req/s".padStart(8)} ${"p50 ms".padStart(8)} ${
-      "p99 ms".padStart(8)
-    } ${"errors".padStart(7)}`,
+    } s per row; ${RESOURCES} warm resources visited round-robin unless the row says otherwise`,
+    `${"row".padEnd(40)} ${"req/s".padStart(8)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${
+      "errors".padStart(7)
+    }`,
     ...measurements.map((m) =>
-      `${m.name.padEnd(38)} ${fixed(m.requestsPerSecond, 0, 8)} ${fixed(m.p50Ms, 2, 8)} ${
+      `${m.name.padEnd(40)} ${fixed(m.requestsPerSecond, 0, 8)} ${fixed(m.p50Ms, 2, 8)} ${
         fixed(m.p99Ms, 2, 8)
       } ${String(m.errors).padStart(7)}`
     ),
+    ...skipped.map((line) => `skipped: ${line}`),
     "",
     "ratios of throughput (DESIGN §10)",
-    ratio("pass-through: /zen", "direct: /zen", ` (target ≥ ${TARGET_RATIO})`),
-    ratio(forward, "direct: repository"),
-    ...["memory", "denokv"].flatMap((backend) => [
-      ratio(`${backend}: revalidation (304)`, forward),
-      ratio(`${backend}: freshness (local)`, forward),
-    ]),
-    ratio("memory: revalidation (304)", "memory: revalidation, telemetry noop", " (target ≥ 0.95)"),
-    ratio("memory: revalidation (304)", "memory: revalidation, no rewriting"),
-    ratio("memory: freshness (local)", "memory: freshness, no rewriting"),
-    ratio("memory: freshness, 100 hot", "memory: freshness (local)"),
-    ratio("memory: freshness, 10 000 hot", "memory: freshness (local)"),
+    ...measuredRatios.map((r) =>
+      `  ${r.name.padEnd(76)} ${fixed(r.value, 2, 5)}${
+        r.target === undefined ? "" : ` (target ≥ ${r.target})`
+      }`
+    ),
+    "",
+    "added latency at 1 connection (gateway − direct)",
+    addedLatency(by, "memory: revalidation, 1 connection"),
+    addedLatency(by, "memory: freshness, 1 connection"),
     "",
     `memory backend: ${memory.bytes} bytes per entry for ${MAX_RESOURCES} repositories (${memory.bodyBytes} of them body)`,
   ].join("\n");
 }
 
-if (import.meta.main) {
-  const upstream = await FakeGitHub.start({ pats: { [UPSTREAM_PAT]: { limit: 1_000_000_000 } } });
-  const memory = await memoryPerEntry(upstream.url, MAX_RESOURCES);
-  const results = SCENARIOS.map(() => [] as LoadResult[]);
+/** The gateway (memory backend) under the revalidation load with `--cpu-prof`; its top entries. */
+async function profile(upstream: Started, generator: LoadGenerator): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "bench-profile-" });
+  const started = await gateway({ CACHE_BACKEND_URL: "memory://" }, [
+    "--cpu-prof",
+    `--cpu-prof-dir=${dir}`,
+  ])(upstream.origin);
   try {
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const [i, scenario] of SCENARIOS.entries()) {
-        results[i].push(await loadOnce(scenario, upstream));
-      }
-    }
+    await warm(started.origin, started.token, RESOURCES);
+    await generator.run({
+      origin: started.origin,
+      paths: paths(RESOURCES),
+      headers: { authorization: `token ${started.token}` },
+      connections: CONNECTIONS,
+      durationMs: DURATION_MS * 2,
+    });
   } finally {
-    await upstream.close();
+    await started.stop();
   }
-  const measurements = SCENARIOS.map((scenario, i) => summarise(scenario.name, results[i]));
-  console.log(report(measurements, memory));
-  const passThrough = measurements[1].requestsPerSecond / measurements[0].requestsPerSecond;
-  const failed = measurements.some((m) => m.errors > 0) || passThrough < TARGET_RATIO;
-  if (failed) console.log(`FAILED: errors, or pass-through below ${TARGET_RATIO} of direct`);
-  Deno.exit(failed ? 1 : 0);
+  const [file] = [...Deno.readDirSync(dir)].filter((entry) => entry.name.endsWith(".cpuprofile"));
+  if (!file) throw new Error(`no .cpuprofile in ${dir}`);
+  const cpuProfile = JSON.parse(await Deno.readTextFile(`${dir}/${file.name}`));
+  return [
+    `${dir}/${file.name}`,
+    "top self time, gateway under the revalidation load (start-up included):",
+    formatSelfTimes(selfTimes(cpuProfile), 30),
+    "by file:",
+    formatSelfTimes(selfTimes(cpuProfile, "file"), 20),
+  ].join("\n");
+}
+
+async function commit(): Promise<string> {
+  const output = await new Deno.Command("git", { args: ["rev-parse", "--short", "HEAD"] })
+    .output().catch(() => undefined);
+  return output?.success ? new TextDecoder().decode(output.stdout).trim() : "unknown";
+}
+
+if (import.meta.main) {
+  const flags = new Set(Deno.args);
+  const generator = await findWrk() ?? workerGenerator;
+  const upstream = await startMockUpstream();
+  try {
+    if (flags.has("--profile")) console.log(await profile(upstream, generator));
+    else await measure(upstream, generator, flags);
+  } finally {
+    await upstream.stop();
+  }
+}
+
+/** The whole table: every target's rows, round after round; the report, baseline and check. */
+async function measure(upstream: Started, generator: LoadGenerator, flags: Set<string>) {
+  const memory = await memoryPerEntry(upstream.origin, MAX_RESOURCES);
+  const skipped: string[] = [];
+  const targets: Target[] = [];
+  for (const target of TARGETS) {
+    const reason = await target.skip?.();
+    if (reason) skipped.push(`${target.name}: ${reason}`);
+    else targets.push(target);
+  }
+  const results = new Map<string, RoundResult[]>();
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const target of targets) await runTarget(target, upstream, generator, results);
+  }
+  const measurements = [...results].map(([name, rounds]) => combine(name, rounds));
+  const measured = ratios(RATIOS, measurements);
+  console.log(report(generator.name, measurements, measured, skipped, memory));
+  const guarded = measured.filter((r) =>
+    RATIOS.find((s) => s.of === r.of && s.over === r.over)?.guarded
+  );
+  if (flags.has("--write-baseline")) {
+    const baseline: Baseline = {
+      machine: `${Deno.build.target}, ${navigator.hardwareConcurrency} cores, ${Deno.hostname()}`,
+      date: new Date().toISOString().slice(0, 10),
+      commit: await commit(),
+      ratios: Object.fromEntries(guarded.map((r) => [r.name, Number(r.value.toFixed(3))])),
+    };
+    await Deno.writeTextFile(BASELINE, JSON.stringify(baseline, null, 2) + "\n");
+    console.log(`\nbaseline written to ${BASELINE.pathname}`);
+  }
+  const errors = measurements.filter((m) => m.errors > 0).map((m) =>
+    `${m.name}: ${m.errors} errors`
+  );
+  let failed = errors.length > 0;
+  for (const line of errors) console.log(`FAILED: ${line}`);
+  if (flags.has("--check")) {
+    const baseline: Baseline = JSON.parse(await Deno.readTextFile(BASELINE));
+    const found = regressions(baseline, guarded);
+    console.log(
+      `\ncheck against bench/baseline.json (${baseline.machine}, ${baseline.date}, ${baseline.commit})`,
+    );
+    for (const line of found) console.log(`REGRESSION: ${line}`);
+    if (found.length === 0) console.log("no ratio more than 15 % under its baseline");
+    failed ||= found.length > 0;
+  }
+  if (failed) Deno.exitCode = 1;
 }

@@ -2,6 +2,7 @@
  * SHA-256 and the helpers around it, the one place the gateway hashes: token identification,
  * body digests, App key fingerprints and GitHub ETag computation.
  */
+import { Buffer } from "node:buffer";
 import { createHash, timingSafeEqual as nodeTimingSafeEqual } from "node:crypto";
 
 /** The SHA-256 of `parts` written one after the other, as bytes. */
@@ -20,8 +21,9 @@ function hashOf(parts: readonly (string | Uint8Array)[]) {
   return hash;
 }
 
+/** `bytes` as lower-case hex, by the runtime's native encoder (no per-byte strings). */
 export function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
 }
 
 export function fromHex(hex: string): Uint8Array {

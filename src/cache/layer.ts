@@ -142,7 +142,8 @@ function conditional(
   accept: string,
   apiVersion: string | null,
 ): UpstreamRequest {
-  const headers = new Headers(request.headers);
+  // `outgoing` made these headers for this request alone: changed in place, not copied again.
+  const { headers } = request;
   for (const name of CLIENT_CONDITIONALS) headers.delete(name);
   headers.set("accept", accept);
   if (apiVersion === null) headers.delete("x-github-api-version");

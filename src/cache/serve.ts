@@ -6,8 +6,8 @@
  * entry keeps.
  */
 import { clientBody, type ClientUrls, toClientResponse } from "../http/client_response.ts";
-import { clientResponseHeaders } from "../http/headers.ts";
-import { rewriteLinks } from "../http/links.ts";
+import { clientResponseHeaders, type HeaderList, listValue } from "../http/headers.ts";
+import { rewriteLinks, type UrlMap } from "../http/links.ts";
 import type { Bytes, CacheEntry } from "./entry.ts";
 import { clientEtag } from "./github_etag.ts";
 import { type CacheEvent, cacheStatus, clientIsCurrent } from "./policy.ts";
@@ -39,26 +39,65 @@ const REPRESENTATION_ONLY = new Set(["etag", "last-modified", "age", "cache-stat
 
 /** The representation headers of an upstream answer, as an entry stores them. */
 export function keptHeaders(upstream: Headers): [string, string][] {
-  const kept: [string, string][] = [];
-  for (const [name, value] of clientResponseHeaders(upstream)) {
-    if (!PER_RESPONSE.has(name)) kept.push([name, value]);
-  }
-  return kept;
+  return clientResponseHeaders(upstream).filter(([name]) => !PER_RESPONSE.has(name));
 }
 
-/** Stored representation headers, then the fresh per-response headers of `latest`, if any. */
+/**
+ * Stored representation headers, then the fresh per-response headers of `latest`, if any. The
+ * stored ones never include a per-response name (`keptHeaders`, `prepared`), so appending is
+ * what replacing would be.
+ */
 export function servedHeaders(
   stored: readonly (readonly [string, string])[],
   latest: Headers | undefined,
-): Headers {
-  const out = new Headers();
-  for (const [name, value] of stored) out.append(name, value);
-  if (latest) {
-    for (const [name, value] of latest) {
-      if (PER_RESPONSE.has(name) && !REPRESENTATION_ONLY.has(name)) out.set(name, value);
-    }
-  }
+): HeaderList {
+  const out: HeaderList = stored.map(([name, value]) => [name, value]);
+  latest?.forEach((value, name) => {
+    if (PER_RESPONSE.has(name) && !REPRESENTATION_ONLY.has(name)) out.push([name, value]);
+  });
   return out;
+}
+
+/**
+ * An entry's content as one kind of client is served it: headers with `Link`/`Location`
+ * rewritten, the body with its URLs rewritten, and the tag over that body. Worked out once per
+ * content and client base, not per request (DESIGN §10).
+ */
+interface Prepared {
+  readonly links: UrlMap;
+  readonly rewriteBodies: boolean;
+  readonly headers: readonly (readonly [string, string])[];
+  readonly body: Bytes;
+  readonly etag: string;
+}
+
+/**
+ * Prepared forms by the stored body: an entry's content changes only with a new body (a 304
+ * refresh keeps the same bytes), so the body stands for the content, and the forms go when the
+ * entry does. A few client bases per body, the least recent dropped.
+ */
+const preparedForms = new WeakMap<Bytes, Prepared[]>();
+const FORMS_PER_BODY = 4;
+
+const sameLinks = (a: UrlMap, b: UrlMap) =>
+  a.length === b.length && a.every((rule, i) => rule.from === b[i].from && rule.to === b[i].to);
+
+function prepared(entry: CacheEntry, view: ServeView): Prepared {
+  const forms = preparedForms.get(entry.body) ?? [];
+  const found = forms.find((form) =>
+    form.rewriteBodies === view.rewriteBodies && sameLinks(form.links, view.links)
+  );
+  if (found) return found;
+  const headers: HeaderList = entry.headers.flatMap(([name, value]) =>
+    PER_RESPONSE.has(name) ? [] : [[name, value] as [string, string]]
+  );
+  rewriteLinks(headers, view.links);
+  const body = clientBody(entry.body, listValue(headers, "content-type"), view);
+  // Over what this client receives: a body its base changed gets a tag of its own.
+  const etag = clientEtag(entry.digest, body === entry.body ? undefined : view.links);
+  const form = { links: view.links, rewriteBodies: view.rewriteBodies, headers, body, etag };
+  preparedForms.set(entry.body, [form, ...forms.slice(0, FORMS_PER_BODY - 1)]);
+  return form;
 }
 
 /** Who a cached answer is for. */
@@ -81,15 +120,12 @@ export function serveEntry(
   view: ServeView,
   ageSeconds?: number,
 ): Response {
-  const headers = servedHeaders(entry.headers, latest);
-  rewriteLinks(headers, view.links);
-  const body = clientBody(entry.body, headers, view);
-  // Over what this client receives: a body its base changed gets a tag of its own.
-  const etag = clientEtag(entry.digest, body === entry.body ? undefined : view.links);
-  headers.set("etag", etag);
-  if (entry.lastModified) headers.set("last-modified", entry.lastModified);
-  if (ageSeconds !== undefined) headers.set("age", String(ageSeconds));
-  headers.set("cache-status", cacheStatus(event));
+  const { headers: stored, body, etag } = prepared(entry, view);
+  const headers = servedHeaders(stored, latest);
+  headers.push(["etag", etag]);
+  if (entry.lastModified) headers.push(["last-modified", entry.lastModified]);
+  if (ageSeconds !== undefined) headers.push(["age", String(ageSeconds)]);
+  headers.push(["cache-status", cacheStatus(event)]);
   if (clientIsCurrent(view.clientHeaders, etag, entry.lastModified)) {
     return new Response(null, { status: 304, headers });
   }

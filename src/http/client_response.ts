@@ -4,7 +4,7 @@
  * JSON body too, the `Cache-Status` set, and no body for HEAD or a status that may not carry one.
  */
 import type { Bytes } from "../cache/entry.ts";
-import { clientResponseHeaders } from "./headers.ts";
+import { clientResponseHeaders, listValue } from "./headers.ts";
 import { isJson, JsonUrlRewriter } from "./json_urls.ts";
 import { rewriteLinks, type UrlMap } from "./links.ts";
 
@@ -33,10 +33,18 @@ export type AnswerBody = Bytes | ReadableStream<Uint8Array> | null;
  * Whole bodies are rewritten at once (the `Response` then counts its `Content-Length`);
  * streams as they flow, a match spanning two chunks included.
  */
-export function clientBody(body: Bytes, headers: Headers, urls: ClientUrls): Bytes;
-export function clientBody(body: AnswerBody, headers: Headers, urls: ClientUrls): AnswerBody;
-export function clientBody(body: AnswerBody, headers: Headers, urls: ClientUrls): AnswerBody {
-  if (body === null || !urls.rewriteBodies || !isJson(headers.get("content-type"))) return body;
+export function clientBody(body: Bytes, contentType: string | null, urls: ClientUrls): Bytes;
+export function clientBody(
+  body: AnswerBody,
+  contentType: string | null,
+  urls: ClientUrls,
+): AnswerBody;
+export function clientBody(
+  body: AnswerBody,
+  contentType: string | null,
+  urls: ClientUrls,
+): AnswerBody {
+  if (body === null || !urls.rewriteBodies || !isJson(contentType)) return body;
   const rewriter = new JsonUrlRewriter(urls.links);
   return body instanceof ReadableStream
     ? body.pipeThrough(rewriter.stream())
@@ -49,12 +57,16 @@ export function toClientResponse(
   body: AnswerBody,
   view: ClientView,
 ): Response {
-  const headers = clientResponseHeaders(upstream.headers);
+  // The gateway's Cache-Status replaces any from upstream.
+  const headers = clientResponseHeaders(upstream.headers).filter(([name]) =>
+    name !== "cache-status"
+  );
   rewriteLinks(headers, view.links);
-  headers.set("cache-status", view.cacheStatus);
+  headers.push(["cache-status", view.cacheStatus]);
   const bodiless = view.method === "HEAD" || NULL_BODY_STATUSES.has(upstream.status);
   if (bodiless && body instanceof ReadableStream) body.cancel();
-  return new Response(bodiless ? null : clientBody(body, headers, view), {
+  const contentType = listValue(headers, "content-type");
+  return new Response(bodiless ? null : clientBody(body, contentType, view), {
     status: upstream.status,
     statusText: upstream.statusText,
     headers,

@@ -65,30 +65,52 @@ const END_TO_END_REQUEST: ReadonlySet<string> = new Set([
   "if-unmodified-since",
 ]);
 
-function withoutConnectionListed(
+/**
+ * Headers on their way to a `Response`: name (lower case) and value pairs, which `Response`
+ * takes as they are, so an answer's headers are copied once instead of through a `Headers`.
+ */
+export type HeaderList = [string, string][];
+
+/** Calls `visit` for each header of `source` that is neither `dropped` nor `Connection`-listed. */
+function eachCrossing(
   source: Headers,
   dropped: Set<string>,
-  kept: ReadonlySet<string> = new Set(),
-): Headers {
-  const listed = new Set(
-    (source.get("connection") ?? "").split(",").map((name) => name.trim().toLowerCase()),
-  );
-  for (const name of kept) listed.delete(name);
-  const out = new Headers();
+  kept: ReadonlySet<string> | undefined,
+  visit: (name: string, value: string) => void,
+): void {
+  const connection = source.get("connection");
+  const listed = connection === null
+    ? undefined
+    : new Set(connection.split(",").map((name) => name.trim().toLowerCase()));
+  if (listed && kept) { for (const name of kept) listed.delete(name); }
   // forEach, not for…of: Deno's Headers iterator re-sorts the list at every step (O(n²)), which
   // made header copying the largest per-request cost of a forward.
   source.forEach((value, name) => {
-    if (!dropped.has(name) && !listed.has(name)) out.append(name, value);
+    if (!dropped.has(name) && !listed?.has(name)) visit(name, value);
   });
-  return out;
 }
 
 export function upstreamRequestHeaders(client: Headers): Headers {
-  const headers = withoutConnectionListed(client, DROPPED_REQUEST, END_TO_END_REQUEST);
+  const headers = new Headers();
+  eachCrossing(client, DROPPED_REQUEST, END_TO_END_REQUEST, (name, value) => {
+    headers.append(name, value);
+  });
   headers.set("user-agent", USER_AGENT);
   return headers;
 }
 
-export function clientResponseHeaders(upstream: Headers): Headers {
-  return withoutConnectionListed(upstream, DROPPED_RESPONSE);
+/** The upstream headers a client may see, in one pass, as a list for its `Response`. */
+export function clientResponseHeaders(upstream: Headers): HeaderList {
+  const list: HeaderList = [];
+  eachCrossing(upstream, DROPPED_RESPONSE, undefined, (name, value) => list.push([name, value]));
+  return list;
+}
+
+/** The value of the first `name` header in `list` (`name` in lower case), or null. */
+export function listValue(
+  list: readonly (readonly [string, string])[],
+  name: string,
+): string | null {
+  for (const [header, value] of list) if (header === name) return value;
+  return null;
 }

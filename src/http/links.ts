@@ -54,9 +54,9 @@ function rewriteLinkHeader(value: string, map: UrlMap): string {
 }
 
 /** Rewrites, in place, the `Link` and `Location` headers of an answer on its way to the client. */
-export function rewriteLinks(headers: Headers, map: UrlMap): void {
-  const link = headers.get("link");
-  if (link) headers.set("link", rewriteLinkHeader(link, map));
-  const location = headers.get("location");
-  if (location) headers.set("location", rewriteUrl(location, map));
+export function rewriteLinks(headers: [string, string][], map: UrlMap): void {
+  for (const header of headers) {
+    if (header[0] === "link") header[1] = rewriteLinkHeader(header[1], map);
+    else if (header[0] === "location") header[1] = rewriteUrl(header[1], map);
+  }
 }

@@ -11,6 +11,7 @@ import type { Client, Registry } from "../registry/model.ts";
 import type { RegistrySource } from "../registry/store.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { type BaseSettings, clientBase, type RejectedHeader } from "./client_base.ts";
+import { ClientMemo } from "./client_memo.ts";
 import { clientTokenOf } from "./client_token.ts";
 import {
   authorityProblem,
@@ -58,6 +59,7 @@ export function identify(
   logger: Logger = silentLogger,
 ): MiddlewareHandler<{ Variables: IdentifyVariables }> {
   const logged = new Set<RejectedHeader>();
+  const clients = new ClientMemo(findClient);
   return async (c, next) => {
     // Mounted under a prefix (`app.route("/github", …)`), the route is `/github/*`.
     const mount = c.req.routePath.replace(/\/?\*$/, "");
@@ -78,11 +80,11 @@ export function identify(
     }
     c.set("clientBase", base.api);
     c.set("clientUploadsBase", base.uploads);
-    const token = clientTokenOf(c.req.header("authorization"));
-    const client = token === undefined ? undefined : findClient(registry.current, token);
+    const authorization = c.req.header("authorization");
+    const client = clients.client(registry.current, authorization);
     if (!client) {
       // GitHub's words, which clients match exactly (PyGithub: `BadCredentialsException`).
-      return token === undefined
+      return clientTokenOf(authorization) === undefined
         ? githubError(401, "Requires authentication", {}, undefined, NO_TOKEN)
         : githubError(401, "Bad credentials", {}, undefined, "unknown github-proxy client token");
     }

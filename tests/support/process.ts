@@ -149,6 +149,11 @@ export async function spawnServer(
   };
 }
 
+export interface GatewayProcessOptions {
+  /** Deno flags put after `run`, before the launcher's (the bench's `--cpu-prof`). */
+  readonly runFlags?: readonly string[];
+}
+
 /**
  * The gateway as a separate process on 127.0.0.1, started with the launcher's least-privilege
  * flags, the full-access test registry and the memory cache; `env` adds or overrides variables.
@@ -156,7 +161,7 @@ export async function spawnServer(
 export async function startGatewayProcess(
   githubApiUrl: string,
   env: Record<string, string> = {},
-  options: SpawnOptions = {},
+  options: SpawnOptions & GatewayProcessOptions = {},
 ): Promise<{ server: ServerProcess; stop(): Promise<void> }> {
   const dir = await Deno.makeTempDir({ prefix: "github-proxy-process-" });
   await Deno.writeTextFile(`${dir}/registry.yaml`, FULL_ACCESS_REGISTRY);
@@ -169,7 +174,9 @@ export async function startGatewayProcess(
     PORT: "0",
     ...env,
   });
-  const server = await spawnServer(cmd.args, { ...cmd.env }, options);
+  const [run, ...rest] = cmd.args;
+  const args = [run, ...options.runFlags ?? [], ...rest];
+  const server = await spawnServer(args, { ...cmd.env }, options);
   return {
     server,
     async stop() {

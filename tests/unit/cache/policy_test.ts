@@ -214,11 +214,11 @@ Deno.test("keptHeaders keeps the representation; servedHeaders adds the latest p
     "x-ratelimit-remaining": "9",
     "content-type": "text/plain",
   });
-  const served = servedHeaders(kept, latest);
+  const served = new Headers(servedHeaders(kept, latest));
   assert.equal(served.get("content-type"), "application/json");
   assert.equal(served.get("x-github-request-id"), "TWO");
   assert.equal(served.get("x-ratelimit-remaining"), "9");
   assert.equal(served.get("date"), "Tue, 02 Jan 2024 00:00:00 GMT");
   assert.equal(served.get("etag"), null);
-  assert.equal(servedHeaders(kept, undefined).get("x-github-request-id"), null);
+  assert.equal(new Headers(servedHeaders(kept, undefined)).get("x-github-request-id"), null);
 });

@@ -46,19 +46,18 @@ Deno.test("rewriteUrl keeps an Enterprise base and its /api/v3", () => {
 });
 
 Deno.test("rewriteLinks rewrites every Link URL and the Location, and leaves others alone", () => {
-  const headers = new Headers({
-    link: `<${UPSTREAM}/x?page=2>; rel="next", <https://other.example/y>; rel="help"`,
-    location: `${UPSTREAM}/repos/acme/app/issues/1`,
-    etag: `"${UPSTREAM}"`,
-  });
+  const headers: [string, string][] = [
+    ["link", `<${UPSTREAM}/x?page=2>; rel="next", <https://other.example/y>; rel="help"`],
+    ["location", `${UPSTREAM}/repos/acme/app/issues/1`],
+    ["etag", `"${UPSTREAM}"`],
+  ];
   rewriteLinks(headers, MAP);
-  assert.equal(
-    headers.get("link"),
-    `<${CLIENT}/x?page=2>; rel="next", <https://other.example/y>; rel="help"`,
-  );
-  assert.equal(headers.get("location"), `${CLIENT}/repos/acme/app/issues/1`);
-  assert.equal(headers.get("etag"), `"${UPSTREAM}"`);
-  const none = new Headers();
+  assert.deepEqual(headers, [
+    ["link", `<${CLIENT}/x?page=2>; rel="next", <https://other.example/y>; rel="help"`],
+    ["location", `${CLIENT}/repos/acme/app/issues/1`],
+    ["etag", `"${UPSTREAM}"`],
+  ]);
+  const none: [string, string][] = [];
   rewriteLinks(none, MAP);
-  assert.deepEqual([...none], []);
+  assert.deepEqual(none, []);
 });
