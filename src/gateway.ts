@@ -17,7 +17,12 @@ import { redactUserinfo } from "./redact.ts";
 import { VERSION } from "./version.ts";
 import { RegistryStore, type ReloadTiming } from "./registry/store.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { connectPool, ownerCooldowns, quotaViews } from "./telemetry/pool_telemetry.ts";
+import {
+  connectPool,
+  ownerCooldowns,
+  poolCapacity,
+  quotaViews,
+} from "./telemetry/pool_telemetry.ts";
 import { createTelemetry } from "./telemetry/mod.ts";
 
 /** What `createGateway` takes besides the configuration. */
@@ -148,6 +153,10 @@ export async function createGateway(
     quotas,
     cooldowns: () => ownerCooldowns(pool.snapshot()),
     clients: () => registry.current.clients.map((client) => client.name),
+    credentials: () =>
+      pool.snapshot().credentials.map(({ name, bad }) => ({ credential: name, bad })),
+    capacity: () => poolCapacity(pool, quotas()),
+    reserve: () => registry.current.reserve,
     budgets,
     cachedTokens: () => pool.snapshot().tokenCache.items,
     cacheSize: () => opened.stats?.(),

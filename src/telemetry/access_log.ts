@@ -7,6 +7,7 @@ import type { MiddlewareHandler } from "hono";
 import type { IdentifyVariables } from "../identify/identify.ts";
 import type { CacheVariables } from "../cache/layer.ts";
 import type { CacheEvent } from "../cache/policy.ts";
+import { inferResource } from "../credentials/resource.ts";
 import { methodLabel } from "../http/method.ts";
 import type { UpstreamVariables } from "../http/upstream.ts";
 import type { CacheResult, TelemetrySink } from "./events.ts";
@@ -53,7 +54,7 @@ export function accessTelemetry(
     const method = methodLabel(c.req.method);
     sink.clientRequest({ client, method, route, status, cache, seconds });
     if (cache === "hit" || cache === "revalidated" || cache === "coalesced") {
-      sink.pointsSaved(client, 1);
+      sink.pointsSaved(client, target ? inferResource(target) : "core", 1);
     }
     if (cache === "coalesced") sink.coalescedWaiter();
     const span = trace.getActiveSpan();

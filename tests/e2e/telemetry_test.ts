@@ -80,11 +80,16 @@ Deno.test("metrics count requests, cache results, points spent and saved, gauges
   assert.equal(metrics.value("github_proxy_ratelimit_limit", main), 5000);
   assert.equal(metrics.value("github_proxy_credential_parked", main), 0);
   assert.equal(metrics.types.get("github_proxy_upstream_request_duration_seconds"), "histogram");
-  for (const name of ["token_cache_events_total", "token_cache_requests_total"]) {
+  for (
+    const name of [
+      "github_proxy_token_cache_events_total",
+      "github_proxy_token_cache_requests_total",
+    ]
+  ) {
     assert.equal(metrics.types.get(name), "counter", name);
   }
-  assert.equal(metrics.types.get("token_cache_evictions_total"), "counter");
-  assert.equal(metrics.types.get("token_cached_items"), "gauge");
+  assert.equal(metrics.types.get("github_proxy_token_cache_evictions_total"), "counter");
+  assert.equal(metrics.types.get("github_proxy_token_cache_items"), "gauge");
   assert.equal(metrics.value("github_proxy_cache_entries"), 2);
   assert.ok(metrics.value("github_proxy_cache_bytes") > 0);
   assert.ok(metrics.value("github_proxy_cache_operation_duration_seconds_count") > 0);
@@ -211,7 +216,7 @@ Deno.test("start-up summary names clients and credentials by name and kind, no s
   assert.ok(!gw.logs.join("\n").includes(PAT));
 });
 
-Deno.test("App token cache metrics use Flux's names", async () => {
+Deno.test("App token cache metrics, under the github_proxy_ prefix", async () => {
   const { privateKeyPem, publicKeyPem } = await generateAppKey("pkcs8");
   await using fake = await FakeGitHub.start({
     apps: [{ id: "77", installationId: "977", publicKeyPem }],
@@ -227,10 +232,10 @@ Deno.test("App token cache metrics use Flux's names", async () => {
   });
   for (let i = 0; i < 3; i++) await get(gw, `/repos/acme/app${i}`, "ci-token-secret");
   const metrics = await scrape(gw);
-  assert.equal(metrics.value("token_cache_events_total", { event: "miss" }), 1);
-  assert.equal(metrics.value("token_cache_events_total", { event: "hit" }), 2);
-  assert.equal(metrics.value("token_cache_requests_total", { status: "success" }), 1);
-  assert.equal(metrics.value("token_cached_items"), 1);
+  assert.equal(metrics.value("github_proxy_token_cache_events_total", { event: "miss" }), 1);
+  assert.equal(metrics.value("github_proxy_token_cache_events_total", { event: "hit" }), 2);
+  assert.equal(metrics.value("github_proxy_token_cache_requests_total", { status: "success" }), 1);
+  assert.equal(metrics.value("github_proxy_token_cache_items"), 1);
   assert.equal(
     metrics.value("github_proxy_upstream_requests_total", { credential: "BOT", status: "200" }),
     3,
