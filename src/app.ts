@@ -41,6 +41,8 @@ export interface AppParts {
   readonly admit: AdmitDeps;
   /** The shared cache for GET/HEAD: its backend and its upstream side. */
   readonly cache: { readonly backend: GuardedBackend; readonly revalidator: Revalidator };
+  /** The GitHub account a credential spends from (its owner's name), for the access log. */
+  readonly ownerOf?: (credential: string) => string | undefined;
   /** Readiness beyond the process answering (cache reachable, …); rejects with a worded reason. */
   readonly readiness: () => Promise<void>;
 }
@@ -70,7 +72,15 @@ export function createApp(parts: AppParts): Hono<GatewayEnv> {
   app.get("/healthz", healthz());
   app.get("/readyz", readyz(registry, parts.readiness));
   app.get("/metrics", metricsEndpoint(telemetry, config.metricsToken));
-  app.use("*", accessTelemetry({ sink: telemetry.sink, logger, routeOf: createRouteMatcher() }));
+  app.use(
+    "*",
+    accessTelemetry({
+      sink: telemetry.sink,
+      logger,
+      routeOf: createRouteMatcher(),
+      ownerOf: parts.ownerOf,
+    }),
+  );
   app.use("*", identify(registry, config, logger));
   app.post("/register", rewriteToRunnerTokenCall("registration"));
   app.post("/remove", rewriteToRunnerTokenCall("remove"));

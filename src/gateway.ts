@@ -163,8 +163,12 @@ export async function createGateway(
   }, logger);
   const stopPoolTelemetry = connectPool(pool, telemetry.sink, logger);
   // Every call the pool made is charged to its client as the pool counted it (DESIGN §11).
+  // The access log names the account a credential spent from (one entry per credential).
+  const owners = new Map<string, string>();
   const stopCharging = pool.observe((event) => {
-    if (event.type === "answer") admitState.charge(event.client, event.points);
+    if (event.type !== "answer") return;
+    admitState.charge(event.client, event.points);
+    owners.set(event.credential, event.owner);
   });
   const admit: AdmitDeps = {
     state: admitState,
@@ -196,6 +200,7 @@ export async function createGateway(
     budgets,
     admit,
     cache: { backend, revalidator: cache },
+    ownerOf: (credential) => owners.get(credential),
     readiness: () =>
       backend.ping().catch((error) => {
         throw new Error(`cache backend ${backend.kind} ${readinessFailure(error)}`);

@@ -45,6 +45,10 @@ export function connectPool(pool: CredentialPool, sink: TelemetrySink, logger: L
       case "eviction":
         return sink.tokenCache(event.type);
       case "mint":
+        // A failed mint is logged by the pool with its reason; a success is logged here.
+        if (event.outcome === "success") {
+          logger.info("GitHub App installation token minted", { credential: event.credential });
+        }
         return sink.tokenCache(event.outcome);
     }
   });

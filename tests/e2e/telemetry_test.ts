@@ -109,12 +109,22 @@ Deno.test("metrics count requests, cache results, points spent and saved, gauges
 Deno.test("one access log line per request with the fields an operator needs", async () => {
   await using setup = await observed({});
   const { gw } = setup;
-  await get(gw, "/repos/acme/app", "ci-token-secret");
+  const response = await fetch(
+    `${gw.url}/repos/acme/app?access_token=query-secret&page=2`,
+    as("ci-token-secret", { headers: { "user-agent": "ops-probe/1.0 (test)" } }),
+  );
+  await response.body?.cancel();
   const lines = gw.logs.map((line) => JSON.parse(line)).filter((l) => l.msg === "request");
   assert.equal(lines.length, 1);
   const line = lines[0];
   assert.equal(line.client, "ci");
   assert.equal(line.method, "GET");
+  assert.equal(line.path, "/repos/acme/app?access_token=&page=");
+  assert.equal(line.client_address, "127.0.0.1");
+  assert.equal(line.user_agent, "ops-probe/1.0 (test)");
+  assert.equal(line.owner, "MAIN");
+  assert.equal(line.points, 1);
+  assert.ok(!gw.logs.join("\n").includes("query-secret"));
   assert.equal(line.route, "/repos/{owner}/{repo}");
   assert.equal(line.status, 200);
   assert.equal(line.cache, "miss");
@@ -231,6 +241,9 @@ Deno.test("App token cache metrics, under the github_proxy_ prefix", async () =>
     },
   });
   for (let i = 0; i < 3; i++) await get(gw, `/repos/acme/app${i}`, "ci-token-secret");
+  const mints = gw.logs.map((l) => JSON.parse(l))
+    .filter((l) => l.msg === "GitHub App installation token minted");
+  assert.deepEqual(mints.map((l) => l.credential), ["BOT"]);
   const metrics = await scrape(gw);
   assert.equal(metrics.value("github_proxy_token_cache_events_total", { event: "miss" }), 1);
   assert.equal(metrics.value("github_proxy_token_cache_events_total", { event: "hit" }), 2);
