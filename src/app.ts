@@ -14,6 +14,8 @@ import { healthz, readyz } from "./endpoints/health.ts";
 import { metricsEndpoint } from "./endpoints/metrics.ts";
 import { rewriteToRunnerTokenCall } from "./endpoints/runner_tokens.ts";
 import { usageEndpoint } from "./endpoints/usage.ts";
+import type { StatusData } from "./endpoints/status/data.ts";
+import { statusEndpoint, statusForOperators } from "./endpoints/status/endpoint.ts";
 import { forward } from "./forward.ts";
 import { githubError } from "./http/errors.ts";
 import type { Transport, UpstreamVariables } from "./http/upstream.ts";
@@ -43,6 +45,8 @@ export interface AppParts {
   readonly cache: { readonly backend: GuardedBackend; readonly revalidator: Revalidator };
   /** The GitHub account a credential spends from (its owner's name), for the access log. */
   readonly ownerOf?: (credential: string) => string | undefined;
+  /** What `/status` shows now, gathered from the live parts. */
+  readonly status: () => Promise<StatusData>;
   /** Readiness beyond the process answering (cache reachable, …); rejects with a worded reason. */
   readonly readiness: () => Promise<void>;
 }
@@ -72,6 +76,7 @@ export function createApp(parts: AppParts): Hono<GatewayEnv> {
   app.get("/healthz", healthz());
   app.get("/readyz", readyz(registry, parts.readiness));
   app.get("/metrics", metricsEndpoint(telemetry, config.metricsToken));
+  app.get("/status", statusForOperators(parts.status, config.metricsToken));
   app.use(
     "*",
     accessTelemetry({
@@ -86,6 +91,7 @@ export function createApp(parts: AppParts): Hono<GatewayEnv> {
   app.post("/remove", rewriteToRunnerTokenCall("remove"));
   app.use("*", authorize(logger));
   app.get("/usage", usageEndpoint(telemetry, parts));
+  app.get("/status", statusEndpoint(parts.status));
   app.use("*", admit(parts.admit));
   app.use(
     "*",

@@ -24,6 +24,7 @@ import {
   quotaViews,
 } from "./telemetry/pool_telemetry.ts";
 import { createTelemetry } from "./telemetry/mod.ts";
+import { buildStatusData, type StatusExtras } from "./endpoints/status/data.ts";
 
 /** What `createGateway` takes besides the configuration. */
 export interface GatewayOptions {
@@ -37,6 +38,8 @@ export interface GatewayOptions {
   readonly now?: () => number;
   /** Longest wait in a client's `limits.concurrency` queue, in ms (default 2 s; tests shorten it). */
   readonly admitQueueWaitMs?: number;
+  /** Sections `/status` shows when given: App installations, webhooks, shared state. */
+  readonly status?: StatusExtras;
 }
 
 /**
@@ -201,6 +204,25 @@ export async function createGateway(
     admit,
     cache: { backend, revalidator: cache },
     ownerOf: (credential) => owners.get(credential),
+    status: async () =>
+      buildStatusData({
+        nowMs: (options.now ?? Date.now)(),
+        version: VERSION,
+        pool: pool.snapshot(),
+        clients: registry.current.clients,
+        usage: telemetry.usage.clients(),
+        budgets: budgets(),
+        cache: {
+          backend: backend.kind,
+          problem: await backend.ping().then(() => undefined, readinessFailure),
+          failures: backend.failures,
+          size: opened.stats?.(),
+        },
+        history: telemetry.history.minutes(),
+        installations: options.status?.installations?.(),
+        webhooks: options.status?.webhooks?.(),
+        sharedState: options.status?.sharedState?.(),
+      }),
     readiness: () =>
       backend.ping().catch((error) => {
         throw new Error(`cache backend ${backend.kind} ${readinessFailure(error)}`);
