@@ -12,7 +12,7 @@ clients:
   - name: ci
     token: ci-token-secret
     limits:
-      points_per_hour: 100
+      points_per_hour: 5
   - name: operator
     token: operator-token-secret
     scopes:
@@ -95,7 +95,7 @@ Deno.test("/status shows the pool, clients and cache as the fake and the traffic
   assert.equal(ci.requests, 3);
   assert.equal(ci.pointsSpent, 2);
   assert.equal(ci.pointsSaved, 1);
-  assert.deepEqual(ci.budget, { limit: 100, remaining: 98, used: 2 });
+  assert.deepEqual(ci.budget, { limit: 5, remaining: 3, used: 2 });
   assert.deepEqual(ci.refused, { budget: 0, reserve: 0, rate: 0, concurrency: 0 });
   const core = data.pool.owners.flatMap((o: { resources: { resource: string }[] }) => o.resources)
     .find((r: { resource: string }) => r.resource === "core");

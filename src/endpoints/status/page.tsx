@@ -20,9 +20,7 @@ h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:24px 0 8px}
 section{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:12px 16px;margin-bottom:16px}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eaeef2}
 th{font-weight:600;color:#57606a}td.n{text-align:right;font-variant-numeric:tabular-nums}
-.bar{display:inline-block;width:160px;height:10px;background:#eaeef2;border-radius:5px;vertical-align:middle}
-.bar>span{display:block;height:10px;border-radius:5px;background:#2da44e}
-.bar.low>span{background:#cf222e}.bar.mid>span{background:#bf8700}
+.bar{vertical-align:middle}
 .badge{display:inline-block;padding:0 6px;border-radius:10px;font-size:12px;margin-left:6px}
 .bad{background:#ffebe9;color:#cf222e}.warn{background:#fff8c5;color:#7d4e00}.ok{background:#dafbe1;color:#116329}
 .muted{color:#57606a}.owner{margin-bottom:12px}
@@ -54,13 +52,18 @@ export function byteSize(bytes: number): string {
   return `${value.toFixed(1)} ${units[unit]}`;
 }
 
+const BAR = { width: 160, height: 10 };
+
+/** A bar of `value` out of `max` in SVG: red under 10 %, amber under 30 %, green above. */
 const Bar: FC<{ value: number; max: number; label: string }> = ({ value, max, label }) => {
   const share = pct(Math.max(0, value), max);
-  const level = share < 10 ? "bar low" : share < 30 ? "bar mid" : "bar";
+  const color = share < 10 ? "#cf222e" : share < 30 ? "#bf8700" : "#2da44e";
   return (
-    <span class={level} role="img" aria-label={label} title={label}>
-      <span style={`width:${share}%`}></span>
-    </span>
+    <svg class="bar" width={BAR.width} height={BAR.height} role="img" aria-label={label}>
+      <title>{label}</title>
+      <rect width={BAR.width} height={BAR.height} rx="5" fill="#eaeef2" />
+      <rect width={(BAR.width * share) / 100} height={BAR.height} rx="5" fill={color} />
+    </svg>
   );
 };
 
