@@ -53,9 +53,9 @@ Deno.test("check prints what would run, credentials and clients by name, no secr
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^listen: 127\.0\.0\.1:8123$/m);
     assert.match(result.stdout, /^cache backend: memory:\/\/$/m);
-    assert.match(result.stdout, /^  - MAIN \(personal access token\)$/m);
-    assert.match(result.stdout, /^  - ci: priority high, all paths, pointsPerHour=500$/m);
-    assert.match(result.stdout, /^  - reader: priority normal, 1 scope rules$/m);
+    assert.match(result.stdout, /^ {2}- MAIN \(personal access token\)$/m);
+    assert.match(result.stdout, /^ {2}- ci: priority high, all paths, pointsPerHour=500$/m);
+    assert.match(result.stdout, /^ {2}- reader: priority normal, 1 scope rules$/m);
     assert.match(result.stdout, /^ok$/m);
     for (const secret of ["ghp_check_secret_value", "ci-secret-value", "reader-secret"]) {
       assert.ok(!`${result.stdout}${result.stderr}`.includes(secret), secret);

@@ -13,7 +13,7 @@ Deno.test("pretty lines leave out undefined, null and empty fields", () => {
     points: 0,
   });
   assert.equal(lines.length, 1);
-  assert.match(lines[0], / INFO  request client=ci status=200 points=0$/);
+  assert.match(lines[0], / INFO {2}request client=ci status=200 points=0$/);
   assert.ok(!/undefined|null|=( |$)/.test(lines[0]), lines[0]);
 });
 

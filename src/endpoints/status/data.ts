@@ -81,6 +81,7 @@ export interface MinuteStatus {
 export interface InstallationStatus {
   /** The credential's `<NAME>`. */
   readonly credential: string;
+  /** GitHub's installation id. */
   readonly installationId: string;
   /** The account it is installed on, when known. */
   readonly account?: string;
@@ -108,8 +109,11 @@ export interface WebhookStatus {
 
 /** The replicas' shared state (DESIGN §13). */
 export interface SharedStateStatus {
+  /** The kind of store (`redis`, `upstash`, …), never its URL. */
   readonly backend: string;
+  /** Whether this replica reaches it now. */
   readonly healthy: boolean;
+  /** Why not, worded without the store's own error text. */
   readonly problem?: string;
   /** Replicas seen recently, when the backend tells. */
   readonly replicas?: number;
@@ -158,8 +162,11 @@ export interface StatusSources {
 
 /** The optional sections' sources, read at request time (wired as their parts land). */
 export interface StatusExtras {
+  /** App installations and their cached (narrowed) tokens. */
   readonly installations?: () => readonly InstallationStatus[];
+  /** The latest webhook deliveries and dispatch outcomes. */
   readonly webhooks?: () => WebhookStatus;
+  /** The replicas' shared store. */
   readonly sharedState?: () => SharedStateStatus;
 }
 

@@ -129,7 +129,7 @@ const Clients: FC<{ clients: readonly ClientStatus[] }> = ({ clients }) => (
       <th class="n">points spent</th>
       <th class="n">points saved</th>
       <th>budget used</th>
-      {REFUSAL_REASONS.map((reason) => <th class="n">refused: {reason}</th>)}
+      {REFUSAL_REASONS.map((reason) => <th class="n" key={reason}>refused: {reason}</th>)}
     </tr>
     {clients.map((client) => (
       <tr data-client={client.name}>
@@ -324,7 +324,7 @@ export const StatusPage: FC<{ data: StatusData; refreshSeconds?: number }> = (
           <h2>Credential pool</h2>
           {data.pool.owners.length === 0
             ? <p class="muted">No credential configured: forwarding anonymously.</p>
-            : data.pool.owners.map((owner) => <Owner owner={owner} />)}
+            : data.pool.owners.map((owner) => <Owner key={owner.name} owner={owner} />)}
         </section>
         <section id="chart">
           <h2>Points spent and saved, last 60 minutes</h2>
