@@ -35,29 +35,21 @@ const POOL: PoolSnapshot = {
   tokenCache: { items: 0 },
 };
 
+const CI_HOUR = {
+  requests: 9,
+  pointsSpent: 4,
+  pointsSaved: 5,
+  pointsByResource: { core: 4 },
+  refused: { budget: 2, reserve: 0, rate: 1, concurrency: 0 },
+};
+
 function sources(extra: Partial<StatusSources> = {}): StatusSources {
   return {
     nowMs: NOW,
     version: "0.1.0",
     pool: POOL,
     clients: [{ name: "ci", priority: "high" }, { name: "idle", priority: "low" }],
-    usage: [{
-      client: "ci",
-      lastHour: {
-        requests: 9,
-        pointsSpent: 4,
-        pointsSaved: 5,
-        pointsByResource: { core: 4 },
-        refused: { budget: 2, reserve: 0, rate: 1, concurrency: 0 },
-      },
-      sinceStart: {
-        requests: 9,
-        pointsSpent: 4,
-        pointsSaved: 5,
-        pointsByResource: { core: 4 },
-        refused: { budget: 2, reserve: 0, rate: 1, concurrency: 0 },
-      },
-    }],
+    usage: [{ client: "ci", lastHour: CI_HOUR, sinceStart: CI_HOUR }],
     budgets: [{ client: "ci", limit: 10, remaining: 6, fullAtMs: NOW }],
     cache: { backend: "upstash", problem: "unreachable", failures: 3 },
     history: [{ startMs: NOW, spent: 4, saved: 5, cacheAnswered: 5, cacheMissed: 4 }],
