@@ -1,6 +1,7 @@
 /**
  * Entry point: read the environment once, check it against the permissions this process was
- * given, serve, and drain gracefully on SIGTERM/SIGINT.
+ * given, serve, and drain gracefully on SIGTERM/SIGINT. `check` and `hash-token` are the
+ * operator's helpers (src/launch/cli.ts).
  */
 import { ConfigError, parseConfig } from "./src/config.ts";
 import { createGateway } from "./src/gateway.ts";
@@ -9,9 +10,17 @@ import { RegistryError } from "./src/registry/parse.ts";
 import { createLogger } from "./src/log.ts";
 import { readEnvironment } from "./src/launch/environment.ts";
 import { listenerSocketPath, serveGuarded } from "./src/serve/listener.ts";
+import { check, commandOf, hashToken } from "./src/launch/cli.ts";
 
 async function main(): Promise<number> {
+  const command = commandOf(Deno.args);
+  if (typeof command === "object") {
+    console.error(command.error);
+    return 2;
+  }
+  if (command === "hash-token") return await hashToken();
   const env = readEnvironment();
+  if (command === "check") return await check(env, (name) => env[name]);
   let config;
   try {
     config = parseConfig(env);

@@ -10,6 +10,7 @@
  */
 import { ConfigError, parseConfig } from "../src/config.ts";
 import { credentialVariablesOf } from "../src/credentials/credential_files.ts";
+import { RUNTIME_LOCK } from "./runtime_lock.ts";
 import {
   BUILT_CREDENTIAL_DIRECTORIES,
   permissionFlags,
@@ -82,6 +83,10 @@ export function command(mode: Mode, rawEnv: Record<string, string>): Command {
     // the legacy-behaviour warning: the gateway cancels upstream calls on it.
     "--unstable-no-legacy-abort",
     "--no-prompt",
+    // Only the packages main.ts runs on: Deno installs (and compile embeds) every package of
+    // the lockfile it is given, and deno.lock also pins the tests' and scripts' packages.
+    `--lock=${RUNTIME_LOCK}`,
+    "--frozen",
     ...permissionFlags(requiredPermissions(config, directories)),
   ];
   const entry = [ENTRY_POINT];
@@ -134,31 +139,69 @@ function childSignal(mode: Mode, signal: Deno.Signal): Deno.Signal {
  * prom-client) overflows its stack; tests are never loaded at run time.
  */
 export function npmTestDirectories(npmCache: string, lockText: string): string[] {
+  return lockedPackageDirectories(npmCache, lockText).flatMap((dir) =>
+    ["test", "tests"].map((sub) => `${dir}/${sub}`)
+  );
+}
+
+/** The npm cache directory of every package in `lockText`. */
+export function lockedPackageDirectories(npmCache: string, lockText: string): string[] {
   const packages = Object.keys(JSON.parse(lockText).npm ?? {});
   return packages.flatMap((key) => {
     const match = /^(@?[^@]+)@([^_]+)/.exec(key);
-    if (!match) return [];
-    const [, name, version] = match;
-    return ["test", "tests"].map((dir) =>
-      `${npmCache}/registry.npmjs.org/${name}/${version}/${dir}`
-    );
+    return match ? [`${npmCache}/registry.npmjs.org/${match[1]}/${match[2]}`] : [];
   });
 }
 
-async function compileExcludes(): Promise<string[]> {
+/** A file the running gateway may load: JavaScript, JSON or WebAssembly (not types or maps). */
+export const RUNS = /\.(m?js|cjs|json|wasm|node)$/;
+
+/**
+ * Whether a package directory holding `files` (paths relative to it) has nothing that runs:
+ * a types-only package such as `@octokit/openapi-types` (5 MB of `.d.ts`), which type checking
+ * reads from the cache and the binary never loads.
+ */
+export function typesOnly(files: readonly string[]): boolean {
+  return !files.some((file) => RUNS.test(file) && file !== "package.json");
+}
+
+function filesUnder(dir: string, prefix = ""): string[] {
+  return [...Deno.readDirSync(dir)].flatMap((entry) =>
+    entry.isDirectory
+      ? filesUnder(`${dir}/${entry.name}`, `${prefix}${entry.name}/`)
+      : [`${prefix}${entry.name}`]
+  );
+}
+
+const isDirectory = (path: string) => {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+};
+
+/** The npm cache of this Deno, where the packages a build embeds are read from. */
+export async function npmCacheDirectory(): Promise<string | undefined> {
   const info = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"], stderr: "null" })
     .output();
-  const npmCache: string | undefined = JSON.parse(new TextDecoder().decode(info.stdout)).npmCache;
+  return JSON.parse(new TextDecoder().decode(info.stdout)).npmCache;
+}
+
+/** What `deno compile` leaves out: tests and types-only packages of the runtime lockfile. */
+export function buildExclusions(npmCache: string): string[] {
+  const lock = Deno.readTextFileSync(RUNTIME_LOCK);
+  const packages = lockedPackageDirectories(npmCache, lock).filter(isDirectory);
+  return [
+    ...npmTestDirectories(npmCache, lock).filter(isDirectory),
+    ...packages.filter((dir) => typesOnly(filesUnder(dir))),
+  ];
+}
+
+async function compileExcludes(): Promise<string[]> {
+  const npmCache = await npmCacheDirectory();
   if (!npmCache) return [];
-  return npmTestDirectories(npmCache, Deno.readTextFileSync(`${ROOT}/deno.lock`))
-    .filter((path) => {
-      try {
-        return Deno.statSync(path).isDirectory;
-      } catch {
-        return false;
-      }
-    })
-    .map((path) => `--exclude=${path}`);
+  return buildExclusions(npmCache).map((path) => `--exclude=${path}`);
 }
 
 async function run(mode: Mode): Promise<number> {

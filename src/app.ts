@@ -14,6 +14,8 @@ import { healthz, readyz } from "./endpoints/health.ts";
 import { metricsEndpoint } from "./endpoints/metrics.ts";
 import { rewriteToRunnerTokenCall } from "./endpoints/runner_tokens.ts";
 import { usageEndpoint } from "./endpoints/usage.ts";
+import type { StatusData } from "./endpoints/status/data.ts";
+import { statusEndpoint, statusForOperators } from "./endpoints/status/endpoint.ts";
 import { forward } from "./forward.ts";
 import { githubError } from "./http/errors.ts";
 import type { Transport, UpstreamVariables } from "./http/upstream.ts";
@@ -41,6 +43,10 @@ export interface AppParts {
   readonly admit: AdmitDeps;
   /** The shared cache for GET/HEAD: its backend and its upstream side. */
   readonly cache: { readonly backend: GuardedBackend; readonly revalidator: Revalidator };
+  /** The GitHub account a credential spends from (its owner's name), for the access log. */
+  readonly ownerOf?: (credential: string) => string | undefined;
+  /** What `/status` shows now, gathered from the live parts. */
+  readonly status: () => Promise<StatusData>;
   /** Readiness beyond the process answering (cache reachable, …); rejects with a worded reason. */
   readonly readiness: () => Promise<void>;
 }
@@ -70,12 +76,22 @@ export function createApp(parts: AppParts): Hono<GatewayEnv> {
   app.get("/healthz", healthz());
   app.get("/readyz", readyz(registry, parts.readiness));
   app.get("/metrics", metricsEndpoint(telemetry, config.metricsToken));
-  app.use("*", accessTelemetry({ sink: telemetry.sink, logger, routeOf: createRouteMatcher() }));
+  app.get("/status", statusForOperators(parts.status, config.metricsToken));
+  app.use(
+    "*",
+    accessTelemetry({
+      sink: telemetry.sink,
+      logger,
+      routeOf: createRouteMatcher(),
+      ownerOf: parts.ownerOf,
+    }),
+  );
   app.use("*", identify(registry, config, logger));
   app.post("/register", rewriteToRunnerTokenCall("registration"));
   app.post("/remove", rewriteToRunnerTokenCall("remove"));
   app.use("*", authorize(logger));
   app.get("/usage", usageEndpoint(telemetry, parts));
+  app.get("/status", statusEndpoint(parts.status));
   app.use("*", admit(parts.admit));
   app.use(
     "*",

@@ -19,8 +19,14 @@ import { redactUserinfo } from "./redact.ts";
 import { VERSION } from "./version.ts";
 import { RegistryStore, type ReloadTiming } from "./registry/store.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { connectPool, ownerCooldowns, quotaViews } from "./telemetry/pool_telemetry.ts";
+import {
+  connectPool,
+  ownerCooldowns,
+  poolCapacity,
+  quotaViews,
+} from "./telemetry/pool_telemetry.ts";
 import { createTelemetry } from "./telemetry/mod.ts";
+import { buildStatusData, type StatusExtras } from "./endpoints/status/data.ts";
 
 /** What `createGateway` takes besides the configuration. */
 export interface GatewayOptions {
@@ -34,6 +40,8 @@ export interface GatewayOptions {
   readonly now?: () => number;
   /** Longest wait in a client's `limits.concurrency` queue, in ms (default 2 s; tests shorten it). */
   readonly admitQueueWaitMs?: number;
+  /** Sections `/status` shows when given: App installations, webhooks, shared state. */
+  readonly status?: StatusExtras;
 }
 
 /**
@@ -196,6 +204,10 @@ export async function createGateway(
     quotas,
     cooldowns: () => ownerCooldowns(pool.snapshot()),
     clients: () => registry.current.clients.map((client) => client.name),
+    credentials: () =>
+      pool.snapshot().credentials.map(({ name, bad }) => ({ credential: name, bad })),
+    capacity: () => poolCapacity(pool, quotas()),
+    reserve: () => registry.current.reserve,
     budgets,
     cachedTokens: () => pool.snapshot().tokenCache.items,
     installations: () => pool.installations(),
@@ -208,8 +220,12 @@ export async function createGateway(
   }, logger);
   const stopPoolTelemetry = connectPool(pool, telemetry.sink, logger);
   // Every call the pool made is charged to its client as the pool counted it (DESIGN §11).
+  // The access log names the account a credential spent from (one entry per credential).
+  const owners = new Map<string, string>();
   const stopCharging = pool.observe((event) => {
-    if (event.type === "answer") admitState.charge(event.client, event.points);
+    if (event.type !== "answer") return;
+    admitState.charge(event.client, event.points);
+    owners.set(event.credential, event.owner);
   });
   const admit: AdmitDeps = {
     state: admitState,
@@ -241,6 +257,26 @@ export async function createGateway(
     budgets,
     admit,
     cache: { backend, revalidator: cache },
+    ownerOf: (credential) => owners.get(credential),
+    status: async () =>
+      buildStatusData({
+        nowMs: (options.now ?? Date.now)(),
+        version: VERSION,
+        pool: pool.snapshot(),
+        clients: registry.current.clients,
+        usage: telemetry.usage.clients(),
+        budgets: budgets(),
+        cache: {
+          backend: backend.kind,
+          problem: await backend.ping().then(() => undefined, readinessFailure),
+          failures: backend.failures,
+          size: opened.stats?.(),
+        },
+        history: telemetry.history.minutes(),
+        installations: options.status?.installations?.(),
+        webhooks: options.status?.webhooks?.(),
+        sharedState: options.status?.sharedState?.(),
+      }),
     readiness: () =>
       backend.ping().catch((error) => {
         throw new Error(`cache backend ${backend.kind} ${readinessFailure(error)}`);

@@ -34,8 +34,8 @@ export function createLogger(
     if (format === "json") {
       write(JSON.stringify({ time, level: at, msg: message, ...fields }));
     } else {
-      const rest = Object.entries(fields).map(([k, v]) =>
-        `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`
+      const rest = Object.entries(fields).flatMap(([k, v]) =>
+        v === undefined || v === null || v === "" ? [] : [`${k}=${prettyValue(v)}`]
       );
       write([time, at.toUpperCase().padEnd(5), message, ...rest].join(" "));
     }
@@ -43,4 +43,18 @@ export function createLogger(
   return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error") };
 }
 
+/**
+ * A field's value on a `pretty` line: a plain word as it is; a string with spaces, quotes, `=`
+ * or control characters quoted as JSON (one line per entry, fields still tell apart); anything
+ * else as JSON.
+ */
+export function prettyValue(value: unknown): string {
+  if (typeof value === "string") {
+    // deno-lint-ignore no-control-regex
+    return /^[^\s"=\x00-\x1f\x7f]+$/.test(value) ? value : JSON.stringify(value);
+  }
+  return JSON.stringify(value);
+}
+
+/** A logger that writes nothing below `error`, and errors nowhere: for tests and embedders. */
 export const silentLogger: Logger = createLogger("error", "json", () => {});

@@ -9,6 +9,8 @@ export type PoolEvent =
     /** One upstream call answered (retries are calls of their own). */
     readonly type: "answer";
     readonly credential: string;
+    /** The GitHub account it spent from: its owner's name (its first credential's). */
+    readonly owner: string;
     readonly resource: string;
     readonly status: number;
     /** The client the call was made for. */

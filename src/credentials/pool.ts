@@ -326,6 +326,7 @@ export function createPool(
     emit({
       type: "answer",
       credential: name,
+      owner: owner?.name ?? name,
       resource,
       status: response.status,
       client: request.client,

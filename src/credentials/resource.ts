@@ -24,3 +24,6 @@ export function inferResource(target: Pick<RequestTarget, "path" | "graphql">): 
   for (const [pattern, resource] of RULES) if (pattern.test(target.path)) return resource;
   return "core";
 }
+
+/** Every resource `inferResource` can name: the series metrics export at 0 from the start. */
+export const KNOWN_RESOURCES: readonly string[] = ["core", "graphql", ...RULES.map(([, r]) => r)];

@@ -7,6 +7,14 @@ import type { RefusalReason } from "../admit/state.ts";
 
 /** How the cache took part in a request (see `cacheResult`). */
 export type CacheResult = "hit" | "revalidated" | "miss" | "bypass" | "coalesced";
+/** Every `CacheResult`, for series that exist before the first request. */
+export const CACHE_RESULTS: readonly CacheResult[] = [
+  "hit",
+  "revalidated",
+  "miss",
+  "bypass",
+  "coalesced",
+];
 
 export interface ClientRequestEvent {
   readonly client: string;
@@ -31,8 +39,19 @@ export interface UpstreamRequestEvent {
 
 export type TokenCacheEvent = "hit" | "miss" | "success" | "failure" | "eviction";
 
+/** The cache backend's operations. */
+export type CacheBackendOperation = "get" | "set" | "touch" | "delete" | "ping";
+/** Every `CacheBackendOperation`, for series that exist before the first call. */
+export const CACHE_BACKEND_OPERATIONS: readonly CacheBackendOperation[] = [
+  "get",
+  "set",
+  "touch",
+  "delete",
+  "ping",
+];
+
 export interface CacheBackendEvent {
-  readonly operation: "get" | "set" | "touch" | "delete" | "ping";
+  readonly operation: CacheBackendOperation;
   readonly seconds: number;
   readonly error: boolean;
 }
@@ -40,8 +59,8 @@ export interface CacheBackendEvent {
 export interface TelemetrySink {
   clientRequest(event: ClientRequestEvent): void;
   upstreamRequest(event: UpstreamRequestEvent): void;
-  /** Points a client did not spend because the cache answered (hit, 304, shared call). */
-  pointsSaved(client: string, points: number): void;
+  /** Points a client did not spend on `resource` because the cache answered (hit, 304, shared). */
+  pointsSaved(client: string, resource: string, points: number): void;
   tokenCache(event: TokenCacheEvent): void;
   cacheBackend(event: CacheBackendEvent): void;
   coalescedWaiter(): void;
@@ -64,7 +83,8 @@ export function fanout(sinks: readonly TelemetrySink[]): TelemetrySink {
   return {
     clientRequest: (e) => sinks.forEach((s) => s.clientRequest(e)),
     upstreamRequest: (e) => sinks.forEach((s) => s.upstreamRequest(e)),
-    pointsSaved: (client, points) => sinks.forEach((s) => s.pointsSaved(client, points)),
+    pointsSaved: (client, resource, points) =>
+      sinks.forEach((s) => s.pointsSaved(client, resource, points)),
     tokenCache: (e) => sinks.forEach((s) => s.tokenCache(e)),
     cacheBackend: (e) => sinks.forEach((s) => s.cacheBackend(e)),
     coalescedWaiter: () => sinks.forEach((s) => s.coalescedWaiter()),

@@ -7,10 +7,13 @@ import { fanout, type TelemetrySink } from "./events.ts";
 import type { Logger } from "../log.ts";
 import { createPrometheus, type GaugeSources, type PrometheusTelemetry } from "./prometheus.ts";
 import { UsageTracker } from "./usage.ts";
+import { PointsHistory } from "./history.ts";
 
 export interface Telemetry {
   readonly sink: TelemetrySink;
   readonly usage: UsageTracker;
+  /** The last hour per minute, for the status page's chart and hit ratio. */
+  readonly history: PointsHistory;
   /** Present when `/metrics` is served. */
   readonly prometheus?: PrometheusTelemetry;
   close(): void;
@@ -25,9 +28,11 @@ export function createTelemetry(
   summaryIntervalMs = SUMMARY_INTERVAL_MS,
 ): Telemetry {
   const usage = new UsageTracker();
+  const history = new PointsHistory();
+  const kept = [usage.sink, history.sink];
   if (collector === "prometheus") {
     const prometheus = createPrometheus(sources);
-    return { sink: fanout([usage.sink, prometheus.sink]), usage, prometheus, close() {} };
+    return { sink: fanout([...kept, prometheus.sink]), usage, history, prometheus, close() {} };
   }
   if (collector === "logging") {
     const timer = setInterval(() => {
@@ -36,7 +41,7 @@ export function createTelemetry(
         credentials: sources.quotas?.() ?? [],
       });
     }, summaryIntervalMs);
-    return { sink: usage.sink, usage, close: () => clearInterval(timer) };
+    return { sink: fanout(kept), usage, history, close: () => clearInterval(timer) };
   }
-  return { sink: usage.sink, usage, close() {} };
+  return { sink: fanout(kept), usage, history, close() {} };
 }

@@ -7,7 +7,7 @@ import type { CredentialPool } from "../credentials/pool.ts";
 import type { PoolSnapshot } from "../credentials/events.ts";
 import type { TelemetrySink } from "./events.ts";
 import type { Logger } from "../log.ts";
-import type { OwnerCooldown, QuotaView } from "./prometheus.ts";
+import type { OwnerCooldown, PoolCapacityView, QuotaView } from "./prometheus.ts";
 
 export const LOW_QUOTA_RATIO = 0.1;
 
@@ -45,6 +45,10 @@ export function connectPool(pool: CredentialPool, sink: TelemetrySink, logger: L
       case "eviction":
         return sink.tokenCache(event.type);
       case "mint":
+        // A failed mint is logged by the pool with its reason; a success is logged here.
+        if (event.outcome === "success") {
+          logger.info("GitHub App installation token minted", { credential: event.credential });
+        }
         return sink.tokenCache(event.outcome);
     }
   });
@@ -80,4 +84,15 @@ export function ownerCooldowns(snapshot: PoolSnapshot): OwnerCooldown[] {
     owner: owner.name,
     seconds: Math.max(0, Math.ceil((owner.frozenUntilMs - snapshot.atMs) / 1000)),
   }));
+}
+
+/** The pool's capacity for every resource some account has a known quota for. */
+export function poolCapacity(
+  pool: Pick<CredentialPool, "capacity">,
+  quotas: readonly QuotaView[],
+): PoolCapacityView[] {
+  return [...new Set(quotas.map((quota) => quota.resource))].sort().flatMap((resource) => {
+    const capacity = pool.capacity(resource);
+    return capacity ? [{ resource, limit: capacity.limit, remaining: capacity.remaining }] : [];
+  });
 }

@@ -3,8 +3,9 @@
  * name, paths collapsed to GitHub route templates, statuses as numbers.
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { TelemetrySink } from "./events.ts";
+import { CACHE_BACKEND_OPERATIONS, CACHE_RESULTS, type TelemetrySink } from "./events.ts";
 import { REFUSAL_REASONS } from "../admit/state.ts";
+import { KNOWN_RESOURCES } from "../credentials/resource.ts";
 
 /** Quota of one credential for one rate-limit resource, as the pool sees it. */
 export interface QuotaView {
@@ -39,10 +40,33 @@ export interface BudgetGaugeView {
   readonly remaining: number;
 }
 
-/** Read at scrape time, so gauges are never stale. */
+/** One credential by its `<NAME>`, and whether GitHub refused it. */
+export interface CredentialStanding {
+  readonly credential: string;
+  readonly bad: boolean;
+}
+
+/** The pool's capacity for one resource, summed over its usable credentials. */
+export interface PoolCapacityView {
+  readonly resource: string;
+  readonly limit: number;
+  readonly remaining: number;
+}
+
+/**
+ * Read at scrape time, so gauges are never stale, and the series of every client, credential,
+ * resource, cache result and refusal reason exist at 0 from the first scrape (and for a client
+ * added by a registry reload, from the next one): dashboards and alerts see no gaps.
+ */
 export interface GaugeSources {
-  /** The registry's client names now: every refusal series exists for them from the start. */
+  /** The registry's client names now. */
   clients?(): readonly string[];
+  /** Every configured credential. */
+  credentials?(): readonly CredentialStanding[];
+  /** The pool's capacity per resource it has learnt. */
+  capacity?(): readonly PoolCapacityView[];
+  /** The registry's `reserve` percentages by priority. */
+  reserve?(): { readonly low: number; readonly normal: number };
   budgets?(): readonly BudgetGaugeView[];
   quotas?(): readonly QuotaView[];
   cooldowns?(): readonly OwnerCooldown[];
@@ -62,52 +86,90 @@ export interface PrometheusTelemetry {
   metrics(): Promise<string>;
 }
 
+/**
+ * The gateway's Prometheus registry. Every family is named `github_proxy_…`; each help text
+ * answers the question an operator brings to it.
+ */
 export function createPrometheus(sources: GaugeSources): PrometheusTelemetry {
   const registry = new Registry();
   const registers = [registry];
+  const clients = () => sources.clients?.() ?? [];
+  const credentials = () => (sources.credentials?.() ?? []).map((c) => c.credential);
+  /** Every combination of `values`' labels, for a counter's series at 0. */
+  const zeroes = (counter: Counter<string>, values: Record<string, readonly string[]>) => {
+    let combinations: Record<string, string>[] = [{}];
+    for (const [label, options] of Object.entries(values)) {
+      combinations = combinations.flatMap((partial) =>
+        options.map((option) => ({ ...partial, [label]: option }))
+      );
+    }
+    for (const labels of combinations) counter.inc(labels, 0);
+  };
   const clientRequests = new Counter({
     name: "github_proxy_client_requests_total",
-    help: "Requests from clients, by client, method, route template, status and cache result.",
+    help:
+      "Who sent how many requests: by client, method, route template, status and how the cache answered (hit, revalidated, miss, bypass, coalesced).",
     labelNames: ["client", "method", "route", "status", "cache"],
     registers,
   });
+  const cacheAnswers = new Counter({
+    name: "github_proxy_client_cache_results_total",
+    help:
+      "How did the cache answer each client: hit, revalidated (a free 304), coalesced (shared another call), miss or bypass.",
+    labelNames: ["client", "cache"],
+    registers,
+    collect() {
+      zeroes(this, { client: clients(), cache: CACHE_RESULTS });
+    },
+  });
   const clientDuration = new Histogram({
     name: "github_proxy_client_request_duration_seconds",
-    help: "Time from request to response headers, by client and cache result.",
+    help: "How long did clients wait for response headers, by client and cache result.",
     labelNames: ["client", "cache"],
     buckets: LATENCY_BUCKETS,
     registers,
   });
   const upstreamRequests = new Counter({
     name: "github_proxy_upstream_requests_total",
-    help: "Calls to GitHub, by credential, rate-limit resource and status.",
+    help: "How many calls went to GitHub, by credential, rate-limit resource and status.",
     labelNames: ["credential", "resource", "status"],
     registers,
   });
   const upstreamDuration = new Histogram({
     name: "github_proxy_upstream_request_duration_seconds",
-    help: "Time GitHub took to answer with headers, by credential and resource.",
+    help: "How long did GitHub take to answer with headers, by credential and resource.",
     labelNames: ["credential", "resource"],
     buckets: LATENCY_BUCKETS,
     registers,
   });
   const clientPoints = new Counter({
     name: "github_proxy_client_points_spent_total",
-    help: "Rate-limit points spent on behalf of each client, by resource (a 304 spends none).",
+    help:
+      "Who spent how much of the rate limit: points spent on behalf of each client, by resource (a 304 spends none).",
     labelNames: ["client", "resource"],
     registers,
+    collect() {
+      zeroes(this, { client: clients(), resource: KNOWN_RESOURCES });
+    },
   });
   const credentialPoints = new Counter({
     name: "github_proxy_credential_points_spent_total",
-    help: "Rate-limit points spent from each credential, by resource.",
+    help: "Which credential paid: rate-limit points spent from each credential, by resource.",
     labelNames: ["credential", "resource"],
     registers,
+    collect() {
+      zeroes(this, { credential: credentials(), resource: KNOWN_RESOURCES });
+    },
   });
   const pointsSaved = new Counter({
     name: "github_proxy_client_points_saved_total",
-    help: "Rate-limit points the cache saved each client (hits, 304s, shared calls).",
-    labelNames: ["client"],
+    help:
+      "How much did the cache save: rate-limit points each client did not spend because the cache answered (hits, free 304s, shared calls), by resource.",
+    labelNames: ["client", "resource"],
     registers,
+    collect() {
+      zeroes(this, { client: clients(), resource: KNOWN_RESOURCES });
+    },
   });
   const quotaGauge = (name: string, help: string, value: (q: QuotaView) => number) =>
     new Gauge({
@@ -124,28 +186,78 @@ export function createPrometheus(sources: GaugeSources): PrometheusTelemetry {
     });
   quotaGauge(
     "github_proxy_ratelimit_limit",
-    "Rate limit per credential and resource.",
+    "How many points an hour does each GitHub account of the pool (named by its first credential) get, by resource.",
     (q) => q.limit,
   );
   quotaGauge(
     "github_proxy_ratelimit_remaining",
-    "Points left per credential and resource, as GitHub last reported.",
+    "Which credential is low: points left per GitHub account of the pool and resource, as GitHub last reported.",
     (q) => q.remaining,
   );
   quotaGauge(
     "github_proxy_ratelimit_reset_timestamp_seconds",
-    "When the credential's quota for the resource resets (epoch seconds).",
+    "When does the account's quota for the resource reset (epoch seconds).",
     (q) => q.reset,
   );
   quotaGauge(
     "github_proxy_credential_parked",
-    "1 while the credential is parked for the resource after a rate limit.",
+    "Is the account resting: 1 while it is parked for the resource after a rate-limit answer.",
     (q) => q.parked ? 1 : 0,
   );
   new Gauge({
+    name: "github_proxy_credential_bad",
+    help:
+      "Did GitHub refuse a credential: 1 for a credential answered 401 (out of the pool until restart), 0 otherwise.",
+    labelNames: ["credential"],
+    registers,
+    collect() {
+      this.reset();
+      for (const { credential, bad } of sources.credentials?.() ?? []) {
+        this.set({ credential }, bad ? 1 : 0);
+      }
+    },
+  });
+  const capacityGauge = (name: string, help: string, field: "limit" | "remaining") =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ["resource"],
+      registers,
+      collect() {
+        this.reset();
+        for (const capacity of sources.capacity?.() ?? []) {
+          this.set({ resource: capacity.resource }, capacity[field]);
+        }
+      },
+    });
+  capacityGauge(
+    "github_proxy_pool_limit",
+    "How many points the whole pool gets per reset window, by resource (usable credentials).",
+    "limit",
+  );
+  capacityGauge(
+    "github_proxy_pool_remaining",
+    "How many points the whole pool has left, by resource (usable credentials, calls in flight deducted).",
+    "remaining",
+  );
+  new Gauge({
+    name: "github_proxy_pool_reserve_percent",
+    help:
+      "Below what share of the pool's capacity (percent) are a priority's new calls refused: the registry's reserve.",
+    labelNames: ["priority"],
+    registers,
+    collect() {
+      this.reset();
+      const reserve = sources.reserve?.();
+      if (!reserve) return;
+      this.set({ priority: "low" }, reserve.low);
+      this.set({ priority: "normal" }, reserve.normal);
+    },
+  });
+  new Gauge({
     name: "github_proxy_owner_cooldown_seconds",
     help:
-      "Seconds a GitHub account of the pool still cools down after a secondary rate limit (nothing is sent on it), by its first credential.",
+      "Is anything cooling down: seconds a GitHub account of the pool still waits after a secondary rate limit (nothing is sent on it), by its first credential.",
     labelNames: ["owner"],
     registers,
     collect() {
@@ -155,19 +267,18 @@ export function createPrometheus(sources: GaugeSources): PrometheusTelemetry {
   });
   const refusals = new Counter({
     name: "github_proxy_client_refusals_total",
-    help: "Requests admit refused, by client and reason (budget, reserve, rate, concurrency).",
+    help:
+      "Who was refused and why: requests admit refused, by client and reason (budget, reserve, rate, concurrency).",
     labelNames: ["client", "reason"],
     registers,
     collect() {
-      for (const client of sources.clients?.() ?? []) {
-        for (const reason of REFUSAL_REASONS) this.inc({ client, reason }, 0);
-      }
+      zeroes(this, { client: clients(), reason: REFUSAL_REASONS });
     },
   });
   new Gauge({
     name: "github_proxy_client_budget_remaining",
     help:
-      "Points left in each client's points_per_hour budget (below 0 after charged revalidations).",
+      "How much of its points_per_hour budget has each client left (below 0 after charged revalidations).",
     labelNames: ["client"],
     registers,
     collect() {
@@ -178,25 +289,31 @@ export function createPrometheus(sources: GaugeSources): PrometheusTelemetry {
     },
   });
   const tokenEvents = new Counter({
-    name: "token_cache_events_total",
-    help: "App installation token cache lookups (hit: reused, miss: minted).",
+    name: "github_proxy_token_cache_events_total",
+    help: "Are App installation tokens reused: token cache lookups, hit (reused) or miss (minted).",
     labelNames: ["event"],
     registers,
+    collect() {
+      zeroes(this, { event: ["hit", "miss"] });
+    },
   });
   const tokenRequests = new Counter({
-    name: "token_cache_requests_total",
-    help: "App installation token mints, by outcome.",
+    name: "github_proxy_token_cache_requests_total",
+    help: "Can the App mint tokens: installation token mints, by outcome (success, failure).",
     labelNames: ["status"],
     registers,
+    collect() {
+      zeroes(this, { status: ["success", "failure"] });
+    },
   });
   const tokenEvictions = new Counter({
-    name: "token_cache_evictions_total",
-    help: "App installation tokens dropped (expired, renewed or refused by GitHub).",
+    name: "github_proxy_token_cache_evictions_total",
+    help: "How many App installation tokens were dropped (expired, renewed or refused by GitHub).",
     registers,
   });
   new Gauge({
-    name: "token_cached_items",
-    help: "App installation tokens currently cached.",
+    name: "github_proxy_token_cache_items",
+    help: "How many App installation tokens are cached now.",
     registers,
     collect() {
       this.set(sources.cachedTokens?.() ?? 0);
@@ -240,24 +357,36 @@ export function createPrometheus(sources: GaugeSources): PrometheusTelemetry {
         if (size) this.set(size[field]);
       },
     });
-  cacheSize("github_proxy_cache_entries", "Entries in the response cache.", "entries");
-  cacheSize("github_proxy_cache_bytes", "Bytes held by the response cache.", "bytes");
+  cacheSize(
+    "github_proxy_cache_entries",
+    "How many answers the response cache holds (backends that can tell).",
+    "entries",
+  );
+  cacheSize(
+    "github_proxy_cache_bytes",
+    "How many bytes the response cache holds (backends that can tell).",
+    "bytes",
+  );
   const cacheErrors = new Counter({
     name: "github_proxy_cache_errors_total",
-    help: "Cache backend operations that failed or timed out (requests went through uncached).",
+    help:
+      "Is the cache backend failing: operations that failed or timed out (those requests went through uncached).",
     labelNames: ["operation"],
     registers,
+    collect() {
+      zeroes(this, { operation: CACHE_BACKEND_OPERATIONS });
+    },
   });
   const cacheLatency = new Histogram({
     name: "github_proxy_cache_operation_duration_seconds",
-    help: "Cache backend latency by operation.",
+    help: "How fast is the cache backend, by operation.",
     labelNames: ["operation"],
     buckets: LATENCY_BUCKETS,
     registers,
   });
   const coalesced = new Counter({
     name: "github_proxy_cache_coalesced_waiters_total",
-    help: "Requests that shared another request's upstream call instead of making their own.",
+    help: "How many requests shared another request's upstream call instead of making their own.",
     registers,
   });
 
@@ -270,6 +399,7 @@ export function createPrometheus(sources: GaugeSources): PrometheusTelemetry {
         status: String(e.status),
         cache: e.cache,
       });
+      cacheAnswers.inc({ client: e.client, cache: e.cache });
       clientDuration.observe({ client: e.client, cache: e.cache }, e.seconds);
     },
     upstreamRequest(e) {
@@ -284,8 +414,8 @@ export function createPrometheus(sources: GaugeSources): PrometheusTelemetry {
         credentialPoints.inc({ credential: e.credential, resource: e.resource }, e.points);
       }
     },
-    pointsSaved(client, points) {
-      pointsSaved.inc({ client }, points);
+    pointsSaved(client, resource, points) {
+      pointsSaved.inc({ client, resource }, points);
     },
     tokenCache(event) {
       if (event === "hit" || event === "miss") tokenEvents.inc({ event });

@@ -105,7 +105,7 @@ export class UsageTracker {
       this.#add(e.client, { field: "pointsSpent" }, e.points);
       this.#add(e.client, { field: "pointsByResource", key: e.resource }, e.points);
     },
-    pointsSaved: (client, points) => this.#add(client, { field: "pointsSaved" }, points),
+    pointsSaved: (client, _resource, points) => this.#add(client, { field: "pointsSaved" }, points),
     admitRefusal: (client, reason) => this.#add(client, { field: "refused", key: reason }, 1),
   };
 

@@ -1,6 +1,19 @@
 /** `deno task compile`: DENORT_BIN is honoured, and a missing base binary is explained. */
 import assert from "node:assert/strict";
-import { compileAdvice, denortBinProblem, npmTestDirectories } from "../../scripts/launch.ts";
+import {
+  command,
+  compileAdvice,
+  denortBinProblem,
+  npmTestDirectories,
+  typesOnly,
+} from "../../scripts/launch.ts";
+import { measurePayload } from "../../scripts/payload.ts";
+import {
+  expectedRuntimeLock,
+  npmRoot,
+  RUNTIME_LOCK,
+  runtimeLock,
+} from "../../scripts/runtime_lock.ts";
 import { runDeno } from "../support/process.ts";
 
 /** What `deno compile` 2.9.6 prints when it cannot download denort (observed on this machine). */
@@ -83,4 +96,67 @@ Deno.test("a build leaves out the test directories of the locked npm packages", 
     "/cache/npm/registry.npmjs.org/@octokit/plugin-throttling/11.0.5/tests",
   ]);
   assert.deepEqual(npmTestDirectories("/cache/npm", "{}"), []);
+});
+
+Deno.test("a build leaves out types-only packages: nothing in them runs", () => {
+  assert.equal(typesOnly(["package.json", "types/index.d.ts", "README.md"]), true);
+  assert.equal(typesOnly(["package.json", "dist/index.js", "dist/index.d.ts"]), false);
+  assert.equal(typesOnly(["package.json", "lib/data.json"]), false);
+});
+
+Deno.test("deno.runtime.lock is deno.lock restricted to main.ts's packages (deno task lock)", async () => {
+  const committed = await Deno.readTextFile(RUNTIME_LOCK);
+  assert.equal(committed, await expectedRuntimeLock(), "run `deno task lock`");
+  const runtime = Object.keys(JSON.parse(committed).npm);
+  for (
+    const developmentOnly of ["@octokit/rest@", "@octokit/plugin-throttling@", "@octokit/openapi@"]
+  ) {
+    assert.ok(!runtime.some((key) => key.startsWith(developmentOnly)), developmentOnly);
+  }
+  const full = JSON.parse(await Deno.readTextFile(new URL("../../deno.lock", import.meta.url)));
+  assert.ok(!Object.keys(full.npm).some((key) => key.startsWith("@octokit/openapi@")));
+});
+
+Deno.test("runtime lock: a package and its dependencies, by the lock's own spelling", () => {
+  const lock = {
+    version: "5",
+    specifiers: { "npm:a@1.0.0": "1.0.0", "npm:dev@2.0.0": "2.0.0" },
+    npm: {
+      "a@1.0.0": { dependencies: ["b", "c@2.0.0"] },
+      "b@1.0.0": {},
+      "c@1.0.0": {},
+      "c@2.0.0": {},
+      "dev@2.0.0": { dependencies: ["c@1.0.0"] },
+    },
+    workspace: { dependencies: ["npm:a@1.0.0", "npm:dev@2.0.0"] },
+  };
+  assert.deepEqual(runtimeLock(lock, ["npm:a@1.0.0"]), {
+    version: "5",
+    specifiers: { "npm:a@1.0.0": "1.0.0" },
+    npm: { "a@1.0.0": { dependencies: ["b", "c@2.0.0"] }, "b@1.0.0": {}, "c@2.0.0": {} },
+    workspace: lock.workspace,
+  });
+  assert.equal(npmRoot("npm:/hono@4.13.19/jsx/jsx-runtime"), "npm:hono@4.13.19");
+  assert.equal(npmRoot("npm:@octokit/request@10.0.16"), "npm:@octokit/request@10.0.16");
+});
+
+Deno.test("start, dev and compile use the runtime lockfile, frozen", () => {
+  for (const mode of ["start", "dev", "compile"] as const) {
+    const args = command(mode, {}).args;
+    assert.ok(args.includes(`--lock=${RUNTIME_LOCK}`), mode);
+    assert.ok(args.includes("--frozen"), mode);
+  }
+});
+
+/** What the binary may embed: a few MB (it was 410 MB with `@octokit/openapi`). */
+const PAYLOAD_BUDGET_BYTES = 10_000_000;
+
+Deno.test("what deno task compile embeds stays under 10 MB", async () => {
+  const payload = await measurePayload();
+  const mb = (payload.totalBytes / 1e6).toFixed(2);
+  console.log(`embedded payload: ${mb} MB (local ${(payload.localBytes / 1e6).toFixed(2)} MB)`);
+  assert.ok(payload.totalBytes < PAYLOAD_BUDGET_BYTES, `${mb} MB: ${JSON.stringify(payload)}`);
+  for (const name of Object.keys(payload.packages)) {
+    assert.ok(!/^@octokit\/(openapi|rest|plugin-throttling)@/.test(name), name);
+  }
 });

@@ -77,3 +77,14 @@ Deno.test("systemd unit: dynamic user, state directory, hardening, env file, rel
   assert.equal(state, "/var/lib/github-proxy", "StateDirectory=github-proxy");
   assert.ok(value("Environment")?.includes(`CLIENT_REGISTRY_FILE_PATH=${registry}`));
 });
+
+Deno.test("systemd unit and docs install the registry 0640 root:github-proxy, read through the group", async () => {
+  const unit = await read("deploy/github-proxy.service");
+  assert.match(unit, /^SupplementaryGroups=github-proxy$/m);
+  const install = /install -m 0640 -o root -g github-proxy registry\.yaml \/etc\/github-proxy\//;
+  for (const [name, text] of [["unit", unit], ["docs", await read("docs/deployment.md")]]) {
+    assert.match(text, install, name);
+    assert.match(text, /groupadd --system github-proxy/, name);
+    assert.doesNotMatch(text, /install -m 0644 registry\.yaml/, name);
+  }
+});

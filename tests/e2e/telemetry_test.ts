@@ -80,11 +80,16 @@ Deno.test("metrics count requests, cache results, points spent and saved, gauges
   assert.equal(metrics.value("github_proxy_ratelimit_limit", main), 5000);
   assert.equal(metrics.value("github_proxy_credential_parked", main), 0);
   assert.equal(metrics.types.get("github_proxy_upstream_request_duration_seconds"), "histogram");
-  for (const name of ["token_cache_events_total", "token_cache_requests_total"]) {
+  for (
+    const name of [
+      "github_proxy_token_cache_events_total",
+      "github_proxy_token_cache_requests_total",
+    ]
+  ) {
     assert.equal(metrics.types.get(name), "counter", name);
   }
-  assert.equal(metrics.types.get("token_cache_evictions_total"), "counter");
-  assert.equal(metrics.types.get("token_cached_items"), "gauge");
+  assert.equal(metrics.types.get("github_proxy_token_cache_evictions_total"), "counter");
+  assert.equal(metrics.types.get("github_proxy_token_cache_items"), "gauge");
   assert.equal(metrics.value("github_proxy_cache_entries"), 2);
   assert.ok(metrics.value("github_proxy_cache_bytes") > 0);
   assert.ok(metrics.value("github_proxy_cache_operation_duration_seconds_count") > 0);
@@ -104,12 +109,22 @@ Deno.test("metrics count requests, cache results, points spent and saved, gauges
 Deno.test("one access log line per request with the fields an operator needs", async () => {
   await using setup = await observed({});
   const { gw } = setup;
-  await get(gw, "/repos/acme/app", "ci-token-secret");
+  const response = await fetch(
+    `${gw.url}/repos/acme/app?access_token=query-secret&page=2`,
+    as("ci-token-secret", { headers: { "user-agent": "ops-probe/1.0 (test)" } }),
+  );
+  await response.body?.cancel();
   const lines = gw.logs.map((line) => JSON.parse(line)).filter((l) => l.msg === "request");
   assert.equal(lines.length, 1);
   const line = lines[0];
   assert.equal(line.client, "ci");
   assert.equal(line.method, "GET");
+  assert.equal(line.path, "/repos/acme/app?access_token=&page=");
+  assert.equal(line.client_address, "127.0.0.1");
+  assert.equal(line.user_agent, "ops-probe/1.0 (test)");
+  assert.equal(line.owner, "MAIN");
+  assert.equal(line.points, 1);
+  assert.ok(!gw.logs.join("\n").includes("query-secret"));
   assert.equal(line.route, "/repos/{owner}/{repo}");
   assert.equal(line.status, 200);
   assert.equal(line.cache, "miss");
@@ -211,7 +226,7 @@ Deno.test("start-up summary names clients and credentials by name and kind, no s
   assert.ok(!gw.logs.join("\n").includes(PAT));
 });
 
-Deno.test("App token cache metrics use Flux's names", async () => {
+Deno.test("App token cache metrics, under the github_proxy_ prefix", async () => {
   const { privateKeyPem, publicKeyPem } = await generateAppKey("pkcs8");
   await using fake = await FakeGitHub.start({
     apps: [{ id: "77", installationId: "977", publicKeyPem }],
@@ -226,11 +241,14 @@ Deno.test("App token cache metrics use Flux's names", async () => {
     },
   });
   for (let i = 0; i < 3; i++) await get(gw, `/repos/acme/app${i}`, "ci-token-secret");
+  const mints = gw.logs.map((l) => JSON.parse(l))
+    .filter((l) => l.msg === "GitHub App installation token minted");
+  assert.deepEqual(mints.map((l) => l.credential), ["BOT"]);
   const metrics = await scrape(gw);
-  assert.equal(metrics.value("token_cache_events_total", { event: "miss" }), 1);
-  assert.equal(metrics.value("token_cache_events_total", { event: "hit" }), 2);
-  assert.equal(metrics.value("token_cache_requests_total", { status: "success" }), 1);
-  assert.equal(metrics.value("token_cached_items"), 1);
+  assert.equal(metrics.value("github_proxy_token_cache_events_total", { event: "miss" }), 1);
+  assert.equal(metrics.value("github_proxy_token_cache_events_total", { event: "hit" }), 2);
+  assert.equal(metrics.value("github_proxy_token_cache_requests_total", { status: "success" }), 1);
+  assert.equal(metrics.value("github_proxy_token_cache_items"), 1);
   assert.equal(
     metrics.value("github_proxy_upstream_requests_total", { credential: "BOT", status: "200" }),
     3,

@@ -14,7 +14,7 @@ Deno.test("usage keeps the last hour in minute buckets and the total since start
     seconds: 0,
     points: 1,
   });
-  usage.sink.pointsSaved("ci", 4);
+  usage.sink.pointsSaved("ci", "core", 4);
   usage.sink.admitRefusal("ci", "budget");
   now += 30 * 60_000;
   usage.sink.clientRequest({ client: "ci", ...request });
