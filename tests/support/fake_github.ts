@@ -9,12 +9,14 @@
  * point and both spellings of GraphQL's rate-limit error, credential-dependent ETags with
  * conditional requests, pagination Link headers, runner tokens, installation token minting,
  * releases and release-asset uploads on the uploads root (`<origin>/api/uploads`, GHES's layout;
- * on github.com it is `uploads.github.com`).
+ * on github.com it is `uploads.github.com`), workflow and repository dispatches
+ * (`fake_dispatches.ts`).
  * Everything it receives is recorded in `requests`.
  */
 import { Buffer } from "node:buffer";
 import { gzipSync } from "node:zlib";
 import { createPublicKey, generateKeyPairSync, type KeyObject, verify } from "node:crypto";
+import { FakeDispatches } from "./fake_dispatches.ts";
 
 export interface FakeApp {
   id: string;
@@ -215,6 +217,8 @@ export class FakeGitHub implements AsyncDisposable {
   /** Where `upload_url`s in its bodies point (see `FakeGitHubOptions.uploadsUrl`). */
   readonly uploadsUrl: string;
   readonly requests: RecordedRequest[] = [];
+  /** The dispatch endpoints webhook rules call, and what they received. */
+  readonly dispatches: FakeDispatches = new FakeDispatches();
 
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
   readonly #prefix: string;
@@ -279,6 +283,17 @@ export class FakeGitHub implements AsyncDisposable {
       "POST",
       /^\/(?:orgs|repos|enterprises)\/([^/]+)(?:\/[^/]+)?\/actions\/runners\/(?:registration|remove)-token$/,
       (_, [owner]) => owner.startsWith("unknown-") ? notFound() : this.#runnerToken(),
+    ],
+    [
+      "POST",
+      /^\/repos\/([^/]+)\/([^/]+)\/actions\/workflows\/([^/]+)\/dispatches$/,
+      (inc, [o, r, w]) =>
+        this.dispatches.workflowDispatch(inc.path, o, r, w, inc.body, inc.credential),
+    ],
+    [
+      "POST",
+      /^\/repos\/([^/]+)\/([^/]+)\/dispatches$/,
+      (inc, [o, r]) => this.dispatches.repositoryDispatch(inc.path, o, r, inc.body, inc.credential),
     ],
     ["GET", /^\/app\/installations\/([^/]+)$/, (inc, [id]) => this.#installation(inc, id)],
     ["POST", /^\/app\/installations\/([^/]+)\/access_tokens$/, (inc, [id]) => this.#mint(inc, id)],
