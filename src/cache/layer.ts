@@ -99,6 +99,7 @@ export function cacheLayer(deps: CacheLayerDeps): MiddlewareHandler<
       links: clientLinks(urls, c.var),
       rewriteBodies,
     };
+    let marked = false;
     if (entry) {
       const ageMs = now() - entry.validatedAt;
       const limit = freshnessLimit(
@@ -106,7 +107,8 @@ export function cacheLayer(deps: CacheLayerDeps): MiddlewareHandler<
         c.get("client").maxAgeSeconds,
       );
       // Asked only of an entry young enough to serve: the others are revalidated anyway.
-      if (ageMs < limit * 1000 && !await staleMarks.isStale(target.path, entry.validatedAt)) {
+      marked = ageMs < limit * 1000 && await staleMarks.isStale(target.path, entry.validatedAt);
+      if (ageMs < limit * 1000 && !marked) {
         const ttlMs = entry.validatedAt + ttlSeconds * 1000 - now();
         const event = { kind: "hit", ttlSeconds: Math.floor(ttlMs / 1000) } as const;
         c.set("cacheEvent", event);
@@ -124,6 +126,7 @@ export function cacheLayer(deps: CacheLayerDeps): MiddlewareHandler<
         entry,
         lookup.ok,
         conditional(outgoing(c.req.raw, c.var, urls), entry, accept, apiVersion),
+        marked,
       );
       if (!collapsed && outcome.upstream.credential !== NO_CREDENTIAL) {
         c.set("upstream", outcome.upstream);

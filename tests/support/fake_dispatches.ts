@@ -54,6 +54,11 @@ export class FakeDispatches {
     });
   }
 
+  /** Takes the workflow away (deleted, or its `workflow_dispatch` trigger removed). */
+  removeWorkflow(repository: string, workflow: string): void {
+    this.#workflows.delete(`${repository.toLowerCase()} ${workflow}`);
+  }
+
   /** The next `count` dispatch calls answer `status` (default 502), as GitHub does in an outage. */
   failNext(count: number, status = 502): void {
     this.#failures = { count, status };
