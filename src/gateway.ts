@@ -47,7 +47,9 @@ export interface GatewayOptions {
  * and the stale marks default to this process's memory; replicas pass shared ones (§13).
  */
 export interface WebhookOptions {
+  /** Which delivery ids were seen in the last 24 h (default: this process's memory). */
   readonly deliveries?: DeliveryLog;
+  /** What webhook events made stale (default: this process's memory, bounded). */
   readonly staleMarks?: StaleMarks;
   /** Called after an `installation*` event: the App's installations should be read again. */
   readonly onInstallationsChanged?: () => void;
