@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { ManualClock } from "../support/clock.ts";
 import { type FakeAndGateway, fakeAndGateway } from "../support/fixtures.ts";
 import { authed, TEST_TOKEN } from "../support/gateway.ts";
-import { parseExposition } from "../support/prometheus_text.ts";
+import { type Exposition, parseExposition } from "../support/prometheus_text.ts";
 import { sendDelivery } from "../support/webhook_sender.ts";
 
 const OLD_SECRET = "old-hook-secret";
@@ -32,6 +32,9 @@ webhooks:
       ref: main
       inputs: { repo: "{{ event.repository.name }}", owner: "{{ event.repository.owner.login }}" }
 `;
+
+/** The registry's one rule, as metrics and logs name it. */
+const RULE = "webhooks[0] repository.created";
 
 const CREATED = {
   action: "created",
@@ -75,6 +78,13 @@ async function read(fx: FakeAndGateway, path: string, token = FRESH_TOKEN) {
 
 function upstreamCalls(fx: FakeAndGateway, path: string): number {
   return fx.fake.requests.filter((r) => r.path === path).length;
+}
+
+/** The rule's dispatches sent and failed, as `/metrics` counts them. */
+function dispatchOutcomes(metrics: Exposition) {
+  const count = (outcome: string) =>
+    metrics.value("github_proxy_webhook_dispatches_total", { rule: RULE, outcome });
+  return { sent: count("sent"), failed: count("failed") };
 }
 
 async function scrape(fx: FakeAndGateway) {
@@ -233,15 +243,7 @@ Deno.test("webhooks: a rule sends exactly one dispatch with the rendered inputs;
   await fx.gw.gateway.webhooks.settled();
   assert.equal(fx.fake.dispatches.calls.length, 1);
   const metrics = await scrape(fx);
-  const rule = "webhooks[0] repository.created";
-  assert.equal(
-    metrics.value("github_proxy_webhook_dispatches_total", { rule, outcome: "sent" }),
-    1,
-  );
-  assert.equal(
-    metrics.value("github_proxy_webhook_dispatches_total", { rule, outcome: "failed" }),
-    0,
-  );
+  assert.deepEqual(dispatchOutcomes(metrics), { sent: 1, failed: 0 });
   assert.equal(
     metrics.value("github_proxy_webhook_deliveries_total", {
       event: "repository",
@@ -255,7 +257,7 @@ Deno.test("webhooks: a rule sends exactly one dispatch with the rendered inputs;
     line.msg === "webhook dispatch sent"
   );
   assert.equal(sent?.delivery, first.id);
-  assert.equal(sent?.rule, rule);
+  assert.equal(sent?.rule, RULE);
 });
 
 Deno.test("webhooks: a rule whose field is missing is skipped and logged with the delivery id", async () => {
@@ -300,15 +302,7 @@ Deno.test("webhooks: a dispatch answered 5xx is retried until GitHub takes it; a
   await fx.gw.gateway.webhooks.settled();
   assert.equal(fx.fake.dispatches.calls.length, 4, "bounded attempts");
   const metrics = await scrape(fx);
-  const rule = "webhooks[0] repository.created";
-  assert.equal(
-    metrics.value("github_proxy_webhook_dispatches_total", { rule, outcome: "sent" }),
-    1,
-  );
-  assert.equal(
-    metrics.value("github_proxy_webhook_dispatches_total", { rule, outcome: "failed" }),
-    2,
-  );
+  assert.deepEqual(dispatchOutcomes(metrics), { sent: 1, failed: 2 });
 });
 
 Deno.test("webhooks: a freshness client sees a change after its event; another repository stays fresh", async () => {

@@ -6,18 +6,23 @@ const org = { organization: { login: "Acme" } };
 const R = "/repos/acme/app";
 const O = "/orgs/acme";
 
-/** [event, payload, [scope, pattern][]]: DESIGN §12's table, row by row. */
-const TABLE: [string, Record<string, unknown>, [string, string][]][] = [
-  ["push", { ...repo, ref: "refs/heads/main" }, [
+/** What a push to `branch` marks (`*`: a branch that is not one path segment). */
+function pushed(branch: string): [string, string][] {
+  return [
     [R, "commits*"],
     [R, "branches*"],
     [R, "git/*"],
     [R, "compare/*"],
     [R, "contents/*"],
     [R, "readme*"],
-    [R, "commits/main/status*"],
+    [R, `commits/${branch}/status*`],
     [R, "check-runs"],
-  ]],
+  ];
+}
+
+/** [event, payload, [scope, pattern][]]: DESIGN §12's table, row by row. */
+const TABLE: [string, Record<string, unknown>, [string, string][]][] = [
+  ["push", { ...repo, ref: "refs/heads/main" }, pushed("main")],
   ["create", repo, [[R, "branches*"], [R, "tags*"], [R, "git/refs*"], [R, "git/matching-refs/*"]]],
   ["delete", repo, [[R, "branches*"], [R, "tags*"], [R, "git/refs*"], [R, "git/matching-refs/*"]]],
   ["pull_request", { ...repo, number: 7, pull_request: { number: 7 } }, [
@@ -81,16 +86,7 @@ const TABLE: [string, Record<string, unknown>, [string, string][]][] = [
     [R, "check-runs/*"],
     [R, "check-suites/*"],
   ]],
-  ["push", { ...repo, ref: "refs/heads/feature/x" }, [
-    [R, "commits*"],
-    [R, "branches*"],
-    [R, "git/*"],
-    [R, "compare/*"],
-    [R, "contents/*"],
-    [R, "readme*"],
-    [R, "commits/*/status*"],
-    [R, "check-runs"],
-  ]],
+  ["push", { ...repo, ref: "refs/heads/feature/x" }, pushed("*")],
   ["push", { ref: "refs/heads/main" }, []],
   ["star", repo, []],
   ["made_up", repo, []],
