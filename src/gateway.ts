@@ -174,7 +174,13 @@ export async function createGateway(
   const opened = await openBackend(config.cacheBackendUrl, config);
   const quotas = () => quotaViews(pool.snapshot());
   const admitState = new AdmitState({ queueWaitMs: options.admitQueueWaitMs });
-  const budgets = () => admitState.budgets(registry.current.clients);
+  // The built-in `webhooks` client has a budget like the others once webhooks are on.
+  const budgets = () =>
+    admitState.budgets(
+      config.webhookSecrets.length > 0
+        ? [...registry.current.clients, registry.current.webhooks.client]
+        : registry.current.clients,
+    );
   const telemetry = createTelemetry(config.telemetry, {
     quotas,
     cooldowns: () => ownerCooldowns(pool.snapshot()),
