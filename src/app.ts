@@ -16,6 +16,7 @@ import { rewriteToRunnerTokenCall } from "./endpoints/runner_tokens.ts";
 import { usageEndpoint } from "./endpoints/usage.ts";
 import type { StatusData } from "./endpoints/status/data.ts";
 import { statusEndpoint, statusForOperators } from "./endpoints/status/endpoint.ts";
+import { webhooksEndpoint } from "./endpoints/webhooks.ts";
 import { forward } from "./forward.ts";
 import { githubError } from "./http/errors.ts";
 import type { Transport, UpstreamVariables } from "./http/upstream.ts";
@@ -26,6 +27,9 @@ import { accessTelemetry } from "./telemetry/access_log.ts";
 import type { Telemetry } from "./telemetry/mod.ts";
 import type { QuotaView } from "./telemetry/prometheus.ts";
 import { createRouteMatcher } from "./telemetry/routes.ts";
+import type { WebhookReceiver } from "./webhooks/receiver.ts";
+import type { DeliveryRecord } from "./webhooks/recent.ts";
+import type { StaleMarks } from "./webhooks/stale_marks.ts";
 
 /** The built parts the app composes. */
 export interface AppParts {
@@ -49,6 +53,14 @@ export interface AppParts {
   readonly status: () => Promise<StatusData>;
   /** Readiness beyond the process answering (cache reachable, …); rejects with a worded reason. */
   readonly readiness: () => Promise<void>;
+  /** `POST /webhooks/github`'s receiver; undefined without `GITHUB_WEBHOOK_SECRET`. */
+  readonly webhooks: WebhookReceiver | undefined;
+  /** What webhook events made stale, asked by the cache on every fresh read. */
+  readonly staleMarks: StaleMarks;
+  /** The last webhook deliveries, for `/usage`. */
+  readonly deliveries: () => readonly DeliveryRecord[];
+  /** The gateway's clock in epoch ms (default `Date.now`). */
+  readonly now?: () => number;
 }
 
 /** Everything the stages put in the context, each stage's own `Variables` together. */
@@ -77,6 +89,7 @@ export function createApp(parts: AppParts): Hono<GatewayEnv> {
   app.get("/readyz", readyz(registry, parts.readiness));
   app.get("/metrics", metricsEndpoint(telemetry, config.metricsToken));
   app.get("/status", statusForOperators(parts.status, config.metricsToken));
+  app.post("/webhooks/github", webhooksEndpoint(parts.webhooks));
   app.use(
     "*",
     accessTelemetry({
@@ -101,6 +114,8 @@ export function createApp(parts: AppParts): Hono<GatewayEnv> {
       rewriteBodies: config.rewriteBodyUrls,
       ttlSeconds: config.cacheTtlSeconds,
       logger,
+      staleMarks: parts.staleMarks,
+      now: parts.now,
     }),
   );
   app.all(

@@ -87,6 +87,8 @@ export interface Config {
   readonly trustProxyHeaders: boolean;
   /** `REWRITE_BODY_URLS`: API and upload URLs in JSON bodies point at the gateway. */
   readonly rewriteBodyUrls: boolean;
+  /** `GITHUB_WEBHOOK_SECRET`, split at commas; empty: `/webhooks/github` does not exist. */
+  readonly webhookSecrets: readonly string[];
 }
 
 /** Turns a variable's text into its value; `fail` records a problem, worded after the name. */
@@ -141,6 +143,10 @@ const rateLimitStatus: Parse<RateLimitStatus> = (text, fail) => {
 
 const text: Parse<string> = (value) => value;
 const secret: Parse<string | undefined> = (value) => value || undefined;
+
+/** Comma-separated secrets (several during a rotation); blanks between commas are ignored. */
+const secrets: Parse<readonly string[]> = (value) =>
+  value.split(",").map((secret) => secret.trim()).filter((secret) => secret !== "");
 
 const required: Parse<string> = (value, fail) => {
   if (value === "") fail("is required");
@@ -271,6 +277,7 @@ const VARIABLES = [
   { name: "PUBLIC_URL", field: "publicUrl", default: "", parse: publicUrl },
   { name: "TRUST_PROXY_HEADERS", field: "trustProxyHeaders", default: "false", parse: flag },
   { name: "REWRITE_BODY_URLS", field: "rewriteBodyUrls", default: "true", parse: flag },
+  { name: "GITHUB_WEBHOOK_SECRET", field: "webhookSecrets", parse: secrets },
 ] as const satisfies readonly AnyVariable[];
 
 /** Fields the table fills; the others are derived from them or from the credential families. */

@@ -1,6 +1,6 @@
 /** Assembles the gateway's parts from a configuration: the one place that wires them together. */
 import type { Hono } from "hono";
-import type { AdmitDeps } from "./admit/admit.ts";
+import { type AdmitDeps, admitRequest } from "./admit/admit.ts";
 import { refusalLogger } from "./admit/refusal_log.ts";
 import { AdmitState } from "./admit/state.ts";
 import { createApp, type GatewayEnv } from "./app.ts";
@@ -14,10 +14,10 @@ import { createPool } from "./credentials/pool.ts";
 import type { PoolObserver, PoolSnapshot } from "./credentials/events.ts";
 import { Revalidator } from "./cache/revalidate.ts";
 import { withRevalidationTags } from "./cache/github_etag.ts";
-import { fetchTransport } from "./http/upstream.ts";
+import { fetchTransport, type Transport } from "./http/upstream.ts";
 import { redactUserinfo } from "./redact.ts";
 import { VERSION } from "./version.ts";
-import { RegistryStore, type ReloadTiming } from "./registry/store.ts";
+import { type RegistrySource, RegistryStore, type ReloadTiming } from "./registry/store.ts";
 import { createLogger, type Logger } from "./log.ts";
 import {
   connectPool,
@@ -27,6 +27,12 @@ import {
 } from "./telemetry/pool_telemetry.ts";
 import { createTelemetry } from "./telemetry/mod.ts";
 import { buildStatusData, type StatusExtras } from "./endpoints/status/data.ts";
+import { WEBHOOKS_CLIENT } from "./registry/parse.ts";
+import { type DeliveryLog, LocalDeliveryLog } from "./webhooks/deliveries.ts";
+import { Dispatcher } from "./webhooks/dispatcher.ts";
+import { type WebhookCounters, WebhookReceiver } from "./webhooks/receiver.ts";
+import { SignatureVerifier } from "./webhooks/signature.ts";
+import { LocalStaleMarks, type StaleMarks } from "./webhooks/stale_marks.ts";
 
 /** What `createGateway` takes besides the configuration. */
 export interface GatewayOptions {
@@ -42,6 +48,23 @@ export interface GatewayOptions {
   readonly admitQueueWaitMs?: number;
   /** Sections `/status` shows when given: App installations, webhooks, shared state. */
   readonly status?: StatusExtras;
+  /** The webhook receiver's replaceable parts and its hook for installation changes. */
+  readonly webhooks?: WebhookOptions;
+}
+
+/**
+ * What the webhook receiver (DESIGN §12) shares or reports beyond the gateway. The delivery log
+ * and the stale marks default to this process's memory; replicas pass shared ones (§13).
+ */
+export interface WebhookOptions {
+  /** Which delivery ids were seen in the last 24 h (default: this process's memory). */
+  readonly deliveries?: DeliveryLog;
+  /** What webhook events made stale (default: this process's memory, bounded). */
+  readonly staleMarks?: StaleMarks;
+  /** Called after an `installation*` event: the App's installations should be read again. */
+  readonly onInstallationsChanged?: () => void;
+  /** The first wait before a dispatch is retried, in ms (default 1 s; tests shorten it). */
+  readonly retryDelayMs?: number;
 }
 
 /**
@@ -106,6 +129,12 @@ export interface CacheActivity {
   readonly backendFailures: number;
 }
 
+/** The webhook receiver's work, for tests and diagnostics. */
+export interface WebhookActivity {
+  /** Resolves when every delivery taken so far is worked and its dispatches are done. */
+  settled(): Promise<void>;
+}
+
 /** A running gateway: its app, its live parts, and how to release them. */
 export interface Gateway {
   /**
@@ -123,6 +152,8 @@ export interface Gateway {
   readonly logger: Logger;
   /** The shared ETag cache's upstream side: calls in flight and backend failures. */
   readonly cache: CacheActivity;
+  /** Webhook deliveries being worked (none without `GITHUB_WEBHOOK_SECRET`). */
+  readonly webhooks: WebhookActivity;
   /** Releases what the gateway holds (watchers, telemetry timers, cache connections). */
   close(): Promise<void>;
 }
@@ -199,15 +230,25 @@ export async function createGateway(
   const opened = await openBackend(config.cacheBackendUrl, config);
   const quotas = () => quotaViews(pool.snapshot());
   const admitState = new AdmitState({ queueWaitMs: options.admitQueueWaitMs });
-  const budgets = () => admitState.budgets(registry.current.clients);
+  // The built-in `webhooks` client has a budget like the others once webhooks are on.
+  const budgets = () =>
+    admitState.budgets(
+      config.webhookSecrets.length > 0
+        ? [...registry.current.clients, registry.current.webhooks.client]
+        : registry.current.clients,
+    );
   const telemetry = createTelemetry(config.telemetry, {
     quotas,
     cooldowns: () => ownerCooldowns(pool.snapshot()),
-    clients: () => registry.current.clients.map((client) => client.name),
+    clients: () => [
+      ...registry.current.clients.map((client) => client.name),
+      ...(config.webhookSecrets.length > 0 ? [WEBHOOKS_CLIENT] : []),
+    ],
     credentials: () =>
       pool.snapshot().credentials.map(({ name, bad }) => ({ credential: name, bad })),
     capacity: () => poolCapacity(pool, quotas()),
     reserve: () => registry.current.reserve,
+    webhookRules: () => registry.current.webhooks.rules.map((rule) => rule.label),
     budgets,
     cachedTokens: () => pool.snapshot().tokenCache.items,
     installations: () => pool.installations(),
@@ -246,7 +287,21 @@ export async function createGateway(
     transport,
     ttlSeconds: config.cacheTtlSeconds,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
+    now: options.now,
   });
+  const staleMarks = options.webhooks?.staleMarks ??
+    new LocalStaleMarks({ ttlMs: config.cacheTtlSeconds * 1000, now: options.now });
+  const webhooks = await webhookReceiver(config, options, {
+    registry,
+    transport,
+    admit,
+    staleMarks,
+    logger,
+    counters: telemetry.sink,
+  });
+  for (const warning of registry.current.warnings) {
+    logger.warn("client registry warning", { warning });
+  }
   const app = createApp({
     config,
     registry,
@@ -277,6 +332,10 @@ export async function createGateway(
         webhooks: options.status?.webhooks?.(),
         sharedState: options.status?.sharedState?.(),
       }),
+    webhooks,
+    staleMarks,
+    deliveries: () => webhooks?.recent() ?? [],
+    now: options.now,
     readiness: () =>
       backend.ping().catch((error) => {
         throw new Error(`cache backend ${backend.kind} ${readinessFailure(error)}`);
@@ -312,8 +371,10 @@ export async function createGateway(
     pool,
     logger,
     cache,
+    webhooks: { settled: async () => await webhooks?.settled() },
     async close() {
       stopCountingMints();
+      await webhooks?.close();
       stopPoolTelemetry();
       stopCharging();
       telemetry.close();
@@ -321,4 +382,44 @@ export async function createGateway(
       await backend.close();
     },
   };
+}
+
+/** What the receiver is built from besides the configuration. */
+interface ReceiverParts {
+  readonly registry: RegistrySource;
+  readonly transport: Transport;
+  readonly admit: AdmitDeps;
+  readonly staleMarks: StaleMarks;
+  readonly logger: Logger;
+  readonly counters: WebhookCounters;
+}
+
+/** The webhook receiver, or undefined when no `GITHUB_WEBHOOK_SECRET` is set. */
+async function webhookReceiver(
+  config: Config,
+  options: GatewayOptions,
+  parts: ReceiverParts,
+): Promise<WebhookReceiver | undefined> {
+  if (config.webhookSecrets.length === 0) return undefined;
+  const { registry, logger, counters } = parts;
+  const dispatcher = new Dispatcher({
+    transport: parts.transport,
+    apiUrl: config.githubApiUrl,
+    client: () => registry.current.webhooks.client,
+    admit: (client, target, signal) => admitRequest(parts.admit, client, target, signal),
+    logger,
+    counted: (rule, outcome) => counters.dispatch(rule, outcome),
+    retryDelayMs: options.webhooks?.retryDelayMs,
+  });
+  return new WebhookReceiver({
+    verifier: await SignatureVerifier.of(config.webhookSecrets),
+    deliveries: options.webhooks?.deliveries ?? new LocalDeliveryLog({ now: options.now }),
+    staleMarks: parts.staleMarks,
+    dispatcher,
+    rules: () => registry.current.webhooks.rules,
+    counters,
+    logger,
+    now: options.now,
+    onInstallationsChanged: options.webhooks?.onInstallationsChanged,
+  });
 }

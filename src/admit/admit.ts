@@ -19,6 +19,7 @@ import type { MiddlewareHandler } from "hono";
 import { inferResource } from "../credentials/resource.ts";
 import { shownMethod } from "../http/method.ts";
 import type { IdentifyVariables } from "../identify/identify.ts";
+import type { RequestTarget } from "../identify/target.ts";
 import type { Client } from "../registry/model.ts";
 import type { RegistrySource } from "../registry/store.ts";
 import { refusalResponse } from "./refusal.ts";
@@ -60,29 +61,56 @@ export interface AdmitDeps {
 export function admit(
   deps: AdmitDeps,
 ): MiddlewareHandler<{ Variables: IdentifyVariables & AdmitVariables }> {
+  return async (c, next) => {
+    const entered = await admitRequest(deps, c.get("client"), c.get("target"), c.req.raw.signal);
+    if (entered instanceof Response) return entered;
+    c.set("admission", entered.admission);
+    try {
+      await next();
+    } finally {
+      entered.leave();
+    }
+  };
+}
+
+/** A request let in: its right to new upstream calls, and `leave` once it is answered. */
+export interface Admitted {
+  readonly admission: Admission;
+  /** Settles the points held for its calls and frees its place; call exactly once. */
+  leave(): void;
+}
+
+/**
+ * Admit's decision for one request of `client` to `target`, for the middleware and for the
+ * gateway's own calls made as a client (webhook dispatches): the refusal, or the admission.
+ */
+export async function admitRequest(
+  deps: AdmitDeps,
+  client: Client,
+  target: Pick<RequestTarget, "method" | "path" | "graphql">,
+  signal: AbortSignal,
+): Promise<Admitted | Response> {
   const { state, registry, capacity } = deps;
   const now = deps.now ?? Date.now;
-  return async (c, next) => {
-    const client = c.get("client");
-    const target = c.get("target");
-    const resource = inferResource(target);
-    const refuse = (refusal: Refusal) => {
-      const response = refusalResponse(deps.status, client.name, resource, refusal, now());
-      deps.refused(client.name, refusal.reason);
-      deps.log({
-        client: client.name,
-        reason: refusal.reason,
-        rule: refusal.rule,
-        method: shownMethod(target.method),
-        path: target.path,
-        retryAfterSeconds: Number(response.headers.get("retry-after")),
-      });
-      return response;
-    };
-    const entered = await state.enter(client, c.req.raw.signal);
-    if (entered) return refuse(entered);
-    let calls = 0;
-    c.set("admission", {
+  const resource = inferResource(target);
+  const refuse = (refusal: Refusal) => {
+    const response = refusalResponse(deps.status, client.name, resource, refusal, now());
+    deps.refused(client.name, refusal.reason);
+    deps.log({
+      client: client.name,
+      reason: refusal.reason,
+      rule: refusal.rule,
+      method: shownMethod(target.method),
+      path: target.path,
+      retryAfterSeconds: Number(response.headers.get("retry-after")),
+    });
+    return response;
+  };
+  const entered = await state.enter(client, signal);
+  if (entered) return refuse(entered);
+  let calls = 0;
+  return {
+    admission: {
       newCall: () => {
         const reserve = reserveVerdict(client, registry, capacity(resource), resource);
         if (reserve) return refuse(reserve);
@@ -91,13 +119,11 @@ export function admit(
         calls++;
         return undefined;
       },
-    });
-    try {
-      await next();
-    } finally {
+    },
+    leave() {
       state.settle(client, calls);
       state.leave(client);
-    }
+    },
   };
 }
 

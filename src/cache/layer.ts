@@ -1,10 +1,11 @@
 /**
  * The cache stage for GET and HEAD (DESIGN §7), a middleware before the forwarder: look the
- * request up, serve it locally when the client opted into freshness and the entry is young
- * enough, else revalidate upstream with validators that survive credential rotation (shared
- * among identical concurrent requests), and store what may be stored. Requests the cache must
- * stay out of go on to the forwarder. A key with no entry and no call in flight needs a new
- * upstream call, which admit may refuse; revalidations and joined calls are never refused.
+ * request up, serve it locally when the client opted into freshness, the entry is young enough
+ * and no webhook event marked it stale since, else revalidate upstream with validators that
+ * survive credential rotation (shared among identical concurrent requests), and store what may
+ * be stored. Requests the cache must stay out of go on to the forwarder. A key with no entry
+ * and no call in flight needs a new upstream call, which admit may refuse; revalidations and
+ * joined calls are never refused.
  */
 import type { MiddlewareHandler } from "hono";
 import type { AdmitVariables } from "../admit/admit.ts";
@@ -27,6 +28,7 @@ import {
   freshnessLimit,
 } from "./policy.ts";
 import type { Revalidator } from "./revalidate.ts";
+import type { StaleMarks } from "../webhooks/stale_marks.ts";
 import { serveAnswer, serveEntry, type ServeView } from "./serve.ts";
 
 /** What the cache did, set whenever it answered: its `Cache-Status` and metric label. */
@@ -54,6 +56,11 @@ export interface CacheLayerDeps {
   readonly rewriteBodies: boolean;
   readonly ttlSeconds: number;
   readonly logger: Logger;
+  /**
+   * Resources webhook events made stale (DESIGN §12): an entry they cover is revalidated even
+   * when the client's freshness would serve it.
+   */
+  readonly staleMarks: StaleMarks;
   readonly now?: () => number;
 }
 
@@ -64,7 +71,7 @@ export interface CacheLayerDeps {
 export function cacheLayer(deps: CacheLayerDeps): MiddlewareHandler<
   { Variables: IdentifyVariables & AdmitVariables & CacheVariables & UpstreamVariables }
 > {
-  const { backend, revalidator, urls, rewriteBodies, ttlSeconds, logger } = deps;
+  const { backend, revalidator, urls, rewriteBodies, ttlSeconds, logger, staleMarks } = deps;
   const now = deps.now ?? Date.now;
   return async (c, next) => {
     const target = c.get("target");
@@ -92,13 +99,16 @@ export function cacheLayer(deps: CacheLayerDeps): MiddlewareHandler<
       links: clientLinks(urls, c.var),
       rewriteBodies,
     };
+    let marked = false;
     if (entry) {
       const ageMs = now() - entry.validatedAt;
       const limit = freshnessLimit(
         clientHeaders.get("cache-control"),
         c.get("client").maxAgeSeconds,
       );
-      if (ageMs < limit * 1000) {
+      // Asked only of an entry young enough to serve: the others are revalidated anyway.
+      marked = ageMs < limit * 1000 && await staleMarks.isStale(target.path, entry.validatedAt);
+      if (ageMs < limit * 1000 && !marked) {
         const ttlMs = entry.validatedAt + ttlSeconds * 1000 - now();
         const event = { kind: "hit", ttlSeconds: Math.floor(ttlMs / 1000) } as const;
         c.set("cacheEvent", event);
@@ -116,6 +126,7 @@ export function cacheLayer(deps: CacheLayerDeps): MiddlewareHandler<
         entry,
         lookup.ok,
         conditional(outgoing(c.req.raw, c.var, urls), entry, accept, apiVersion),
+        marked,
       );
       if (!collapsed && outcome.upstream.credential !== NO_CREDENTIAL) {
         c.set("upstream", outcome.upstream);

@@ -93,15 +93,18 @@ export class Revalidator {
   /**
    * Joins the call for `key` or starts it. `request.signal` is the caller's: when it aborts the
    * caller leaves, and a call no one waits for stops. A streamed answer another caller claimed
-   * is fetched again for this one alone.
+   * is fetched again for this one alone. `marked`: the entry is revalidated because a webhook
+   * marked it stale, and its new validation time must be recorded (it clears the mark).
    */
   async revalidate(
     key: string,
     entry: CacheEntry | undefined,
     backendOk: boolean,
     request: UpstreamRequest,
+    marked = false,
   ): Promise<Revalidated> {
-    const call = (signal: AbortSignal) => this.#call(key, entry, backendOk, request, signal);
+    const call = (signal: AbortSignal) =>
+      this.#call(key, entry, backendOk, request, signal, marked);
     const joined = this.#flights.join(key, call, request.signal);
     const outcome = await joined.result;
     if (outcome.kind !== "stream") return { outcome, collapsed: !joined.leader };
@@ -126,6 +129,7 @@ export class Revalidator {
     backendOk: boolean,
     request: UpstreamRequest,
     signal: AbortSignal,
+    marked: boolean,
   ): Promise<Outcome> {
     const { backend, transport, ttlSeconds } = this.deps;
     const answer = await transport({ ...request, signal, deadlined: true });
@@ -140,7 +144,7 @@ export class Revalidator {
         credential: answer.credential,
         validatedAt: this.#now(),
       };
-      if (backendOk) this.#refresh(key, entry, refreshed);
+      if (backendOk) this.#refresh(key, entry, refreshed, marked);
       const event = { ...base, kind: "forward", status: 304, stored: false } as const;
       return { kind: "entry", entry: refreshed, latest: response.headers, event, upstream };
     }
@@ -191,10 +195,13 @@ export class Revalidator {
     return { kind: "response", response, body: read, event, upstream };
   }
 
-  /** Restarts the entry's TTL; rewrites it only when something changed or a while has passed. */
-  #refresh(key: string, old: CacheEntry, refreshed: CacheEntry): void {
+  /**
+   * Restarts the entry's TTL; rewrites it only when something changed, a while has passed, or
+   * the revalidation answers a stale mark (whose clearing depends on the time it records).
+   */
+  #refresh(key: string, old: CacheEntry, refreshed: CacheEntry, marked: boolean): void {
     const changed = old.credential !== refreshed.credential || old.etag !== refreshed.etag;
-    if (!changed && refreshed.validatedAt - old.validatedAt < TOUCH_INTERVAL_MS) return;
+    if (!changed && !marked && refreshed.validatedAt - old.validatedAt < TOUCH_INTERVAL_MS) return;
     this.#background(this.deps.backend.touch(key, refreshed, this.deps.ttlSeconds));
   }
 

@@ -4,6 +4,7 @@ import type { BudgetView } from "../admit/state.ts";
 import type { QuotaView } from "../telemetry/prometheus.ts";
 import type { Telemetry } from "../telemetry/mod.ts";
 import type { UsageCounts } from "../telemetry/usage.ts";
+import type { DeliveryRecord } from "../webhooks/recent.ts";
 
 /** What `/usage` reads besides telemetry's counts. */
 export interface UsageSources {
@@ -11,11 +12,13 @@ export interface UsageSources {
   readonly quotas: () => readonly QuotaView[];
   /** Each budgeted client's points budget now. */
   readonly budgets: () => readonly BudgetView[];
+  /** The last webhook deliveries, newest first. */
+  readonly deliveries: () => readonly DeliveryRecord[];
 }
 
 /**
- * `/usage`: per-client usage (points per resource, refusals by reason, budget left) and
- * per-credential quota, for clients whose scopes allow it.
+ * `/usage`: per-client usage (points per resource, refusals by reason, budget left),
+ * per-credential quota and the last webhook deliveries, for clients whose scopes allow it.
  */
 export function usageEndpoint(telemetry: Telemetry, sources: UsageSources) {
   return (c: Context): Response => {
@@ -48,6 +51,16 @@ export function usageEndpoint(telemetry: Telemetry, sources: UsageSources) {
         parked: q.parked,
         bad: q.bad,
       })),
+      webhooks: {
+        last_deliveries: sources.deliveries().map((d) => ({
+          id: d.id,
+          event: d.event,
+          ...(d.action === undefined ? {} : { action: d.action }),
+          ...(d.repository === undefined ? {} : { repository: d.repository }),
+          outcome: d.outcome,
+          at: new Date(d.atMs).toISOString(),
+        })),
+      },
     });
   };
 }

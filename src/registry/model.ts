@@ -58,10 +58,57 @@ export interface Client {
   readonly githubTokenAt?: string;
 }
 
+/** A JSON value whose strings may hold `{{ event.a.b }}` lookups (`webhooks:` only). */
+export type TemplateValue =
+  | string
+  | number
+  | boolean
+  | null
+  | readonly TemplateValue[]
+  | { readonly [key: string]: TemplateValue };
+
+/** What a webhook rule sends (DESIGN §12); every string may hold `{{ event.a.b }}`. */
+export type WebhookTarget =
+  | {
+    /** `POST /repos/{repository}/actions/workflows/{workflow}/dispatches` with `{ref, inputs}`. */
+    readonly kind: "dispatch";
+    readonly repository: string;
+    readonly workflow: string;
+    readonly ref: string;
+    readonly inputs: { readonly [key: string]: TemplateValue };
+  }
+  | {
+    /** `POST /repos/{repository}/dispatches` with `{event_type, client_payload}`. */
+    readonly kind: "repository_dispatch";
+    readonly repository: string;
+    readonly eventType: string;
+    readonly clientPayload: { readonly [key: string]: TemplateValue };
+  };
+
+/** One `webhooks:` rule: on `event` (and `action`), send `target`. */
+export interface WebhookRule {
+  /** `webhooks[0] repository.created`: the rule's name in metrics and logs. */
+  readonly label: string;
+  readonly event: string;
+  /** When set, only deliveries whose payload `action` is this. */
+  readonly action?: string;
+  readonly target: WebhookTarget;
+}
+
+/** The registry's webhook automation and the built-in client its dispatches are made as. */
+export interface Webhooks {
+  readonly rules: readonly WebhookRule[];
+  /** `webhooks`: its name in metrics, budgets and logs; `defaults.limits` apply to it. */
+  readonly client: Client;
+}
+
 /** A whole registry file: its clients and the template variables it read. */
 export interface Registry {
   readonly clients: readonly Client[];
   readonly reserve: Reserve;
   /** Variables the file's template read. */
   readonly variables: readonly string[];
+  readonly webhooks: Webhooks;
+  /** What the file says that loads but is probably a mistake (`file:line: …`), to log. */
+  readonly warnings: readonly string[];
 }

@@ -1,7 +1,7 @@
 /**
  * Reads a registry file (YAML) into a `Registry`: the Python github-proxy's format plus
  * `token_sha256`, `deny`, `graphql`, `cache`, the fair-share fields (`priority`, `limits`,
- * `defaults`, `reserve`) and `github_token`; every problem is reported with its line number.
+ * `defaults`, `reserve`), `github_token` and `webhooks`; every problem is reported with its line number.
  */
 import {
   type Document,
@@ -18,6 +18,7 @@ import { renderTemplate } from "./template.ts";
 import { compileScopePattern, type ScopePattern } from "./pattern.ts";
 import { fromHex, sha256, toHex } from "../digest.ts";
 import type { Client, GraphqlAllowance, Registry, ScopeRule } from "./model.ts";
+import { parseWebhookRules } from "./webhook_rules.ts";
 import {
   type At,
   parseDefaults,
@@ -39,6 +40,9 @@ export class RegistryError extends Error {
   }
 }
 
+/** The built-in client webhook dispatches are made as (DESIGN §12); no registry client has it. */
+export const WEBHOOKS_CLIENT = "webhooks";
+
 const CLIENT_FIELDS = new Set([
   "name",
   "token",
@@ -50,7 +54,7 @@ const CLIENT_FIELDS = new Set([
   "limits",
   "github_token",
 ]);
-const TOP_FIELDS = new Set(["version", "clients", "defaults", "reserve"]);
+const TOP_FIELDS = new Set(["version", "clients", "defaults", "reserve", "webhooks"]);
 const RULE_FIELDS = new Set(["method", "path", "graphql"]);
 const GRAPHQL_VALUES = new Set(["query", "mutation", "any"]);
 
@@ -121,6 +125,9 @@ export function parseRegistry(
       problems.push(`${where}: client has no "name"`);
       continue;
     }
+    if (name === WEBHOOKS_CLIENT) {
+      problems.push(`${where}: client name "${name}" is the gateway's own, for webhook dispatches`);
+    }
     if (names.has(name)) {
       problems.push(`${where}: duplicate client name "${name}" (first at ${names.get(name)})`);
     }
@@ -161,8 +168,32 @@ export function parseRegistry(
       });
     }
   }
+  const warnings: string[] = [];
+  const rules = parseWebhookRules(
+    field(root, "webhooks"),
+    field,
+    field.resolve,
+    at,
+    problems,
+    warnings,
+  );
   if (problems.length > 0) throw new RegistryError(file, problems);
-  return { clients, reserve, variables: rendered.variables };
+  const webhooksClient: Client = {
+    name: WEBHOOKS_CLIENT,
+    // Matches no token: the client is never identified, only named by the gateway itself.
+    tokenDigest: new Uint8Array(),
+    scopes: null,
+    deny: [],
+    priority: "normal",
+    limits: withDefaults({}, defaults),
+  };
+  return {
+    clients,
+    reserve,
+    variables: rendered.variables,
+    webhooks: { rules, client: webhooksClient },
+    warnings,
+  };
 }
 
 /** The key node of `key` in `map`, for a problem found after parsing to name its line. */

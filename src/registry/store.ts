@@ -162,6 +162,7 @@ export class RegistryStore implements RegistrySource {
     } else {
       logger.info("client registry reloaded", fields);
     }
+    for (const warning of registry.warnings) logger.warn("client registry warning", { warning });
     return true;
   }
 

@@ -1,4 +1,5 @@
 import type { RefusalReason } from "../admit/state.ts";
+import type { WebhookCounters } from "../webhooks/receiver.ts";
 
 /**
  * What the request path reports to telemetry. Parts of the gateway call these methods; the
@@ -56,7 +57,8 @@ export interface CacheBackendEvent {
   readonly error: boolean;
 }
 
-export interface TelemetrySink {
+/** What the webhook receiver reports: deliveries, signature failures, dispatches, invalidations. */
+export interface TelemetrySink extends WebhookCounters {
   clientRequest(event: ClientRequestEvent): void;
   upstreamRequest(event: UpstreamRequestEvent): void;
   /** Points a client did not spend on `resource` because the cache answered (hit, 304, shared). */
@@ -76,6 +78,10 @@ export const noopSink: TelemetrySink = {
   cacheBackend() {},
   coalescedWaiter() {},
   admitRefusal() {},
+  delivery() {},
+  signatureFailure() {},
+  dispatch() {},
+  invalidation() {},
 };
 
 /** One sink that reports to several. */
@@ -89,5 +95,9 @@ export function fanout(sinks: readonly TelemetrySink[]): TelemetrySink {
     cacheBackend: (e) => sinks.forEach((s) => s.cacheBackend(e)),
     coalescedWaiter: () => sinks.forEach((s) => s.coalescedWaiter()),
     admitRefusal: (client, reason) => sinks.forEach((s) => s.admitRefusal(client, reason)),
+    delivery: (event, outcome) => sinks.forEach((s) => s.delivery(event, outcome)),
+    signatureFailure: () => sinks.forEach((s) => s.signatureFailure()),
+    dispatch: (rule, outcome) => sinks.forEach((s) => s.dispatch(rule, outcome)),
+    invalidation: (event, resources) => sinks.forEach((s) => s.invalidation(event, resources)),
   };
 }

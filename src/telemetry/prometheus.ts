@@ -6,6 +6,7 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { CACHE_BACKEND_OPERATIONS, CACHE_RESULTS, type TelemetrySink } from "./events.ts";
 import { REFUSAL_REASONS } from "../admit/state.ts";
 import { KNOWN_RESOURCES } from "../credentials/resource.ts";
+import { DISPATCH_OUTCOMES } from "../webhooks/dispatcher.ts";
 
 /** Quota of one credential for one rate-limit resource, as the pool sees it. */
 export interface QuotaView {
@@ -76,6 +77,8 @@ export interface GaugeSources {
   /** Installation tokens minted with a client's `github_token:` narrowing, per credential. */
   narrowedMints?(): readonly { credential: string; outcome: string; count: number }[];
   cacheSize?(): { entries: number; bytes: number } | undefined;
+  /** The registry's webhook rule labels now: their dispatch series exist from the start. */
+  webhookRules?(): readonly string[];
 }
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
@@ -390,6 +393,36 @@ export function createPrometheus(sources: GaugeSources): PrometheusTelemetry {
     registers,
   });
 
+  const deliveries = new Counter({
+    name: "github_proxy_webhook_deliveries_total",
+    help:
+      "Verified webhook deliveries, by event (GitHub's names, else other) and outcome (processed, duplicate, ping, malformed).",
+    labelNames: ["event", "outcome"],
+    registers,
+  });
+  const signatureFailures = new Counter({
+    name: "github_proxy_webhook_signature_failures_total",
+    help: "Webhook deliveries refused because X-Hub-Signature-256 was missing or wrong.",
+    registers,
+  });
+  const dispatches = new Counter({
+    name: "github_proxy_webhook_dispatches_total",
+    help: "Calls of webhooks: rules, by rule and outcome (sent, failed, skipped, queue_full).",
+    labelNames: ["rule", "outcome"],
+    registers,
+    collect() {
+      for (const rule of sources.webhookRules?.() ?? []) {
+        for (const outcome of DISPATCH_OUTCOMES) this.inc({ rule, outcome }, 0);
+      }
+    },
+  });
+  const invalidations = new Counter({
+    name: "github_proxy_webhook_invalidations_total",
+    help: "Webhook events that marked cached resources stale, by event.",
+    labelNames: ["event"],
+    registers,
+  });
+
   const sink: TelemetrySink = {
     clientRequest(e) {
       clientRequests.inc({
@@ -431,6 +464,18 @@ export function createPrometheus(sources: GaugeSources): PrometheusTelemetry {
     },
     admitRefusal(client, reason) {
       refusals.inc({ client, reason });
+    },
+    delivery(event, outcome) {
+      deliveries.inc({ event, outcome });
+    },
+    signatureFailure() {
+      signatureFailures.inc();
+    },
+    dispatch(rule, outcome) {
+      dispatches.inc({ rule, outcome });
+    },
+    invalidation(event) {
+      invalidations.inc({ event });
     },
   };
   return { sink, contentType: registry.contentType, metrics: () => registry.metrics() };

@@ -9,7 +9,8 @@
  * point and both spellings of GraphQL's rate-limit error, credential-dependent ETags with
  * conditional requests, pagination Link headers, runner tokens, installation token minting,
  * releases and release-asset uploads on the uploads root (`<origin>/api/uploads`, GHES's layout;
- * on github.com it is `uploads.github.com`).
+ * on github.com it is `uploads.github.com`), workflow and repository dispatches
+ * (`fake_dispatches.ts`).
  * Everything it receives is recorded in `requests`.
  */
 import { Buffer } from "node:buffer";
@@ -24,6 +25,7 @@ import {
   scopeRefusal,
   type TokenScope,
 } from "./fake_installations.ts";
+import { FakeDispatches } from "./fake_dispatches.ts";
 
 export interface FakeApp {
   id: string;
@@ -233,6 +235,8 @@ export class FakeGitHub implements AsyncDisposable {
   readonly requests: RecordedRequest[] = [];
   /** Every successful `POST /app/installations/{id}/access_tokens`, as asked. */
   readonly mintRequests: MintRequest[] = [];
+  /** The dispatch endpoints webhook rules call, and what they received. */
+  readonly dispatches: FakeDispatches = new FakeDispatches();
 
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
   readonly #prefix: string;
@@ -301,6 +305,17 @@ export class FakeGitHub implements AsyncDisposable {
       (_, [owner]) => owner.startsWith("unknown-") ? notFound() : this.#runnerToken(),
     ],
     ["GET", /^\/app\/installations$/, (inc) => this.#installations(inc)],
+    [
+      "POST",
+      /^\/repos\/([^/]+)\/([^/]+)\/actions\/workflows\/([^/]+)\/dispatches$/,
+      (inc, [o, r, w]) =>
+        this.dispatches.workflowDispatch(inc.path, o, r, w, inc.body, inc.credential),
+    ],
+    [
+      "POST",
+      /^\/repos\/([^/]+)\/([^/]+)\/dispatches$/,
+      (inc, [o, r]) => this.dispatches.repositoryDispatch(inc.path, o, r, inc.body, inc.credential),
+    ],
     ["GET", /^\/app\/installations\/([^/]+)$/, (inc, [id]) => this.#installation(inc, id)],
     ["POST", /^\/app\/installations\/([^/]+)\/access_tokens$/, (inc, [id]) => this.#mint(inc, id)],
   ];

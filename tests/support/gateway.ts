@@ -2,7 +2,7 @@
  * Starts the real gateway in-process on 127.0.0.1 against a fake GitHub, for end-to-end tests.
  */
 import { parseConfig } from "../../src/config.ts";
-import { createGateway, type Gateway } from "../../src/gateway.ts";
+import { createGateway, type Gateway, type WebhookOptions } from "../../src/gateway.ts";
 import type { ReloadTiming } from "../../src/registry/store.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
 
@@ -31,6 +31,8 @@ export interface TestGatewayOptions {
   readonly now?: () => number;
   /** Longest wait in a client's concurrency queue, in ms. */
   readonly admitQueueWaitMs?: number;
+  /** The webhook receiver's parts and hooks (see `GatewayOptions.webhooks`). */
+  readonly webhooks?: WebhookOptions;
 }
 
 export const TEST_TOKEN = "test-token";
@@ -63,6 +65,7 @@ export async function startGateway(options: TestGatewayOptions): Promise<TestGat
     registryReload: options.registryReload,
     now: options.now,
     admitQueueWaitMs: options.admitQueueWaitMs,
+    webhooks: options.webhooks,
   });
   const server = Deno.serve(
     {

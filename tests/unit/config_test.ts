@@ -55,6 +55,7 @@ Deno.test("defaults", () => {
     publicUrl: undefined,
     trustProxyHeaders: false,
     rewriteBodyUrls: true,
+    webhookSecrets: [],
   };
   assert.deepEqual(config, expected);
   assert.ok(Object.isFrozen(config));
@@ -87,7 +88,9 @@ Deno.test("values are parsed into typed fields", () => {
     PUBLIC_URL: "https://Proxy.example.com/gh/",
     TRUST_PROXY_HEADERS: "TRUE",
     REWRITE_BODY_URLS: "false",
+    GITHUB_WEBHOOK_SECRET: " old-secret , new-secret,,",
   });
+  assert.deepEqual(config.webhookSecrets, ["old-secret", "new-secret"]);
   assert.equal(config.upstreamConcurrency, 8);
   assert.equal(config.githubApiUrl, "https://ghe.example.com/api/v3");
   assert.equal(config.githubGraphqlUrl, "https://ghe.example.com/api/graphql");
@@ -235,6 +238,7 @@ Deno.test("every problem is reported together, and no secret is repeated", () =>
     UPSTASH_REDIS_REST_TOKEN: "upstash_value_secret",
     METRICS_TOKEN: "metrics_value_secret",
     DENO_KV_ACCESS_TOKEN: "kv_value_secret",
+    GITHUB_WEBHOOK_SECRET: "webhook_value_secret",
   };
   const env = Object.fromEntries(PROBLEM_CASES.flatMap(([, env]) => Object.entries(env)));
   let error: unknown;

@@ -9,6 +9,7 @@ import { Revalidator } from "../../../src/cache/revalidate.ts";
 import type { Transport, UpstreamRequest } from "../../../src/http/upstream.ts";
 import { requestTarget } from "../../../src/identify/target.ts";
 import { silentLogger } from "../../../src/log.ts";
+import { LocalStaleMarks } from "../../../src/webhooks/stale_marks.ts";
 
 const API = "https://api.github.test";
 const BODY = '{"name":"widget"}';
@@ -87,6 +88,7 @@ function setup(answer: (request: UpstreamRequest) => Response, hold = false): Se
       rewriteBodies: true,
       ttlSeconds: 60,
       logger: silentLogger,
+      staleMarks: new LocalStaleMarks({ ttlMs: 60_000, now }),
       now,
     }),
   );

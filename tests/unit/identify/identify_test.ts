@@ -138,7 +138,7 @@ Deno.test("findClient: the client holding the token, whichever way the file wrot
   assert.equal(findClient(registry, "t-bot")?.name, "bot");
   assert.equal(findClient(registry, "t-"), undefined);
   assert.equal(
-    findClient({ clients: [], reserve: DEFAULT_RESERVE, variables: [] }, "t-ci"),
+    findClient({ ...registry, clients: [], reserve: DEFAULT_RESERVE, variables: [] }, "t-ci"),
     undefined,
   );
 });
