@@ -10,7 +10,7 @@ import { authorize, type AuthorizeVariables } from "./authorize/authorize.ts";
 import type { GuardedBackend } from "./cache/backends/guard.ts";
 import { cacheLayer, type CacheVariables } from "./cache/layer.ts";
 import type { Revalidator } from "./cache/revalidate.ts";
-import { healthz, readyz } from "./endpoints/health.ts";
+import { healthz, type PartReadiness, readyz } from "./endpoints/health.ts";
 import { metricsEndpoint } from "./endpoints/metrics.ts";
 import { rewriteToRunnerTokenCall } from "./endpoints/runner_tokens.ts";
 import { usageEndpoint } from "./endpoints/usage.ts";
@@ -41,8 +41,8 @@ export interface AppParts {
   readonly admit: AdmitDeps;
   /** The shared cache for GET/HEAD: its backend and its upstream side. */
   readonly cache: { readonly backend: GuardedBackend; readonly revalidator: Revalidator };
-  /** Readiness beyond the process answering (cache reachable, …); rejects with a worded reason. */
-  readonly readiness: () => Promise<void>;
+  /** Each part's readiness beyond the process answering (cache, shared state), worded. */
+  readonly readiness: () => Promise<Readonly<Record<string, PartReadiness>>>;
 }
 
 /** Everything the stages put in the context, each stage's own `Variables` together. */

@@ -15,6 +15,7 @@ import { withRevalidationTags } from "./cache/github_etag.ts";
 import { fetchTransport } from "./http/upstream.ts";
 import { redactUserinfo } from "./redact.ts";
 import { VERSION } from "./version.ts";
+import { openSharedState, type StateHealth } from "./state/mod.ts";
 import { RegistryStore, type ReloadTiming } from "./registry/store.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { connectPool, ownerCooldowns, quotaViews } from "./telemetry/pool_telemetry.ts";
@@ -118,7 +119,15 @@ export async function createGateway(
     options.env ?? (() => undefined),
     options.registryReload,
   );
+  // Opened before the pool so a replica's first request already sees what the others learnt.
+  const shared = await openSharedState(config.cacheBackendUrl, config, {
+    logger,
+    readTimeoutMs: DEFAULT_GUARD.readTimeoutMs,
+    writeTimeoutMs: DEFAULT_GUARD.writeTimeoutMs,
+    now: options.now,
+  });
   const pool = createPool(config.credentials, {
+    shared: shared.pool,
     apiUrl: config.githubApiUrl,
     paddingMs: config.credsTtlPaddingSeconds * 1000,
     tokenCacheMaxSize: config.credsCacheMaxSize,
@@ -142,7 +151,11 @@ export async function createGateway(
   });
   const opened = await openBackend(config.cacheBackendUrl, config);
   const quotas = () => quotaViews(pool.snapshot());
-  const admitState = new AdmitState({ queueWaitMs: options.admitQueueWaitMs });
+  const admitState = new AdmitState({
+    queueWaitMs: options.admitQueueWaitMs,
+    ledger: shared.budgets,
+    now: options.now,
+  });
   const budgets = () => admitState.budgets(registry.current.clients);
   const telemetry = createTelemetry(config.telemetry, {
     quotas,
@@ -151,6 +164,8 @@ export async function createGateway(
     budgets,
     cachedTokens: () => pool.snapshot().tokenCache.items,
     cacheSize: () => opened.stats?.(),
+    cacheBackendUp: () => backend.healthy,
+    sharedState: () => shared.health(),
   }, logger);
   const stopPoolTelemetry = connectPool(pool, telemetry.sink, logger);
   // Every call the pool made is charged to its client as the pool counted it (DESIGN §11).
@@ -187,12 +202,19 @@ export async function createGateway(
     budgets,
     admit,
     cache: { backend, revalidator: cache },
-    readiness: () =>
-      backend.ping().catch((error) => {
-        throw new Error(`cache backend ${backend.kind} ${readinessFailure(error)}`);
-      }),
+    readiness: async () => ({
+      cache: {
+        backend: backend.kind,
+        status: await backend.ping().then(() => "ok" as const, readinessFailure),
+      },
+      shared_state: stateReadiness(shared.health()),
+    }),
   });
-  logger.info("cache ready", { backend: backend.kind, ttlSeconds: config.cacheTtlSeconds });
+  logger.info("cache ready", {
+    backend: backend.kind,
+    ttlSeconds: config.cacheTtlSeconds,
+    sharedState: shared.health().kind,
+  });
   return {
     app,
     registry,
@@ -204,7 +226,18 @@ export async function createGateway(
       stopCharging();
       telemetry.close();
       await cache.drain();
+      await shared.close();
       await backend.close();
     },
+  };
+}
+
+/** The shared state in `/readyz`'s words: which store, whether replicas share it, its health. */
+function stateReadiness(health: StateHealth) {
+  return {
+    store: health.kind,
+    shared: health.shared,
+    status: health.healthy ? "ok" as const : "failing" as const,
+    failures: health.failures,
   };
 }

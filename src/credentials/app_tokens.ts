@@ -22,8 +22,29 @@ export type TokenCacheEvent =
     readonly reason: "renewed" | "rejected" | "capacity";
   };
 
+/**
+ * Installation tokens shared with other replicas (DESIGN §13, `src/state/app_tokens.ts`): one
+ * mint per renewal across them.
+ */
+export interface TokenShare {
+  /**
+   * A token for the App under `key`: one another replica stored when it is not due for renewal,
+   * else `mint`'s; `minted` tells whether this replica minted it. `secret` (the App's private
+   * key) is what the stored token is encrypted with.
+   */
+  obtain(
+    key: string,
+    secret: string,
+    mint: () => Promise<CachedToken>,
+  ): Promise<{ readonly token: CachedToken; readonly minted: boolean }>;
+  /** GitHub refused `token`: no replica is to be handed it again. */
+  forget(key: string, token: string): void;
+}
+
 export interface AppTokensOptions {
   readonly apiUrl: string;
+  /** Shares tokens with other replicas; without it this replica mints its own. */
+  readonly shared?: TokenShare;
   /** Most tokens kept; the least recently used goes first. */
   readonly maxSize: number;
   readonly fetch?: typeof fetch;
@@ -48,7 +69,8 @@ export class MintError extends Error {
   }
 }
 
-interface CachedToken {
+/** A minted token and its schedule on the gateway's clock. */
+export interface CachedToken {
   readonly credential: string;
   readonly token: string;
   readonly renewAtMs: number;
@@ -144,9 +166,12 @@ export function createAppTokens(options: AppTokensOptions): AppTokens {
   const mintShared = (source: AppSource, minter: Minter): Promise<CachedToken> => {
     let shared = pending.get(minter.key);
     if (!shared) {
-      shared = minter.mint().then(
-        (entry) => {
-          emit({ type: "mint", credential: source.name, outcome: "success" });
+      const obtained = options.shared
+        ? options.shared.obtain(minter.key, source.privateKey, () => minter.mint())
+        : minter.mint().then((token) => ({ token, minted: true }));
+      shared = obtained.then(
+        ({ token: entry, minted }) => {
+          if (minted) emit({ type: "mint", credential: source.name, outcome: "success" });
           store(minter.key, entry);
           return entry;
         },
@@ -185,6 +210,7 @@ export function createAppTokens(options: AppTokensOptions): AppTokens {
     },
     reject(source, token) {
       const key = minterFor(source).key;
+      options.shared?.forget(key, token);
       if (cache.get(key)?.token !== token) return;
       cache.delete(key);
       emit({ type: "eviction", credential: source.name, reason: "rejected" });

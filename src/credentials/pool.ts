@@ -9,7 +9,7 @@
  */
 import type { CredentialSource } from "./sources.ts";
 import { type Logger, silentLogger } from "../log.ts";
-import { type AppTokens, createAppTokens, MintError } from "./app_tokens.ts";
+import { type AppTokens, createAppTokens, MintError, type TokenShare } from "./app_tokens.ts";
 import type { PoolEvent, PoolObserver, PoolSnapshot } from "./events.ts";
 import { secondaryLimitResponse, withPoolRateLimit } from "./exhausted.ts";
 import type { PoolTotals } from "./quota.ts";
@@ -44,6 +44,13 @@ export interface CredentialPool {
   observe(observer: PoolObserver): () => void;
 }
 
+/** What replicas share of the pool (DESIGN §13); the implementation is `src/state/`. */
+export interface PoolShare {
+  /** Keeps `standing` in step with the other replicas' until the shared state closes. */
+  attach(standing: Standing): void;
+  readonly tokens: TokenShare;
+}
+
 export interface PoolOptions {
   /** REST base URL, where App installation tokens are minted. */
   readonly apiUrl: string;
@@ -57,6 +64,8 @@ export interface PoolOptions {
   readonly logger: Logger;
   readonly fetch?: typeof fetch;
   readonly now?: () => number;
+  /** Shared with other replicas; without it the pool knows only what it saw. */
+  readonly shared?: PoolShare;
 }
 
 /** An App whose token cannot be minted, or is refused right after minting, rests this long. */
@@ -96,12 +105,14 @@ export function createPool(
     fetch: options.fetch,
     now,
     onEvent: emit,
+    shared: options.shared?.tokens,
   });
   const standing = new Standing(sources, paddingMs, now, rateLimitStatus, {
     concurrency,
     maxQueued: concurrency * QUEUED_PER_SLOT,
     maxWaitMs: QUEUE_WAIT_MS,
   });
+  options.shared?.attach(standing);
   // With one PAT at most there is nothing to group: no lookup is made.
   let owners: Promise<void> | undefined =
     sources.filter((source) => source.kind === "pat").length < 2 ? Promise.resolve() : undefined;

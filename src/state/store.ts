@@ -8,11 +8,10 @@
 /** The stores there are: `local` has no peers; the others are shared by every replica. */
 export type StoreKind = "local" | "redis" | "upstash";
 
+import { fullBucket, levelAt, type Rate } from "../admit/bucket.ts";
+
 /** A token bucket's parameters: `capacity` points refill evenly over `periodMs`. */
-export interface BucketRate {
-  readonly capacity: number;
-  readonly periodMs: number;
-}
+export type BucketRate = Rate;
 
 export interface StateStore {
   readonly kind: StoreKind;
@@ -54,13 +53,11 @@ export function bucketAfter(
   rate: BucketRate,
   nowMs: number,
 ): { tokens: number; atMs: number } {
-  let tokens = bucket?.tokens ?? rate.capacity;
-  let atMs = bucket?.atMs ?? nowMs;
-  if (nowMs > atMs) {
-    tokens = Math.min(rate.capacity, tokens + ((nowMs - atMs) * rate.capacity) / rate.periodMs);
-    atMs = nowMs;
-  }
-  return { tokens: Math.min(rate.capacity, tokens - points), atMs };
+  const current = bucket ?? fullBucket(rate, nowMs);
+  return {
+    tokens: Math.min(rate.capacity, levelAt(current, rate, nowMs) - points),
+    atMs: Math.max(current.atMs, nowMs),
+  };
 }
 
 /**
