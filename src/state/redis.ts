@@ -2,19 +2,18 @@
  * The shared state on Redis or Valkey (`redis://`, `rediss://`), over its own connection with
  * the cache backend's options: failing fast while the server is away, reconnecting behind.
  */
-import type { Redis } from "ioredis";
-import { connectRedis, firstConnection } from "../cache/backends/redis.ts";
+import { closeRedis, connectRedis, type RedisClient } from "../cache/backends/redis.ts";
 import { type BucketRate, SPEND_SCRIPT, type StateStore } from "./store.ts";
 
 export class RedisStore implements StateStore {
   readonly kind = "redis";
 
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: RedisClient) {}
 
   /** A store on the server `url` names, after a bounded wait for the first connection. */
   static async open(url: string): Promise<RedisStore> {
-    const client = connectRedis(url);
-    await firstConnection(client);
+    const { client, connected } = connectRedis(url);
+    await connected();
     return new RedisStore(client);
   }
 
@@ -23,11 +22,11 @@ export class RedisStore implements StateStore {
   }
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
-    await this.redis.set(key, value, "PX", Math.ceil(ttlMs));
+    await this.redis.set(key, value, { PX: Math.ceil(ttlMs) });
   }
 
   async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.set(key, value, "PX", Math.ceil(ttlMs), "NX")) === "OK";
+    return (await this.redis.set(key, value, { PX: Math.ceil(ttlMs), NX: true })) === "OK";
   }
 
   async delete(key: string): Promise<void> {
@@ -35,14 +34,11 @@ export class RedisStore implements StateStore {
   }
 
   async mapSet(key: string, field: string, value: string, ttlMs: number): Promise<void> {
-    const replies = await this.redis.multi().hset(key, field, value).pexpire(key, Math.ceil(ttlMs))
-      .exec();
-    const failed = replies?.find(([error]) => error !== null);
-    if (failed) throw failed[0];
+    await this.redis.multi().hSet(key, field, value).pExpire(key, Math.ceil(ttlMs)).exec();
   }
 
-  mapGetAll(key: string): Promise<Record<string, string>> {
-    return this.redis.hgetall(key);
+  async mapGetAll(key: string): Promise<Record<string, string>> {
+    return { ...await this.redis.hGetAll(key) };
   }
 
   async spend(
@@ -52,16 +48,12 @@ export class RedisStore implements StateStore {
     nowMs: number,
     ttlMs: number,
   ): Promise<number> {
-    const left = await this.redis.eval(
-      SPEND_SCRIPT,
-      1,
-      key,
-      points,
-      rate.capacity,
-      rate.periodMs,
-      Math.floor(nowMs),
-      Math.ceil(ttlMs),
-    );
+    const left = await this.redis.eval(SPEND_SCRIPT, {
+      keys: [key],
+      arguments: [points, rate.capacity, rate.periodMs, Math.floor(nowMs), Math.ceil(ttlMs)].map(
+        String,
+      ),
+    });
     return Number(left);
   }
 
@@ -70,6 +62,6 @@ export class RedisStore implements StateStore {
   }
 
   async close(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await closeRedis(this.redis);
   }
 }

@@ -151,15 +151,16 @@ export async function spawnServer(
 
 /**
  * The gateway as a separate process on 127.0.0.1, started with the launcher's least-privilege
- * flags, the full-access test registry and the memory cache; `env` adds or overrides variables.
+ * flags, the full-access test registry (or `options.registry`) and the memory cache; `env` adds
+ * or overrides variables.
  */
 export async function startGatewayProcess(
   githubApiUrl: string,
   env: Record<string, string> = {},
-  options: SpawnOptions = {},
+  options: SpawnOptions & { readonly registry?: string } = {},
 ): Promise<{ server: ServerProcess; stop(): Promise<void> }> {
   const dir = await Deno.makeTempDir({ prefix: "github-proxy-process-" });
-  await Deno.writeTextFile(`${dir}/registry.yaml`, FULL_ACCESS_REGISTRY);
+  await Deno.writeTextFile(`${dir}/registry.yaml`, options.registry ?? FULL_ACCESS_REGISTRY);
   const cmd = command("start", {
     GITHUB_API_URL: githubApiUrl,
     CLIENT_REGISTRY_FILE_PATH: `${dir}/registry.yaml`,

@@ -1,6 +1,7 @@
 /**
  * `redis://[user:password@]host[:port][/db]` and `rediss://…` (TLS): Redis or Valkey over its own
- * protocol with `ioredis`, the Python proxy's backend. An entry is a hash with the validation
+ * protocol with `@redis/client` (node-redis's core, which reads no environment), the Python
+ * proxy's backend. An entry is a hash with the validation
  * state (`s`, JSON) and the encoded content (`b`, bytes), replaced in one MULTI/EXEC so a reader
  * sees either entry whole; Redis expires the key; a refresh rewrites only `s`.
  *
@@ -8,7 +9,7 @@
  * command), so the guard turns a dead server into misses instead of requests piling up; it
  * reconnects in the background and is used again as soon as it is back.
  */
-import { Redis, type RedisOptions } from "ioredis";
+import { createClient, RESP_TYPES } from "@redis/client";
 import { Buffer } from "node:buffer";
 import { isIP } from "node:net";
 import { ConfigError } from "../../config_error.ts";
@@ -23,13 +24,21 @@ import {
 
 const PREFIX = "github-proxy:cache:";
 const DEFAULT_PORT = 6379;
-/** Bounds of the connection itself; the guard bounds each call sooner. */
+/** Bound of a connection attempt; the guard bounds each call sooner. */
 const CONNECT_TIMEOUT_MS = 1000;
-const COMMAND_TIMEOUT_MS = 2000;
 /** Longest pause between reconnection attempts: the server is used again this soon after it is back. */
 const MAX_RECONNECT_DELAY_MS = 500;
 /** Start-up waits this long for a first connection, then goes on without (fail-open). */
 const FIRST_CONNECT_WAIT_MS = 1000;
+/** Commands waiting for the connection at most (the offline queue is off: none wait for a dead one). */
+const MAX_QUEUED_COMMANDS = 10_000;
+
+function newClient(target: RedisTarget) {
+  return createClient(redisOptions(target));
+}
+
+/** A client as `connectRedis` makes it. */
+export type RedisClient = ReturnType<typeof newClient>;
 
 /** What a `redis://` or `rediss://` URL names; the password never leaves this record. */
 export interface RedisTarget {
@@ -79,49 +88,47 @@ export function parseRedisUrl(url: string): RedisTarget {
 }
 
 /** The client options for a target: bounded, failing fast while the server is away. */
-export function redisOptions(target: RedisTarget): RedisOptions {
+export function redisOptions(target: RedisTarget) {
   return {
-    host: target.host,
-    port: target.port,
+    socket: {
+      host: target.host,
+      port: target.port,
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      reconnectStrategy: (attempt: number) => Math.min(50 * (attempt + 1), MAX_RECONNECT_DELAY_MS),
+      // SNI names hosts only; Node refuses an IP address as `servername`.
+      ...(target.tls
+        ? { tls: true as const, servername: isIP(target.host) ? undefined : target.host }
+        : {}),
+    },
     username: target.username,
     password: target.password,
-    db: target.db,
-    // SNI names hosts only; Node refuses an IP address as `servername`.
-    tls: target.tls ? (isIP(target.host) ? {} : { servername: target.host }) : undefined,
-    connectTimeout: CONNECT_TIMEOUT_MS,
-    commandTimeout: COMMAND_TIMEOUT_MS,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    retryStrategy: (attempt: number) => Math.min(50 * attempt, MAX_RECONNECT_DELAY_MS),
-    lazyConnect: false,
+    database: target.db,
+    disableOfflineQueue: true,
+    commandsQueueMaxLength: MAX_QUEUED_COMMANDS,
   };
 }
 
 /**
- * A client for `url`, connecting in the background. Its `error` events are swallowed here:
- * failed calls reach their callers, which count and log them without the server's words.
+ * A client for `url`, connecting (and reconnecting) in the background; `onError` hears of every
+ * connection error, which is otherwise swallowed here: failed calls reach their callers, which
+ * count and log them without the server's words.
  */
-export function connectRedis(url: string): Redis {
-  const client = new Redis(redisOptions(parseRedisUrl(url)));
-  client.on("error", () => {});
-  return client;
-}
-
-/** Resolves once `client` is ready or `ms` passed, whichever is first; never rejects. */
-export function firstConnection(client: Redis, ms: number = FIRST_CONNECT_WAIT_MS): Promise<void> {
-  if (client.status === "ready") return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      client.off("ready", done);
-      client.off("end", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    client.once("ready", done);
-    client.once("end", done);
-  });
+export function connectRedis(url: string, onError: (error: unknown) => void = () => {}): {
+  readonly client: RedisClient;
+  /** Resolves once connected or after `ms`, whichever is first; never rejects. */
+  readonly connected: (ms?: number) => Promise<void>;
+} {
+  const client = newClient(parseRedisUrl(url));
+  client.on("error", onError);
+  const connecting = client.connect().then(() => {}, onError);
+  return {
+    client,
+    connected: (ms = FIRST_CONNECT_WAIT_MS) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const waited = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
+      return Promise.race([connecting, waited]).finally(() => clearTimeout(timer));
+    },
+  };
 }
 
 /** Redis's words for refused credentials (`AUTH`, ACL), told apart from an unreachable server. */
@@ -133,14 +140,24 @@ export class RedisBackend implements CacheBackend {
   readonly kind = "redis";
   /** The connection's last error: a refused AUTH never lets a command through to say so. */
   #connectionError: unknown;
+  readonly #client: RedisClient;
+  readonly #connected: Promise<void>;
 
-  constructor(private readonly redis: Redis) {
-    redis.on("error", (error) => this.#connectionError = error);
-    redis.on("ready", () => this.#connectionError = undefined);
+  constructor(url: string) {
+    const { client, connected } = connectRedis(url, (error) => this.#connectionError = error);
+    client.on("ready", () => this.#connectionError = undefined);
+    this.#client = client;
+    this.#connected = connected();
+  }
+
+  /** Resolves once connected, or after a bounded wait. */
+  connected(): Promise<void> {
+    return this.#connected;
   }
 
   async get(key: string): Promise<CacheEntry | undefined> {
-    const [state, content] = await this.redis.hmgetBuffer(PREFIX + key, "s", "b");
+    const bytes = this.#client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
+    const [state, content] = await bytes.hmGet(PREFIX + key, ["s", "b"]);
     if (!state || !content) return undefined;
     return {
       ...decodeContent(new Uint8Array(content)),
@@ -149,36 +166,31 @@ export class RedisBackend implements CacheBackend {
   }
 
   async set(key: string, entry: CacheEntry, ttlSeconds: number): Promise<void> {
-    await this.#exec(
-      this.redis.multi()
-        .del(PREFIX + key)
-        .hset(
-          PREFIX + key,
-          "s",
-          JSON.stringify(stateOf(entry)),
-          "b",
-          Buffer.from(encodeContent(entry)),
-        )
-        .expire(PREFIX + key, ttlSeconds),
-    );
+    await this.#client.multi()
+      .del(PREFIX + key)
+      .hSet(PREFIX + key, {
+        s: JSON.stringify(stateOf(entry)),
+        b: Buffer.from(encodeContent(entry)),
+      })
+      .expire(PREFIX + key, ttlSeconds)
+      .exec();
   }
 
   /** A key that expired meanwhile gets only `s`, which `get` reads as absent. */
   async touch(key: string, entry: CacheEntry, ttlSeconds: number): Promise<void> {
-    await this.#exec(
-      this.redis.multi()
-        .hset(PREFIX + key, "s", JSON.stringify(stateOf(entry)))
-        .expire(PREFIX + key, ttlSeconds),
-    );
+    await this.#client.multi()
+      .hSet(PREFIX + key, { s: JSON.stringify(stateOf(entry)) })
+      .expire(PREFIX + key, ttlSeconds)
+      .exec();
   }
 
   async delete(key: string): Promise<void> {
-    await this.redis.del(PREFIX + key);
+    await this.#client.del(PREFIX + key);
   }
 
   async ping(): Promise<void> {
     try {
-      await this.redis.ping();
+      await this.#client.ping();
     } catch (error) {
       if (isAuthError(error) || isAuthError(this.#connectionError)) {
         throw new BackendAuthError(this.kind);
@@ -188,23 +200,21 @@ export class RedisBackend implements CacheBackend {
   }
 
   async close(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await closeRedis(this.#client);
   }
+}
 
-  /** EXEC's per-command errors are in its reply, not thrown: the first one fails the write. */
-  async #exec(multi: ReturnType<Redis["multi"]>): Promise<void> {
-    const replies = await multi.exec();
-    const failed = replies?.find(([error]) => error !== null);
-    if (failed) throw failed[0];
-  }
+/** Closes a client whether or not it is connected. */
+export async function closeRedis(client: RedisClient): Promise<void> {
+  if (client.isOpen) await client.close().catch(() => client.destroy());
+  else client.destroy();
 }
 
 /** `redis://` and `rediss://`: one Redis or Valkey server, whose host the launcher allows. */
 export const redis: BackendDriver = {
   async open(url) {
-    const client = connectRedis(url);
-    const backend = new RedisBackend(client);
-    await firstConnection(client);
+    const backend = new RedisBackend(url);
+    await backend.connected();
     return backend;
   },
   requirements: (url) => {

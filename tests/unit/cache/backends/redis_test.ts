@@ -47,11 +47,12 @@ Deno.test("redis URLs: user, password, database and TLS; problems never quote th
   );
   assert.equal(parseRedisUrl("redis://:onlypassword@[::1]:7000").password, "onlypassword");
   assert.equal(parseRedisUrl("redis://:onlypassword@[::1]:7000").host, "::1");
-  const tls = redisOptions(parseRedisUrl("rediss://cache.internal")).tls;
-  assert.deepEqual(tls, { servername: "cache.internal" });
-  assert.deepEqual(redisOptions(parseRedisUrl("rediss://10.0.0.5")).tls, {});
-  assert.equal(redisOptions(parseRedisUrl("redis://cache.internal")).tls, undefined);
-  assert.equal(redisOptions(parseRedisUrl("redis://h")).enableOfflineQueue, false);
+  const tls = redisOptions(parseRedisUrl("rediss://cache.internal")).socket;
+  assert.equal(tls.tls, true);
+  assert.equal(tls.servername, "cache.internal");
+  assert.equal(redisOptions(parseRedisUrl("rediss://10.0.0.5")).socket.servername, undefined);
+  assert.equal("tls" in redisOptions(parseRedisUrl("redis://cache.internal")).socket, false);
+  assert.equal(redisOptions(parseRedisUrl("redis://h")).disableOfflineQueue, true);
   for (const bad of [`redis://u:${SECRET}@h/db`, `redis://u:${SECRET}@h/0?x=1`]) {
     assert.throws(() => parseRedisUrl(bad), (error: unknown) => {
       assert.ok(error instanceof ConfigError);
