@@ -124,6 +124,7 @@ export async function createGateway(
     logger,
     readTimeoutMs: DEFAULT_GUARD.readTimeoutMs,
     writeTimeoutMs: DEFAULT_GUARD.writeTimeoutMs,
+    upstreamTimeoutMs: config.upstreamTimeoutMs,
     now: options.now,
   });
   const pool = createPool(config.credentials, {
@@ -191,6 +192,7 @@ export async function createGateway(
     transport,
     ttlSeconds: config.cacheTtlSeconds,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
+    fills: shared.fills,
   });
   const app = createApp({
     config,

@@ -10,6 +10,8 @@ import type { PoolShare } from "../credentials/pool.ts";
 import type { Logger } from "../log.ts";
 import { SharedTokens } from "./app_tokens.ts";
 import { SharedBudgets } from "./budgets.ts";
+import type { FillCoordinator } from "../cache/revalidate.ts";
+import { SharedFills } from "./fills.ts";
 import { GuardedStore, type StateHealth } from "./guarded.ts";
 import { LocalStore } from "./local.ts";
 import { syncStanding } from "./pool_sync.ts";
@@ -33,6 +35,8 @@ export interface SharedState {
   readonly pool: PoolShare | undefined;
   /** For admit; undefined when there are no peers. */
   readonly budgets: BudgetLedger | undefined;
+  /** For the cache's first fetches; undefined when there are no peers. */
+  readonly fills: FillCoordinator | undefined;
   close(): Promise<void>;
 }
 
@@ -41,6 +45,8 @@ export interface SharedStateOptions {
   readonly readTimeoutMs: number;
   readonly writeTimeoutMs: number;
   readonly now?: () => number;
+  /** `UPSTREAM_TIMEOUT`: the longest a first fetch can hold other replicas back. */
+  readonly upstreamTimeoutMs: number;
   /** How often the pool's standing is exchanged (default `POOL_SYNC_INTERVAL_MS`). */
   readonly syncIntervalMs?: number;
 }
@@ -81,6 +87,9 @@ export async function openSharedState(
     store,
     pool,
     budgets,
+    fills: store.health.shared
+      ? new SharedFills(store, replica, options.upstreamTimeoutMs)
+      : undefined,
     async close() {
       await Promise.all(stops.map((stop) => stop()));
       await budgets?.settled();
