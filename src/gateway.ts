@@ -209,7 +209,10 @@ export async function createGateway(
         backend: backend.kind,
         status: await backend.ping().then(() => "ok" as const, readinessFailure),
       },
-      shared_state: stateReadiness(shared.health()),
+      // A ping of its own, so the report is as of now and not of the last background call.
+      shared_state: stateReadiness(
+        await shared.store.read((store) => store.ping()).then(() => shared.health()),
+      ),
     }),
   });
   logger.info("cache ready", {

@@ -68,7 +68,7 @@ Deno.test("backend errors in the log lose a quoted URL's userinfo", () => {
   );
 });
 
-for (const scheme of ["upstash+http", "upstash"]) {
+for (const scheme of ["upstash+http", "upstash", "redis", "rediss"]) {
   Deno.test(`${scheme}://user:password@…: start-up summary, /readyz, logs and metrics keep the password out`, async () => {
     const url = `${scheme}://user:${SECRET}@127.0.0.1:${freePort()}`;
     await using setup = await onBackend(url);
@@ -85,7 +85,11 @@ for (const scheme of ["upstash+http", "upstash"]) {
     assert.ok(!text.includes(SECRET));
     const body = JSON.parse(text);
     assert.equal(body.status, "degraded");
-    assert.deepEqual(body.cache, { backend: "upstash", status: "unreachable" });
+    assert.deepEqual(body.cache, {
+      backend: scheme.startsWith("redis") ? "redis" : "upstash",
+      status: "unreachable",
+    });
+    assert.equal(body.shared_state.status, "failing");
     const zen = await fetch(`${gw.url}/zen`, { headers: { authorization: "token test-token" } });
     await zen.body?.cancel();
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
