@@ -164,16 +164,16 @@ export class Revalidator {
 
   /**
    * The entry another replica is fetching, once it is stored; undefined when it does not come
-   * within the bounded wait (or the backend fails), and this replica fetches it itself.
+   * within the bounded wait, and this replica fetches it itself.
    */
   async #filledElsewhere(key: string, signal: AbortSignal): Promise<Outcome | undefined> {
     const waitMs = Math.min(FILL_WAIT_MS, this.deps.upstreamTimeoutMs);
     const deadline = performance.now() + waitMs;
     while (performance.now() < deadline && !signal.aborted) {
       await new Promise((resolve) => setTimeout(resolve, FILL_POLL_MS));
+      // A failed lookup is taken as a slow moment: the store that holds the lock is answering.
       const lookup = await this.deps.backend.get(key);
-      if (!lookup.ok) return undefined;
-      if (lookup.entry) {
+      if (lookup.ok && lookup.entry) {
         return {
           kind: "entry",
           entry: lookup.entry,
