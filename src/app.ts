@@ -10,7 +10,7 @@ import { authorize, type AuthorizeVariables } from "./authorize/authorize.ts";
 import type { GuardedBackend } from "./cache/backends/guard.ts";
 import { cacheLayer, type CacheVariables } from "./cache/layer.ts";
 import type { Revalidator } from "./cache/revalidate.ts";
-import { healthz, readyz } from "./endpoints/health.ts";
+import { healthz, type PartReadiness, readyz } from "./endpoints/health.ts";
 import { metricsEndpoint } from "./endpoints/metrics.ts";
 import { rewriteToRunnerTokenCall } from "./endpoints/runner_tokens.ts";
 import { usageEndpoint } from "./endpoints/usage.ts";
@@ -51,8 +51,8 @@ export interface AppParts {
   readonly ownerOf?: (credential: string) => string | undefined;
   /** What `/status` shows now, gathered from the live parts. */
   readonly status: () => Promise<StatusData>;
-  /** Readiness beyond the process answering (cache reachable, …); rejects with a worded reason. */
-  readonly readiness: () => Promise<void>;
+  /** Each part's readiness beyond the process answering (cache, shared state), worded. */
+  readonly readiness: () => Promise<Readonly<Record<string, PartReadiness>>>;
   /** `POST /webhooks/github`'s receiver; undefined without `GITHUB_WEBHOOK_SECRET`. */
   readonly webhooks: WebhookReceiver | undefined;
   /** What webhook events made stale, asked by the cache on every fresh read. */

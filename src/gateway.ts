@@ -18,6 +18,7 @@ import { fetchTransport, type Transport } from "./http/upstream.ts";
 import { redactUserinfo } from "./redact.ts";
 import { VERSION } from "./version.ts";
 import { type RegistrySource, RegistryStore, type ReloadTiming } from "./registry/store.ts";
+import { openSharedState, type StateHealth } from "./state/mod.ts";
 import { createLogger, type Logger } from "./log.ts";
 import {
   connectPool,
@@ -182,7 +183,16 @@ export async function createGateway(
   options: GatewayOptions = {},
 ): Promise<Gateway> {
   const logger = options.logger ?? createLogger(config.logLevel, config.logFormat);
+  // Opened before the pool so a replica's first request already sees what the others learnt.
+  const shared = await openSharedState(config.cacheBackendUrl, config, {
+    logger,
+    readTimeoutMs: DEFAULT_GUARD.readTimeoutMs,
+    writeTimeoutMs: DEFAULT_GUARD.writeTimeoutMs,
+    upstreamTimeoutMs: config.upstreamTimeoutMs,
+    now: options.now,
+  });
   const pool = createPool(config.credentials, {
+    shared: shared.pool,
     apiUrl: config.githubApiUrl,
     paddingMs: config.credsTtlPaddingSeconds * 1000,
     tokenCacheMaxSize: config.credsCacheMaxSize,
@@ -229,7 +239,11 @@ export async function createGateway(
   });
   const opened = await openBackend(config.cacheBackendUrl, config);
   const quotas = () => quotaViews(pool.snapshot());
-  const admitState = new AdmitState({ queueWaitMs: options.admitQueueWaitMs });
+  const admitState = new AdmitState({
+    queueWaitMs: options.admitQueueWaitMs,
+    ledger: shared.budgets,
+    now: options.now,
+  });
   // The built-in `webhooks` client has a budget like the others once webhooks are on.
   const budgets = () =>
     admitState.budgets(
@@ -258,6 +272,8 @@ export async function createGateway(
         return { credential, outcome, count };
       }),
     cacheSize: () => opened.stats?.(),
+    cacheBackendUp: () => backend.healthy,
+    sharedState: () => shared.health(),
   }, logger);
   const stopPoolTelemetry = connectPool(pool, telemetry.sink, logger);
   // Every call the pool made is charged to its client as the pool counted it (DESIGN §11).
@@ -288,6 +304,7 @@ export async function createGateway(
     ttlSeconds: config.cacheTtlSeconds,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     now: options.now,
+    fills: shared.fills,
   });
   const staleMarks = options.webhooks?.staleMarks ??
     new LocalStaleMarks({ ttlMs: config.cacheTtlSeconds * 1000, now: options.now });
@@ -336,12 +353,22 @@ export async function createGateway(
     staleMarks,
     deliveries: () => webhooks?.recent() ?? [],
     now: options.now,
-    readiness: () =>
-      backend.ping().catch((error) => {
-        throw new Error(`cache backend ${backend.kind} ${readinessFailure(error)}`);
-      }),
+    readiness: async () => ({
+      cache: {
+        backend: backend.kind,
+        status: await backend.ping().then(() => "ok" as const, readinessFailure),
+      },
+      // A ping of its own, so the report is as of now and not of the last background call.
+      shared_state: stateReadiness(
+        await shared.store.read((store) => store.ping()).then(() => shared.health()),
+      ),
+    }),
   });
-  logger.info("cache ready", { backend: backend.kind, ttlSeconds: config.cacheTtlSeconds });
+  logger.info("cache ready", {
+    backend: backend.kind,
+    ttlSeconds: config.cacheTtlSeconds,
+    sharedState: shared.health().kind,
+  });
   const credentials: CredentialControl = {
     async reload(log) {
       const loaded = loadCredentials(config.credentialVariables, credentialDirectories(config));
@@ -379,6 +406,7 @@ export async function createGateway(
       stopCharging();
       telemetry.close();
       await cache.drain();
+      await shared.close();
       await backend.close();
     },
   };
@@ -422,4 +450,14 @@ async function webhookReceiver(
     now: options.now,
     onInstallationsChanged: options.webhooks?.onInstallationsChanged,
   });
+}
+
+/** The shared state in `/readyz`'s words: which store, whether replicas share it, its health. */
+function stateReadiness(health: StateHealth) {
+  return {
+    store: health.kind,
+    shared: health.shared,
+    status: health.healthy ? "ok" as const : "failing" as const,
+    failures: health.failures,
+  };
 }

@@ -51,8 +51,21 @@ interface ClientState {
   readonly gate: ConcurrencyGate;
 }
 
+/**
+ * A budget kept with other replicas (DESIGN §13, `src/state/budgets.ts`): admit decides on the
+ * stricter of its own bucket and the shared one.
+ */
+export interface BudgetLedger {
+  /** Points left in `client`'s shared bucket now; undefined when not known (or the store fails). */
+  level(client: string, rate: Rate): number | undefined;
+  /** `client` spent `points` on this replica (negative: a held point given back). */
+  spend(client: string, points: number, rate: Rate): void;
+}
+
 export interface AdmitStateOptions {
   readonly now?: () => number;
+  /** Shares budgets with other replicas; without it each replica keeps its own. */
+  readonly ledger?: BudgetLedger;
   /** Longest wait in a client's concurrency queue. */
   readonly queueWaitMs?: number;
   readonly setTimer?: SetTimer;
@@ -66,9 +79,11 @@ export class AdmitState {
   readonly #now: () => number;
   readonly #queueWaitMs: number;
   readonly #setTimer: SetTimer;
+  readonly #ledger: BudgetLedger | undefined;
 
   constructor(options: AdmitStateOptions = {}) {
     this.#now = options.now ?? Date.now;
+    this.#ledger = options.ledger;
     this.#queueWaitMs = options.queueWaitMs ?? QUEUE_WAIT_MS;
     this.#setTimer = options.setTimer ?? realTimer;
   }
@@ -126,7 +141,13 @@ export class AdmitState {
     const limit = client.limits.pointsPerHour;
     if (state.points && limit !== undefined) {
       const now = this.#now();
-      const wait = waitMs(state.points.bucket, state.points.rate, now, 1, state.held);
+      const { rate } = state.points;
+      // The shared bucket already counts this replica's held points among those spent.
+      const shared = this.#ledger?.level(client.name, rate);
+      const wait = Math.max(
+        waitMs(state.points.bucket, rate, now, 1, state.held),
+        shared === undefined || shared >= 1 ? 0 : Math.ceil(((1 - shared) * rate.periodMs) / limit),
+      );
       if (wait > 0) {
         return {
           reason: "budget",
@@ -138,18 +159,24 @@ export class AdmitState {
       }
     }
     state.held++;
+    if (state.points) this.#ledger?.spend(client.name, 1, state.points.rate);
     return undefined;
   }
 
   /** A call `startCall` allowed is over: its promised point is released. */
   settle(client: Client, calls: number): void {
-    if (calls > 0) this.#state(client).held -= calls;
+    if (calls <= 0) return;
+    const state = this.#state(client);
+    state.held -= calls;
+    if (state.points) this.#ledger?.spend(client.name, -calls, state.points.rate);
   }
 
   /** Points GitHub really charged for a call made for `client` (the pool's count). */
   charge(client: string, points: number): void {
     const budget = this.#clients.get(client)?.points;
-    if (budget && points > 0) take(budget.bucket, budget.rate, this.#now(), points);
+    if (!budget || points <= 0) return;
+    take(budget.bucket, budget.rate, this.#now(), points);
+    this.#ledger?.spend(client, points, budget.rate);
   }
 
   /** Budgets of the given clients (those with `limits.points_per_hour`). */
@@ -159,7 +186,9 @@ export class AdmitState {
       const limit = client.limits.pointsPerHour;
       if (limit === undefined) return [];
       const points = this.#clients.get(client.name)?.points;
-      const level = points ? levelAt(points.bucket, points.rate, now) : limit;
+      const local = points ? levelAt(points.bucket, points.rate, now) : limit;
+      const shared = points && this.#ledger?.level(client.name, points.rate);
+      const level = shared === undefined ? local : Math.min(local, shared);
       const missing = limit - level;
       return [{
         client: client.name,

@@ -6,7 +6,12 @@
  */
 import { readUpTo } from "../http/body.ts";
 import { idleBounded } from "../http/idle_stream.ts";
-import { type Transport, UpstreamError, type UpstreamRequest } from "../http/upstream.ts";
+import {
+  NO_CREDENTIAL,
+  type Transport,
+  UpstreamError,
+  type UpstreamRequest,
+} from "../http/upstream.ts";
 import type { GuardedBackend } from "./backends/guard.ts";
 import { Coalescer } from "./coalesce.ts";
 import { bodyDigest, type Bytes, type CacheEntry } from "./entry.ts";
@@ -49,6 +54,22 @@ export interface Revalidated {
   readonly stream?: ReadableStream<Uint8Array>;
 }
 
+/**
+ * First fetches shared across replicas (DESIGN §13, `src/state/fills.ts`): coalescing is per
+ * replica, so without it every replica of a fleet pays for the same cold key at once.
+ */
+export interface FillCoordinator {
+  /** True when this replica is to fetch `key` now; false when another replica already is. */
+  claim(key: string): Promise<boolean>;
+  /** This replica's fetch of `key` is over (its entry, if any, is stored). */
+  release(key: string): void;
+}
+
+/** A replica that finds another fetching a key looks for its entry this often. */
+const FILL_POLL_MS = 20;
+/** …and for at most this long before it fetches the key itself. */
+const FILL_WAIT_MS = 3000;
+
 export interface RevalidatorDeps {
   readonly backend: GuardedBackend;
   readonly transport: Transport;
@@ -59,6 +80,8 @@ export interface RevalidatorDeps {
    */
   readonly upstreamTimeoutMs: number;
   readonly now?: () => number;
+  /** Shares first fetches with other replicas; without it each replica fetches its own. */
+  readonly fills?: FillCoordinator;
 }
 
 export class Revalidator {
@@ -124,6 +147,56 @@ export class Revalidator {
   }
 
   async #call(
+    key: string,
+    entry: CacheEntry | undefined,
+    backendOk: boolean,
+    request: UpstreamRequest,
+    signal: AbortSignal,
+    marked: boolean,
+  ): Promise<Outcome> {
+    const fills = entry || !backendOk ? undefined : this.deps.fills;
+    if (fills && !await fills.claim(key)) {
+      const filled = await this.#filledElsewhere(key, signal);
+      if (filled) return filled;
+    }
+    try {
+      return await this.#fetch(key, entry, backendOk, request, signal, marked);
+    } finally {
+      fills?.release(key);
+    }
+  }
+
+  /**
+   * The entry another replica is fetching, once it is stored; undefined when it does not come
+   * within the bounded wait, and this replica fetches it itself.
+   */
+  async #filledElsewhere(key: string, signal: AbortSignal): Promise<Outcome | undefined> {
+    const waitMs = Math.min(FILL_WAIT_MS, this.deps.upstreamTimeoutMs);
+    const deadline = performance.now() + waitMs;
+    while (performance.now() < deadline && !signal.aborted) {
+      await new Promise((resolve) => setTimeout(resolve, FILL_POLL_MS));
+      // A failed lookup is taken as a slow moment: the store that holds the lock is answering.
+      const lookup = await this.deps.backend.get(key);
+      if (lookup.ok && lookup.entry) {
+        return {
+          kind: "entry",
+          entry: lookup.entry,
+          latest: new Headers(),
+          event: {
+            reason: "uri-miss",
+            backendDown: false,
+            kind: "forward",
+            status: 200,
+            stored: false,
+          },
+          upstream: { credential: NO_CREDENTIAL, ms: 0, points: 0 },
+        };
+      }
+    }
+    return undefined;
+  }
+
+  async #fetch(
     key: string,
     entry: CacheEntry | undefined,
     backendOk: boolean,

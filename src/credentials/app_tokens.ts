@@ -29,8 +29,29 @@ export type TokenCacheEvent =
     readonly reason: "renewed" | "rejected" | "capacity";
   };
 
+/**
+ * Installation tokens shared with other replicas (DESIGN §13, `src/state/app_tokens.ts`): one
+ * mint per renewal across them.
+ */
+export interface TokenShare {
+  /**
+   * A token for the App under `key`: one another replica stored when it is not due for renewal,
+   * else `mint`'s; `minted` tells whether this replica minted it. `secret` (the App's private
+   * key) is what the stored token is encrypted with.
+   */
+  obtain(
+    key: string,
+    secret: string,
+    mint: () => Promise<CachedToken>,
+  ): Promise<{ readonly token: CachedToken; readonly minted: boolean }>;
+  /** GitHub refused `token`: no replica is to be handed it again. */
+  forget(key: string, token: string): void;
+}
+
 export interface AppTokensOptions {
   readonly apiUrl: string;
+  /** Shares tokens with other replicas; without it this replica mints its own. */
+  readonly shared?: TokenShare;
   /** Most tokens kept; the least recently used goes first. */
   readonly maxSize: number;
   readonly fetch?: typeof fetch;
@@ -60,7 +81,8 @@ export class MintError extends Error {
   }
 }
 
-interface CachedToken {
+/** A minted token and its schedule on the gateway's clock. */
+export interface CachedToken {
   readonly credential: string;
   readonly token: string;
   readonly renewAtMs: number;
@@ -176,9 +198,14 @@ export function createAppTokens(options: AppTokensOptions): AppTokens {
     let shared = pending.get(key);
     if (!shared) {
       const narrowed = narrowing !== undefined;
-      shared = minter.mint(narrowing).then(
-        (entry) => {
-          emit({ type: "mint", credential: source.name, outcome: "success", narrowed });
+      const obtained = options.shared
+        ? options.shared.obtain(key, source.privateKey, () => minter.mint(narrowing))
+        : minter.mint(narrowing).then((token) => ({ token, minted: true }));
+      shared = obtained.then(
+        ({ token: entry, minted }) => {
+          if (minted) {
+            emit({ type: "mint", credential: source.name, outcome: "success", narrowed });
+          }
           store(key, entry);
           return entry;
         },
@@ -221,6 +248,7 @@ export function createAppTokens(options: AppTokensOptions): AppTokens {
     },
     reject(source, token, narrowing) {
       const key = keyOf(source, narrowing);
+      options.shared?.forget(key, token);
       if (cache.get(key)?.token !== token) return;
       cache.delete(key);
       emit({ type: "eviction", credential: source.name, reason: "rejected" });

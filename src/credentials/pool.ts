@@ -9,7 +9,7 @@
  */
 import type { AppSource, CredentialSource } from "./sources.ts";
 import { type Logger, silentLogger } from "../log.ts";
-import { type AppTokens, createAppTokens, MintError } from "./app_tokens.ts";
+import { type AppTokens, createAppTokens, MintError, type TokenShare } from "./app_tokens.ts";
 import type { PoolEvent, PoolObserver, PoolSnapshot } from "./events.ts";
 import { secondaryLimitResponse, withPoolRateLimit } from "./exhausted.ts";
 import type { PoolTotals } from "./quota.ts";
@@ -76,6 +76,13 @@ export interface CredentialPool {
   replace(sources: readonly CredentialSource[]): Promise<void>;
 }
 
+/** What replicas share of the pool (DESIGN §13); the implementation is `src/state/`. */
+export interface PoolShare {
+  /** Keeps `standing` in step with the other replicas' until the shared state closes. */
+  attach(standing: Standing): void;
+  readonly tokens: TokenShare;
+}
+
 export interface PoolOptions {
   /** REST base URL, where App installation tokens are minted. */
   readonly apiUrl: string;
@@ -89,6 +96,8 @@ export interface PoolOptions {
   readonly logger: Logger;
   readonly fetch?: typeof fetch;
   readonly now?: () => number;
+  /** Shared with other replicas; without it the pool knows only what it saw. */
+  readonly shared?: PoolShare;
 }
 
 /** Installations are listed again this often (and on webhooks). */
@@ -141,6 +150,7 @@ export function createPool(
       }
       emit(event);
     },
+    shared: options.shared?.tokens,
   });
   /** Apps without an installation id: roots whose installations are discovered. */
   let roots = sources.filter(isRoot);
@@ -151,6 +161,7 @@ export function createPool(
     rateLimitStatus,
     { concurrency, maxQueued: concurrency * QUEUED_PER_SLOT, maxWaitMs: QUEUE_WAIT_MS },
   );
+  options.shared?.attach(standing);
   // With one PAT at most there is nothing to group: no lookup is made.
   let owners: Promise<void> | undefined =
     sources.filter((source) => source.kind === "pat").length < 2 ? Promise.resolve() : undefined;

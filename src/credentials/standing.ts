@@ -45,6 +45,43 @@ export interface Owner {
   cursor: number;
 }
 
+type QuotaView = Quota["view"];
+
+/** One resource of one owner as replicas exchange it. */
+export interface QuotaRecord {
+  readonly view: QuotaView;
+  readonly parkedUntilMs: number;
+}
+
+/** One owner as replicas exchange it. */
+export interface OwnerRecord {
+  readonly frozenUntilMs: number;
+  readonly quotas: Readonly<Record<string, QuotaRecord>>;
+}
+
+/** What one replica learnt of the pool, keyed by owner name; see `Standing.learnt`. */
+export interface StandingRecord {
+  readonly owners: Readonly<Record<string, OwnerRecord>>;
+  /** Names of the PATs GitHub refused. */
+  readonly bad: readonly string[];
+}
+
+/** Two replicas read GitHub's reset time off its `Date` within this of each other. */
+const SAME_WINDOW_MS = 2000;
+
+/**
+ * The newer of two quota readings: the one in the later rate-limit window, else (same window)
+ * the one with fewer calls left, since within a window the remaining count only falls.
+ */
+export function newerQuota(ours: QuotaView, theirs: QuotaView): QuotaView {
+  if (theirs === undefined) return ours;
+  if (ours === undefined) return { ...theirs };
+  if (Math.abs(theirs.resetAtMs - ours.resetAtMs) > SAME_WINDOW_MS) {
+    return theirs.resetAtMs > ours.resetAtMs ? { ...theirs } : ours;
+  }
+  return theirs.remaining < ours.remaining ? { ...theirs } : ours;
+}
+
 export class Standing {
   #credentials: Credential[];
   #owners: Owner[];
@@ -274,6 +311,45 @@ export class Standing {
       })),
       tokenCache: { items: tokenCacheItems },
     };
+  }
+
+  /**
+   * What this replica learnt that the others can use (DESIGN §13): per owner its cooldown and,
+   * per resource, the last quota GitHub showed and the parking; the PATs GitHub refused.
+   */
+  learnt(): StandingRecord {
+    const owners: Record<string, OwnerRecord> = {};
+    for (const owner of this.#owners) {
+      const quotas: Record<string, QuotaRecord> = {};
+      for (const [resource, quota] of owner.quotas) {
+        if (quota.view === undefined && quota.parkedUntilMs === 0) continue;
+        quotas[resource] = { view: quota.view, parkedUntilMs: quota.parkedUntilMs };
+      }
+      owners[owner.name] = { frozenUntilMs: owner.frozenUntilMs, quotas };
+    }
+    const bad = this.credentials.filter((credential) => credential.bad).map((c) => c.source.name);
+    return { owners, bad };
+  }
+
+  /**
+   * Takes in what another replica learnt: the later of two cooldowns and parkings, the newer
+   * of two quotas (`newerQuota`), a refusal of a PAT. Owners and credentials this replica does
+   * not know are ignored, so replicas with different pools cannot confuse each other.
+   */
+  absorb(record: StandingRecord): void {
+    for (const owner of this.#owners) {
+      const theirs = record.owners[owner.name];
+      if (!theirs) continue;
+      owner.frozenUntilMs = Math.max(owner.frozenUntilMs, theirs.frozenUntilMs);
+      for (const [resource, remote] of Object.entries(theirs.quotas)) {
+        const quota = this.quotaOf(owner, resource);
+        quota.parkedUntilMs = Math.max(quota.parkedUntilMs, remote.parkedUntilMs);
+        quota.view = newerQuota(quota.view, remote.view);
+      }
+    }
+    for (const credential of this.credentials) {
+      if (record.bad.includes(credential.source.name)) credential.bad = true;
+    }
   }
 
   #newOwner(credentials: Credential[], login: string | undefined): Owner {

@@ -79,6 +79,10 @@ export interface GaugeSources {
   cacheSize?(): { entries: number; bytes: number } | undefined;
   /** The registry's webhook rule labels now: their dispatch series exist from the start. */
   webhookRules?(): readonly string[];
+  /** The cache backend's last call answered in time. */
+  cacheBackendUp?(): boolean;
+  /** The shared state across replicas (DESIGN §13). */
+  sharedState?(): { kind: string; shared: boolean; healthy: boolean; failures: number };
 }
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
@@ -386,6 +390,37 @@ export function createPrometheus(sources: GaugeSources): PrometheusTelemetry {
     labelNames: ["operation"],
     buckets: LATENCY_BUCKETS,
     registers,
+  });
+  new Gauge({
+    name: "github_proxy_cache_backend_up",
+    help: "1 while the cache backend answers in time, 0 while requests go through uncached.",
+    registers,
+    collect() {
+      this.set(sources.cacheBackendUp?.() === false ? 0 : 1);
+    },
+  });
+  new Gauge({
+    name: "github_proxy_shared_state_up",
+    help:
+      "1 while the state shared across replicas answers in time, 0 while each replica uses its own view.",
+    labelNames: ["store"],
+    registers,
+    collect() {
+      const state = sources.sharedState?.();
+      this.reset();
+      if (state) this.set({ store: state.kind }, state.healthy ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: "github_proxy_shared_state_failures_total",
+    help: "Shared-state calls that failed or timed out; each fell back to the replica's own state.",
+    labelNames: ["store"],
+    registers,
+    collect() {
+      const state = sources.sharedState?.();
+      this.reset();
+      if (state) this.inc({ store: state.kind }, state.failures);
+    },
   });
   const coalesced = new Counter({
     name: "github_proxy_cache_coalesced_waiters_total",

@@ -460,11 +460,19 @@ Deno.test("two gateways sharing a Deno KV file share entries across credentials"
 Deno.test("an unknown cache scheme stops start-up and lists the known ones", async () => {
   await using fake = await FakeGitHub.start();
   await assert.rejects(
-    startGateway({ githubApiUrl: fake.url, env: { CACHE_BACKEND_URL: "redis://cache:6379" } }),
+    startGateway({ githubApiUrl: fake.url, env: { CACHE_BACKEND_URL: "memcached://cache:11211" } }),
     (error: Error) => {
       assert.equal(error.name, "ConfigError");
-      assert.match(error.message, /unknown scheme "redis:\/\/"/);
-      for (const known of ["denokv://", "memory://", "inmemory://", "upstash://"]) {
+      assert.match(error.message, /unknown scheme "memcached:\/\/"/);
+      const schemes = [
+        "denokv://",
+        "memory://",
+        "inmemory://",
+        "upstash://",
+        "redis://",
+        "rediss://",
+      ];
+      for (const known of schemes) {
         assert.ok(error.message.includes(known), known);
       }
       return true;

@@ -68,7 +68,7 @@ Deno.test("backend errors in the log lose a quoted URL's userinfo", () => {
   );
 });
 
-for (const scheme of ["upstash+http", "upstash"]) {
+for (const scheme of ["upstash+http", "upstash", "redis", "rediss"]) {
   Deno.test(`${scheme}://user:password@…: start-up summary, /readyz, logs and metrics keep the password out`, async () => {
     const url = `${scheme}://user:${SECRET}@127.0.0.1:${freePort()}`;
     await using setup = await onBackend(url);
@@ -78,10 +78,18 @@ for (const scheme of ["upstash+http", "upstash"]) {
       start.cache,
       `${scheme}://***@127.0.0.1:${new URL(url.replace(/^[^:]+/, "http")).port}`,
     );
+    // Requests are still served without the cache: ready, with the cache reported degraded.
     const ready = await fetch(`${gw.url}/readyz`);
-    assert.equal(ready.status, 503);
-    const body = await ready.json();
-    assert.deepEqual(body, { status: "not ready", reason: "cache backend upstash unreachable" });
+    assert.equal(ready.status, 200);
+    const text = await ready.text();
+    assert.ok(!text.includes(SECRET));
+    const body = JSON.parse(text);
+    assert.equal(body.status, "degraded");
+    assert.deepEqual(body.cache, {
+      backend: scheme.startsWith("redis") ? "redis" : "upstash",
+      status: "unreachable",
+    });
+    assert.equal(body.shared_state.status, "failing");
     const zen = await fetch(`${gw.url}/zen`, { headers: { authorization: "token test-token" } });
     await zen.body?.cancel();
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
@@ -96,11 +104,10 @@ for (const status of [401, 403]) {
       await using setup = await onBackend(`upstash+http://127.0.0.1:${backend.addr.port}`);
       const { gw } = setup;
       const ready = await fetch(`${gw.url}/readyz`);
-      assert.equal(ready.status, 503);
-      assert.deepEqual(await ready.json(), {
-        status: "not ready",
-        reason: "cache backend upstash auth failed",
-      });
+      assert.equal(ready.status, 200);
+      const body = await ready.json();
+      assert.equal(body.status, "degraded");
+      assert.deepEqual(body.cache, { backend: "upstash", status: "auth failed" });
     } finally {
       await backend.shutdown();
     }
@@ -113,11 +120,12 @@ Deno.test("/readyz repeats none of a failing backend's own error text", async ()
     await using setup = await onBackend(`upstash+http://127.0.0.1:${backend.addr.port}`);
     const { gw } = setup;
     const ready = await fetch(`${gw.url}/readyz`);
-    assert.equal(ready.status, 503);
-    assert.deepEqual(await ready.json(), {
-      status: "not ready",
-      reason: "cache backend upstash unreachable",
-    });
+    assert.equal(ready.status, 200);
+    const text = await ready.text();
+    assert.ok(!text.includes("WRONGPASS") && !text.includes(SECRET), text);
+    const body = JSON.parse(text);
+    assert.equal(body.status, "degraded");
+    assert.deepEqual(body.cache, { backend: "upstash", status: "unreachable" });
   } finally {
     await backend.shutdown();
   }

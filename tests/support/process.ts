@@ -152,11 +152,14 @@ export async function spawnServer(
 export interface GatewayProcessOptions {
   /** Deno flags put after `run`, before the launcher's (the bench's `--cpu-prof`). */
   readonly runFlags?: readonly string[];
+  /** The registry file's text (default: the full-access test registry). */
+  readonly registry?: string;
 }
 
 /**
  * The gateway as a separate process on 127.0.0.1, started with the launcher's least-privilege
- * flags, the full-access test registry and the memory cache; `env` adds or overrides variables.
+ * flags, the full-access test registry (or `options.registry`) and the memory cache; `env` adds
+ * or overrides variables.
  */
 export async function startGatewayProcess(
   githubApiUrl: string,
@@ -164,7 +167,7 @@ export async function startGatewayProcess(
   options: SpawnOptions & GatewayProcessOptions = {},
 ): Promise<{ server: ServerProcess; stop(): Promise<void> }> {
   const dir = await Deno.makeTempDir({ prefix: "github-proxy-process-" });
-  await Deno.writeTextFile(`${dir}/registry.yaml`, FULL_ACCESS_REGISTRY);
+  await Deno.writeTextFile(`${dir}/registry.yaml`, options.registry ?? FULL_ACCESS_REGISTRY);
   const cmd = command("start", {
     GITHUB_API_URL: githubApiUrl,
     CLIENT_REGISTRY_FILE_PATH: `${dir}/registry.yaml`,

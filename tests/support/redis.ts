@@ -37,10 +37,27 @@ export function freePort(): number {
   return port;
 }
 
-export async function startRedis(): Promise<RedisProcess> {
-  const port = freePort();
+export interface RedisOptions {
+  /** The port to listen on (to bring a stopped server back where clients expect it). */
+  readonly port?: number;
+  /** More `redis-server` arguments, e.g. `["--user", "app", "on", ">secret", "~*", "+@all"]`. */
+  readonly args?: readonly string[];
+}
+
+export async function startRedis(options: RedisOptions = {}): Promise<RedisProcess> {
+  const port = options.port ?? freePort();
   const child = new Deno.Command("redis-server", {
-    args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    args: [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      ...options.args ?? [],
+    ],
     stdout: "null",
     stderr: "null",
   }).spawn();
@@ -48,6 +65,7 @@ export async function startRedis(): Promise<RedisProcess> {
   while (true) {
     try {
       const client = await RespClient.connect(port);
+      // A server with ACL users refuses PING with NOAUTH: it is up all the same.
       await client.send([["PING"]]);
       client.close();
       break;

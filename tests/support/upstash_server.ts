@@ -21,11 +21,12 @@ export class UpstashServer implements AsyncDisposable {
     this.url = `http://127.0.0.1:${server.addr.port}`;
   }
 
-  static async start(redisPort: number, token: string): Promise<UpstashServer> {
+  /** `port` 0 picks a free one; a given port brings a stopped server back where clients expect it. */
+  static async start(redisPort: number, token: string, port = 0): Promise<UpstashServer> {
     const redis = await RespClient.connect(redisPort);
     let self: UpstashServer | undefined = undefined;
     const server = Deno.serve(
-      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      { hostname: "127.0.0.1", port, onListen() {} },
       (request) => self!.#handle(request, token),
     );
     self = new UpstashServer(server, redis);

@@ -50,6 +50,7 @@ export class GuardedBackend {
   #lastReport = -Infinity;
   #skipUntil = -Infinity;
   #skipped = 0;
+  #healthy = true;
   readonly #now: () => number;
 
   constructor(readonly backend: CacheBackend, private readonly options: GuardOptions) {
@@ -63,6 +64,11 @@ export class GuardedBackend {
   /** Failed or timed-out backend calls since start. */
   get failures(): number {
     return this.#failures;
+  }
+
+  /** The last call answered in time (a degraded backend is reported, never a client error). */
+  get healthy(): boolean {
+    return this.#healthy;
   }
 
   /** Calls not made because the backend had just failed. */
@@ -135,6 +141,7 @@ export class GuardedBackend {
     try {
       const result = await Promise.race([call(), timeout]);
       error = false;
+      this.#healthy = true;
       return result;
     } finally {
       clearTimeout(timer);
@@ -154,6 +161,7 @@ export class GuardedBackend {
 
   #failed(operation: string, error: unknown): void {
     this.#failures++;
+    this.#healthy = false;
     this.#unreported++;
     const now = this.#now();
     if (now - this.#lastReport < this.options.reportIntervalMs) return;

@@ -13,6 +13,7 @@ import {
 } from "./backend.ts";
 import { denoKv } from "./denokv.ts";
 import { memory } from "./memory.ts";
+import { redis } from "./redis.ts";
 import { upstash } from "./upstash.ts";
 
 export type { BackendRequirements, CacheBackend } from "./backend.ts";
@@ -27,6 +28,8 @@ const BACKENDS = new Map<string, BackendDriver>([
   ["upstash", upstash],
   ["upstash+http", upstash],
   ["upstash+https", upstash],
+  ["redis", redis],
+  ["rediss", redis],
 ]);
 
 function schemeOf(url: string): string {

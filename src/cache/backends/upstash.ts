@@ -110,10 +110,16 @@ function openUpstash(url: string, context: BackendContext): Promise<CacheBackend
   if (!context.upstashToken) {
     throw new ConfigError([`UPSTASH_REDIS_REST_TOKEN is required for CACHE_BACKEND_URL ${url}`]);
   }
-  const redis = new Redis({
+  const redis = upstashClient(restUrl, context.upstashToken);
+  return Promise.resolve(new UpstashBackend(redis, { restUrl, token: context.upstashToken }));
+}
+
+/** A client for the REST endpoint at `restUrl`, as the cache backend and the shared state use it. */
+export function upstashClient(restUrl: string, token: string): Redis {
+  return new Redis({
     url: restUrl,
-    token: context.upstashToken,
-    // Values are JSON and base64 text that the backend decodes itself; the gateway bounds
+    token,
+    // Values are JSON and base64 text that the callers decode themselves; the gateway bounds
     // every call in time and fails open, so the client's own retries would only add delay.
     automaticDeserialization: false,
     responseEncoding: false,
@@ -122,7 +128,6 @@ function openUpstash(url: string, context: BackendContext): Promise<CacheBackend
     enableAutoPipelining: false,
     readYourWrites: false,
   });
-  return Promise.resolve(new UpstashBackend(redis, { restUrl, token: context.upstashToken }));
 }
 
 /** `upstash://host` (HTTPS) and `upstash+http://host:port`: one REST server. */

@@ -77,6 +77,17 @@ const backends: [string, boolean, () => Promise<Opened>][] = [
       },
     };
   }],
+  ["redis", hasRedis, async () => {
+    const redis = await startRedis();
+    const backend = await openBackend(`redis://127.0.0.1:${redis.port}/3`, { stateDirectory: "" });
+    return {
+      backend,
+      async close() {
+        await backend.close();
+        await redis.close();
+      },
+    };
+  }],
 ];
 
 for (const [name, available, open] of backends) {

@@ -94,9 +94,17 @@ Deno.test("an Upstash endpoint that is down: requests still succeed, the failure
   const warnings = gw.logs.filter((line) => line.includes("cache backend failing"));
   assert.equal(warnings.length, 1);
   assert.ok(!warnings[0].includes(TOKEN));
+  // Requests are served without the cache, so the replica stays in its load balancer.
   const ready = await fetch(`${gw.url}/readyz`);
-  assert.equal(ready.status, 503);
-  assert.match((await ready.json()).reason, /cache backend upstash unreachable/);
+  assert.equal(ready.status, 200);
+  const body = await ready.json();
+  assert.equal(body.status, "degraded");
+  assert.deepEqual(body.cache, { backend: "upstash", status: "unreachable" });
+  assert.equal(body.shared_state.status, "failing");
+  const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+  assert.match(metrics, /github_proxy_cache_backend_up 0/);
+  assert.match(metrics, /github_proxy_shared_state_up\{store="upstash"\} 0/);
+  assert.match(metrics, /github_proxy_shared_state_failures_total\{store="upstash"\} [1-9]/);
 });
 
 Deno.test("Upstash without UPSTASH_REDIS_REST_TOKEN stops start-up", async () => {
