@@ -4,6 +4,7 @@ import {
   command,
   compileAdvice,
   denortBinProblem,
+  idleFiles,
   npmTestDirectories,
   typesOnly,
 } from "../../scripts/launch.ts";
@@ -102,6 +103,22 @@ Deno.test("a build leaves out types-only packages: nothing in them runs", () => 
   assert.equal(typesOnly(["package.json", "types/index.d.ts", "README.md"]), true);
   assert.equal(typesOnly(["package.json", "dist/index.js", "dist/index.d.ts"]), false);
   assert.equal(typesOnly(["package.json", "lib/data.json"]), false);
+});
+
+Deno.test("a build leaves out every file of a package that never runs", () => {
+  assert.deepEqual(
+    idleFiles([
+      "package.json",
+      "dist/index.js",
+      "dist/index.js.map",
+      "dist/index.d.ts",
+      "dist/lib/client.mjs",
+      "dist/lib/client.d.mts",
+      "README.md",
+      "data.wasm",
+    ]),
+    ["dist/index.js.map", "dist/index.d.ts", "dist/lib/client.d.mts", "README.md"],
+  );
 });
 
 Deno.test("deno.runtime.lock is deno.lock restricted to main.ts's packages (deno task lock)", async () => {
