@@ -54,10 +54,29 @@ export interface AppTokens {
 
 /** Thrown when no usable token could be obtained; names the credential, never a secret. */
 export class MintError extends Error {
-  constructor(readonly credential: string, readonly detail: string) {
+  constructor(
+    readonly credential: string,
+    readonly detail: string,
+    /**
+     * GitHub's message when it refused a narrowed mint (422: the installation cannot grant a
+     * permission or repository asked for). The client's narrowing is at fault, not the App.
+     */
+    readonly narrowingRefused?: string,
+  ) {
     super(`could not mint an installation token for GitHub App ${credential}: ${detail}`);
     this.name = "MintError";
   }
+}
+
+/** Longest part of GitHub's message a refusal repeats. */
+const MESSAGE_CHARS = 200;
+
+/** GitHub's `message` when `error` is its 422 (`@octokit/request`'s `RequestError`). */
+function unprocessableMessage(error: unknown): string | undefined {
+  const failure = error as { status?: unknown; response?: { data?: { message?: unknown } } };
+  if (failure?.status !== 422) return undefined;
+  const message = failure.response?.data?.message;
+  return typeof message === "string" ? message.slice(0, MESSAGE_CHARS) : "Validation Failed";
 }
 
 interface CachedToken {
@@ -184,7 +203,8 @@ export function createAppTokens(options: AppTokensOptions): AppTokens {
         },
         (error) => {
           emit({ type: "mint", credential: source.name, outcome: "failure", narrowed });
-          throw new MintError(source.name, safeErrorSummary(error));
+          const refused = narrowed ? unprocessableMessage(error) : undefined;
+          throw new MintError(source.name, safeErrorSummary(error), refused);
         },
       ).finally(() => pending.delete(key));
       pending.set(key, shared);

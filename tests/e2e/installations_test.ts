@@ -305,3 +305,58 @@ Deno.test("mints per renewal period with three installations", async () => {
   console.log(`mints per renewal period (3 installations): ${perPeriod.join(", ")}`);
   assert.deepEqual(perPeriod, [3, 3, 3, 3]);
 });
+
+Deno.test("a narrowed mint GitHub refuses (422) is a 403 naming the permission; the App keeps serving the others", async () => {
+  // Given by installation id, the App's permissions are unknown at load: GitHub judges the mint.
+  const { privateKeyPem, publicKeyPem } = await generateAppKey();
+  const installation = { ...LABS, repositories: ["app", "site"] };
+  await using setup = await fakeAndGateway({
+    fake: { apps: [{ id: "88", installations: [installation], publicKeyPem }] },
+    env: {
+      GITHUB_APP_OLD_ID: "88",
+      GITHUB_APP_OLD_INSTALLATION_ID: LABS.id,
+      GITHUB_APP_OLD_PEM: privateKeyPem,
+    },
+    gateway: {
+      registry: `${NARROWED_REGISTRY}  - name: elsewhere
+    token: elsewhere-token
+    github_token: { repositories: [gone], permissions: { contents: read } }
+`,
+    },
+  });
+  const { fake, gw } = setup;
+  const noStore = { headers: { "cache-control": "no-store" } };
+  const mintCalls = () =>
+    fake.requests.filter((r) => r.path === `/app/installations/${LABS.id}/access_tokens`);
+  const refused = await call(gw, "/repos/acme-labs/app", noStore, "narrow-token");
+  assert.equal(refused.status, 403);
+  const body = JSON.parse(refused.body);
+  assert.match(
+    body.message,
+    /^Resource not accessible by integration: GitHub App installation OLD cannot grant issues: write \(the installation has read\)/,
+  );
+  assert.equal(typeof body.documentation_url, "string");
+  assert.deepEqual(mintCalls().map((r) => r.status), [422]);
+
+  const others = await call(gw, "/repos/acme-labs/app", noStore);
+  assert.equal(others.status, 200, "the App does not rest for a client's narrowing");
+  assert.equal(installationOf(fake, last(fake, "/repos/acme-labs/app")?.credential), LABS.id);
+  assert.deepEqual(fake.mintRequests.at(-1), { installationId: LABS.id }, "its un-narrowed token");
+
+  const again = await call(gw, "/repos/acme-labs/app", noStore, "narrow-token");
+  assert.equal(again.status, 403);
+  assert.equal(mintCalls().length, 2, "GitHub is not asked again for what it refused");
+  const line = gw.logs.map((l) => JSON.parse(l)).find((l) =>
+    l.msg === "narrowed token not minted: GitHub refused the narrowing"
+  );
+  assert.deepEqual([line?.client, line?.credential, line?.permission], ["narrow", "OLD", "issues"]);
+
+  // Every permission granted, a repository the installation lacks: GitHub's own reason.
+  const repository = await call(gw, "/repos/acme-labs/gone", noStore, "elsewhere-token");
+  assert.equal(repository.status, 403);
+  assert.equal(
+    JSON.parse(repository.body).message,
+    'Resource not accessible by integration: GitHub refused to mint a token for repositories [gone] and permissions {contents: read} on GitHub App installation OLD for the github_token of client "elsewhere": There is at least one repository that does not exist or is not accessible to the parent installation.',
+  );
+  assert.equal((await call(gw, "/repos/acme-labs/app", noStore)).status, 200);
+});
