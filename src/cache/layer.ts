@@ -9,6 +9,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { AdmitVariables } from "../admit/admit.ts";
 import {
+  narrowingKey,
   NO_CREDENTIAL,
   upstreamFailure,
   type UpstreamRequest,
@@ -92,12 +93,14 @@ export function cacheLayer(deps: CacheLayerDeps): MiddlewareHandler<
       links: clientLinks(urls, c.var),
       rewriteBodies,
     };
-    if (entry) {
+    const client = c.get("client");
+    // GitHub enforces a narrowing only when asked: an entry another credential validated is
+    // revalidated with the client's narrowed token (a 304, or GitHub's 404), never served as is.
+    const sameNarrowing = client.githubToken === undefined ||
+      entry?.narrowing === narrowingKey(client.githubToken);
+    if (entry && sameNarrowing) {
       const ageMs = now() - entry.validatedAt;
-      const limit = freshnessLimit(
-        clientHeaders.get("cache-control"),
-        c.get("client").maxAgeSeconds,
-      );
+      const limit = freshnessLimit(clientHeaders.get("cache-control"), client.maxAgeSeconds);
       if (ageMs < limit * 1000) {
         const ttlMs = entry.validatedAt + ttlSeconds * 1000 - now();
         const event = { kind: "hit", ttlSeconds: Math.floor(ttlMs / 1000) } as const;
@@ -105,7 +108,7 @@ export function cacheLayer(deps: CacheLayerDeps): MiddlewareHandler<
         return serveEntry(entry, undefined, event, view, Math.floor(ageMs / 1000));
       }
     }
-    if (!entry && !revalidator.has(key)) {
+    if (!entry && !revalidator.has(key, client.githubToken)) {
       if (method === "HEAD") return await next();
       const refused = c.get("admission").newCall();
       if (refused) return refused;

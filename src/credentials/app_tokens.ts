@@ -8,7 +8,7 @@ import { createPrivateKey } from "node:crypto";
 import { createAppAuth } from "@octokit/auth-app";
 import { request } from "@octokit/request";
 import type { AppSource } from "./sources.ts";
-import type { TokenNarrowing } from "../http/upstream.ts";
+import { narrowingKey, type TokenNarrowing } from "../http/upstream.ts";
 import { sha256Hex } from "../digest.ts";
 import { safeErrorSummary } from "../http/errors.ts";
 import { USER_AGENT } from "../http/headers.ts";
@@ -107,15 +107,6 @@ export function pkcs8(privateKeyPem: string): string {
 
 function cacheKey(source: AppSource, apiUrl: string): string {
   return [source.appId, source.installationId, apiUrl, sha256Hex(source.privateKey)].join("\n");
-}
-
-/** A narrowing's part of the cache key: the same repositories and permissions in any order. */
-export function narrowingKey(narrowing: TokenNarrowing | undefined): string {
-  if (narrowing === undefined) return "";
-  const repositories = narrowing.repositories && [...narrowing.repositories].sort();
-  const permissions = narrowing.permissions &&
-    Object.entries(narrowing.permissions).sort(([a], [b]) => a.localeCompare(b));
-  return JSON.stringify({ repositories, permissions });
 }
 
 interface Minter {

@@ -360,3 +360,71 @@ Deno.test("a narrowed mint GitHub refuses (422) is a 403 naming the permission; 
   );
   assert.equal((await call(gw, "/repos/acme-labs/app", noStore)).status, 200);
 });
+
+Deno.test("freshness does not bypass a narrowing: a narrowed client revalidates what another credential cached", async () => {
+  const { fakeApp, env } = await app([ACME]);
+  await using setup = await fakeAndGateway({
+    fake: { apps: [fakeApp] },
+    env,
+    gateway: {
+      registry: `version: 1
+clients:
+  - name: tester
+    token: ${TEST_TOKEN}
+  - name: narrow
+    token: narrow-token
+    cache: { max_age: 600 }
+    github_token: { repositories: [app], permissions: { contents: read } }
+  - name: twin
+    token: twin-token
+    cache: { max_age: 600 }
+    github_token: { permissions: { contents: read }, repositories: [app] }
+`,
+    },
+  });
+  const { fake, gw } = setup;
+  for (const path of ["/repos/acme/app", "/repos/acme/other"]) {
+    const stored = await fetch(`${gw.url}${path}`, authed());
+    assert.match(stored.headers.get("cache-status") ?? "", /stored/, path);
+    await stored.body?.cancel();
+  }
+  const upstreamCalls = () => fake.requests.filter((r) => r.path.startsWith("/repos/")).length;
+
+  const outside = await fetch(`${gw.url}/repos/acme/other`, authed("narrow-token"));
+  assert.equal(outside.status, 404, "GitHub's answer for a repository outside its narrowing");
+  assert.equal((await outside.json()).message, "Not Found");
+  const inside = await fetch(`${gw.url}/repos/acme/app`, authed("narrow-token"));
+  assert.equal(inside.status, 200);
+  assert.match(inside.headers.get("cache-status") ?? "", /fwd=stale; fwd-status=304/);
+  assert.equal((await inside.json()).name, "app");
+  assert.equal(upstreamCalls(), 4, "both asked GitHub");
+
+  // Validated with this narrowing now: served fresh to it and to a client with the same one.
+  const before = upstreamCalls();
+  for (const token of ["narrow-token", "twin-token"]) {
+    const fresh = await fetch(`${gw.url}/repos/acme/app`, authed(token));
+    assert.match(fresh.headers.get("cache-status") ?? "", /; hit/, token);
+    await fresh.body?.cancel();
+  }
+  assert.equal(upstreamCalls(), before);
+});
+
+Deno.test("a narrowed client does not join another credential's call in flight for the same key", async () => {
+  const { fakeApp, env } = await app([ACME]);
+  await using setup = await fakeAndGateway({
+    fake: { apps: [fakeApp] },
+    env,
+    gateway: { registry: NARROWED_REGISTRY },
+  });
+  const { fake, gw } = setup;
+  fake.setLatency(300);
+  const full = fetch(`${gw.url}/repos/acme/other`, authed());
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const narrowed = await fetch(`${gw.url}/repos/acme/other`, authed("narrow-token"));
+  assert.equal(narrowed.status, 404, "its own call, with its own token");
+  assert.doesNotMatch(narrowed.headers.get("cache-status") ?? "", /collapsed/);
+  await narrowed.body?.cancel();
+  const answer = await full;
+  assert.equal(answer.status, 200);
+  await answer.body?.cancel();
+});
