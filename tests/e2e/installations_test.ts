@@ -9,6 +9,7 @@ import type { FakeInstallation } from "../support/fake_installations.ts";
 import { fakeAndGateway } from "../support/fixtures.ts";
 import { authed, startGateway, TEST_TOKEN, type TestGateway } from "../support/gateway.ts";
 import { RegistryError } from "../../src/registry/parse.ts";
+import { parseExposition } from "../support/prometheus_text.ts";
 
 const ACME: FakeInstallation = { id: "501", account: "acme" };
 const LABS: FakeInstallation = {
@@ -359,6 +360,26 @@ Deno.test("a narrowed mint GitHub refuses (422) is a 403 naming the permission; 
     'Resource not accessible by integration: GitHub refused to mint a token for repositories [gone] and permissions {contents: read} on GitHub App installation OLD for the github_token of client "elsewhere": There is at least one repository that does not exist or is not accessible to the parent installation.',
   );
   assert.equal((await call(gw, "/repos/acme-labs/app", noStore)).status, 200);
+
+  // Every mint, refused or not, narrowed or not, is one log line and counted.
+  const mints = gw.logs.map((l) => JSON.parse(l)).filter((l) =>
+    l.msg === "installation token minted"
+  );
+  assert.deepEqual(mints.map((l) => [l.credential, l.outcome, l.narrowed]), [
+    ["OLD", "failure", true],
+    ["OLD", "success", false],
+    ["OLD", "failure", true],
+  ]);
+  const metrics = parseExposition(await (await fetch(`${gw.url}/metrics`)).text());
+  assert.equal(metrics.value("token_cache_requests_total", { status: "failure" }), 2);
+  assert.equal(metrics.value("token_cache_requests_total", { status: "success" }), 1);
+  assert.equal(
+    metrics.value("github_proxy_narrowed_token_mints_total", {
+      credential: "OLD",
+      outcome: "failure",
+    }),
+    2,
+  );
 });
 
 Deno.test("freshness does not bypass a narrowing: a narrowed client revalidates what another credential cached", async () => {
