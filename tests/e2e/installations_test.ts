@@ -245,13 +245,14 @@ Deno.test("narrowed tokens: minted with exactly the client's scope, enforced by 
   assert.equal(fake.mintRequests.length, 3, "nothing minted for an ungrantable narrowing");
 });
 
-Deno.test("the shared cache serves a narrowed client: GitHub's ETag recomputed for its token", async () => {
+/** The App installed on acme, and a gateway with `registry`. */
+async function onAcme(registry: string) {
   const { fakeApp, env } = await app([ACME]);
-  await using setup = await fakeAndGateway({
-    fake: { apps: [fakeApp] },
-    env,
-    gateway: { registry: NARROWED_REGISTRY },
-  });
+  return await fakeAndGateway({ fake: { apps: [fakeApp] }, env, gateway: { registry } });
+}
+
+Deno.test("the shared cache serves a narrowed client: GitHub's ETag recomputed for its token", async () => {
+  await using setup = await onAcme(NARROWED_REGISTRY);
   const { fake, gw } = setup;
   const first = await fetch(`${gw.url}/repos/acme/app`, authed());
   assert.match(first.headers.get("cache-status") ?? "", /stored/);
@@ -383,12 +384,7 @@ Deno.test("a narrowed mint GitHub refuses (422) is a 403 naming the permission; 
 });
 
 Deno.test("freshness does not bypass a narrowing: a narrowed client revalidates what another credential cached", async () => {
-  const { fakeApp, env } = await app([ACME]);
-  await using setup = await fakeAndGateway({
-    fake: { apps: [fakeApp] },
-    env,
-    gateway: {
-      registry: `version: 1
+  await using setup = await onAcme(`version: 1
 clients:
   - name: tester
     token: ${TEST_TOKEN}
@@ -400,9 +396,7 @@ clients:
     token: twin-token
     cache: { max_age: 600 }
     github_token: { permissions: { contents: read }, repositories: [app] }
-`,
-    },
-  });
+`);
   const { fake, gw } = setup;
   for (const path of ["/repos/acme/app", "/repos/acme/other"]) {
     const stored = await fetch(`${gw.url}${path}`, authed());
@@ -431,12 +425,7 @@ clients:
 });
 
 Deno.test("a narrowed client does not join another credential's call in flight for the same key", async () => {
-  const { fakeApp, env } = await app([ACME]);
-  await using setup = await fakeAndGateway({
-    fake: { apps: [fakeApp] },
-    env,
-    gateway: { registry: NARROWED_REGISTRY },
-  });
+  await using setup = await onAcme(NARROWED_REGISTRY);
   const { fake, gw } = setup;
   fake.setLatency(300);
   const full = fetch(`${gw.url}/repos/acme/other`, authed());
