@@ -59,7 +59,7 @@ async function main(): Promise<number> {
     }
   });
   const stop = new AbortController();
-  // Credentials first: a SIGHUP reloads them, then the registry checks its narrowings.
+  // One SIGHUP reloads both; the registry waits for the credentials to check its narrowings.
   gateway.credentials.watch(logger, stop.signal);
   gateway.registry.watch(logger, stop.signal);
   let server;

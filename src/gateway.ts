@@ -204,11 +204,16 @@ export async function createGateway(
   // Before the registry: a github_token narrowing is checked against what the installations
   // may grant, and the start-up summary names them.
   await pool.refreshInstallations();
+  // The credentials reload in progress, if any. One SIGHUP reloads both; the registry waits for
+  // the credentials, so that a client's github_token is checked against the pool that signal
+  // brought (an App it needs may join in the same reload, its installations listed only then).
+  let credentialsReload: Promise<unknown> = Promise.resolve();
   const registry = await RegistryStore.load(
     config.registryPath,
     options.env ?? (() => undefined),
     options.registryReload,
     (loaded) => narrowingProblems(loaded, pool.credentialSources()),
+    () => credentialsReload,
   );
   if (config.credentials.length === 0) {
     logger.warn(
@@ -369,21 +374,26 @@ export async function createGateway(
     ttlSeconds: config.cacheTtlSeconds,
     sharedState: shared.health().kind,
   });
-  const credentials: CredentialControl = {
-    async reload(log) {
-      const loaded = loadCredentials(config.credentialVariables, credentialDirectories(config));
-      if (loaded.problems.length > 0) {
-        log.error("credentials reload failed; keeping the previous ones", {
-          problems: loaded.problems,
-        });
-        return false;
-      }
-      await pool.replace(loaded.credentials);
-      log.info("credentials reloaded", {
-        credentials: loaded.credentials.map(({ name, kind }) => ({ name, kind })),
-        installations: pool.installations().map(({ credential }) => credential),
+  const reloadCredentials = async (log: Logger): Promise<boolean> => {
+    const loaded = loadCredentials(config.credentialVariables, credentialDirectories(config));
+    if (loaded.problems.length > 0) {
+      log.error("credentials reload failed; keeping the previous ones", {
+        problems: loaded.problems,
       });
-      return true;
+      return false;
+    }
+    await pool.replace(loaded.credentials);
+    log.info("credentials reloaded", {
+      credentials: loaded.credentials.map(({ name, kind }) => ({ name, kind })),
+      installations: pool.installations().map(({ credential }) => credential),
+    });
+    return true;
+  };
+  const credentials: CredentialControl = {
+    reload(log) {
+      const reload = reloadCredentials(log);
+      credentialsReload = reload.catch(() => {});
+      return reload;
     },
     watch(log, signal) {
       const onHangup = () => void credentials.reload(log);

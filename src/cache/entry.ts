@@ -25,6 +25,12 @@ export interface EntryState {
   readonly etag?: string;
   /** `<NAME>` of the credential the entry was last fetched or validated with; never a secret. */
   readonly credential: string;
+  /**
+   * The `narrowingKey` of the client's `github_token:` it was last fetched or validated with;
+   * absent: an un-narrowed credential. Only a client of the same narrowing may be served the
+   * entry without asking GitHub, which enforces the narrowing.
+   */
+  readonly narrowing?: string;
   /** Epoch ms when this content was first stored. */
   readonly storedAt: number;
   /** Epoch ms of the last successful (re)validation: the entry's age and TTL count from here. */
@@ -38,10 +44,14 @@ export function bodyDigest(body: Uint8Array): string {
 }
 
 export function stateOf(entry: CacheEntry): EntryState {
-  const { etag, credential, storedAt, validatedAt } = entry;
-  return etag === undefined
-    ? { credential, storedAt, validatedAt }
-    : { etag, credential, storedAt, validatedAt };
+  const { etag, credential, narrowing, storedAt, validatedAt } = entry;
+  return {
+    ...(etag === undefined ? {} : { etag }),
+    credential,
+    ...(narrowing === undefined ? {} : { narrowing }),
+    storedAt,
+    validatedAt,
+  };
 }
 
 const FORMAT_VERSION = 1;

@@ -10,6 +10,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { AdmitVariables } from "../admit/admit.ts";
 import {
+  narrowingKey,
   NO_CREDENTIAL,
   upstreamFailure,
   type UpstreamRequest,
@@ -99,13 +100,15 @@ export function cacheLayer(deps: CacheLayerDeps): MiddlewareHandler<
       links: clientLinks(urls, c.var),
       rewriteBodies,
     };
+    const client = c.get("client");
+    // GitHub enforces a narrowing only when asked: an entry another credential validated is
+    // revalidated with the client's narrowed token (a 304, or GitHub's 404), never served as is.
+    const sameNarrowing = client.githubToken === undefined ||
+      entry?.narrowing === narrowingKey(client.githubToken);
     let marked = false;
-    if (entry) {
+    if (entry && sameNarrowing) {
       const ageMs = now() - entry.validatedAt;
-      const limit = freshnessLimit(
-        clientHeaders.get("cache-control"),
-        c.get("client").maxAgeSeconds,
-      );
+      const limit = freshnessLimit(clientHeaders.get("cache-control"), client.maxAgeSeconds);
       // Asked only of an entry young enough to serve: the others are revalidated anyway.
       marked = ageMs < limit * 1000 && await staleMarks.isStale(target.path, entry.validatedAt);
       if (ageMs < limit * 1000 && !marked) {
@@ -115,7 +118,7 @@ export function cacheLayer(deps: CacheLayerDeps): MiddlewareHandler<
         return serveEntry(entry, undefined, event, view, Math.floor(ageMs / 1000));
       }
     }
-    if (!entry && !revalidator.has(key)) {
+    if (!entry && !revalidator.has(key, client.githubToken)) {
       if (method === "HEAD") return await next();
       const refused = c.get("admission").newCall();
       if (refused) return refused;

@@ -7,7 +7,9 @@
 import { readUpTo } from "../http/body.ts";
 import { idleBounded } from "../http/idle_stream.ts";
 import {
+  narrowingKey,
   NO_CREDENTIAL,
+  type TokenNarrowing,
   type Transport,
   UpstreamError,
   type UpstreamRequest,
@@ -108,9 +110,9 @@ export class Revalidator {
     return this.deps.backend.failures;
   }
 
-  /** A call for `key` is in flight: a caller can join it. */
-  has(key: string): boolean {
-    return this.#flights.has(key);
+  /** A call for `key` with `narrowing` is in flight: a caller can join it. */
+  has(key: string, narrowing?: TokenNarrowing): boolean {
+    return this.#flights.has(flightKey(key, narrowing));
   }
 
   /**
@@ -128,7 +130,7 @@ export class Revalidator {
   ): Promise<Revalidated> {
     const call = (signal: AbortSignal) =>
       this.#call(key, entry, backendOk, request, signal, marked);
-    const joined = this.#flights.join(key, call, request.signal);
+    const joined = this.#flights.join(flightKey(key, request.narrowing), call, request.signal);
     const outcome = await joined.result;
     if (outcome.kind !== "stream") return { outcome, collapsed: !joined.leader };
     const stream = outcome.claim();
@@ -208,13 +210,16 @@ export class Revalidator {
     const answer = await transport({ ...request, signal, deadlined: true });
     const { response } = answer;
     const upstream = { credential: answer.credential, ms: answer.ms, points: answer.points ?? 0 };
+    const narrowing = narrowingKey(request.narrowing);
+    const validatedWith = { credential: answer.credential, ...(narrowing ? { narrowing } : {}) };
     const base = { reason: entry ? "stale" : "uri-miss", backendDown: !backendOk } as const;
     if (response.status === 304 && entry) {
       await response.body?.cancel();
+      const { narrowing: _previous, ...content } = entry;
       const refreshed: CacheEntry = {
-        ...entry,
+        ...content,
         etag: response.headers.get("etag") ?? entry.etag,
-        credential: answer.credential,
+        ...validatedWith,
         validatedAt: this.#now(),
       };
       if (backendOk) this.#refresh(key, entry, refreshed, marked);
@@ -249,7 +254,7 @@ export class Revalidator {
         lastModified: response.headers.get("last-modified") ?? undefined,
         digest: bodyDigest(read),
         etag: response.headers.get("etag") ?? undefined,
-        credential: answer.credential,
+        ...validatedWith,
         storedAt: now,
         validatedAt: now,
       };
@@ -273,7 +278,8 @@ export class Revalidator {
    * the revalidation answers a stale mark (whose clearing depends on the time it records).
    */
   #refresh(key: string, old: CacheEntry, refreshed: CacheEntry, marked: boolean): void {
-    const changed = old.credential !== refreshed.credential || old.etag !== refreshed.etag;
+    const changed = old.credential !== refreshed.credential || old.etag !== refreshed.etag ||
+      old.narrowing !== refreshed.narrowing;
     if (!changed && !marked && refreshed.validatedAt - old.validatedAt < TOUCH_INTERVAL_MS) return;
     this.#background(this.deps.backend.touch(key, refreshed, this.deps.ttlSeconds));
   }
@@ -282,4 +288,13 @@ export class Revalidator {
     this.#pendingWrites.add(write);
     write.finally(() => this.#pendingWrites.delete(write));
   }
+}
+
+/**
+ * The flight a request joins: a narrowed client never shares another narrowing's call (or an
+ * un-narrowed one), whose answer GitHub gave a token that sees more.
+ */
+function flightKey(key: string, narrowing: TokenNarrowing | undefined): string {
+  const narrowed = narrowingKey(narrowing);
+  return narrowed === "" ? key : `${key}\n${narrowed}`;
 }

@@ -8,7 +8,7 @@ import { createPrivateKey } from "node:crypto";
 import { createAppAuth } from "@octokit/auth-app";
 import { request } from "@octokit/request";
 import type { AppSource } from "./sources.ts";
-import type { TokenNarrowing } from "../http/upstream.ts";
+import { narrowingKey, type TokenNarrowing } from "../http/upstream.ts";
 import { sha256Hex } from "../digest.ts";
 import { safeErrorSummary } from "../http/errors.ts";
 import { USER_AGENT } from "../http/headers.ts";
@@ -75,10 +75,29 @@ export interface AppTokens {
 
 /** Thrown when no usable token could be obtained; names the credential, never a secret. */
 export class MintError extends Error {
-  constructor(readonly credential: string, readonly detail: string) {
+  constructor(
+    readonly credential: string,
+    readonly detail: string,
+    /**
+     * GitHub's message when it refused a narrowed mint (422: the installation cannot grant a
+     * permission or repository asked for). The client's narrowing is at fault, not the App.
+     */
+    readonly narrowingRefused?: string,
+  ) {
     super(`could not mint an installation token for GitHub App ${credential}: ${detail}`);
     this.name = "MintError";
   }
+}
+
+/** Longest part of GitHub's message a refusal repeats. */
+const MESSAGE_CHARS = 200;
+
+/** GitHub's `message` when `error` is its 422 (`@octokit/request`'s `RequestError`). */
+function unprocessableMessage(error: unknown): string | undefined {
+  const failure = error as { status?: unknown; response?: { data?: { message?: unknown } } };
+  if (failure?.status !== 422) return undefined;
+  const message = failure.response?.data?.message;
+  return typeof message === "string" ? message.slice(0, MESSAGE_CHARS) : "Validation Failed";
 }
 
 /** A minted token and its schedule on the gateway's clock. */
@@ -110,15 +129,6 @@ export function pkcs8(privateKeyPem: string): string {
 
 function cacheKey(source: AppSource, apiUrl: string): string {
   return [source.appId, source.installationId, apiUrl, sha256Hex(source.privateKey)].join("\n");
-}
-
-/** A narrowing's part of the cache key: the same repositories and permissions in any order. */
-export function narrowingKey(narrowing: TokenNarrowing | undefined): string {
-  if (narrowing === undefined) return "";
-  const repositories = narrowing.repositories && [...narrowing.repositories].sort();
-  const permissions = narrowing.permissions &&
-    Object.entries(narrowing.permissions).sort(([a], [b]) => a.localeCompare(b));
-  return JSON.stringify({ repositories, permissions });
 }
 
 interface Minter {
@@ -211,7 +221,8 @@ export function createAppTokens(options: AppTokensOptions): AppTokens {
         },
         (error) => {
           emit({ type: "mint", credential: source.name, outcome: "failure", narrowed });
-          throw new MintError(source.name, safeErrorSummary(error));
+          const refused = narrowed ? unprocessableMessage(error) : undefined;
+          throw new MintError(source.name, safeErrorSummary(error), refused);
         },
       ).finally(() => pending.delete(key));
       pending.set(key, shared);

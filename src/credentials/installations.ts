@@ -27,12 +27,46 @@ export interface Installation {
   readonly permissions: Readonly<Record<string, string>>;
 }
 
-/** Thrown when the listing fails; names the App, never its key or JWT. */
+/** Thrown when the installations cannot be read; names the App, never its key or JWT. */
 export class DiscoveryError extends Error {
   constructor(readonly app: string, readonly detail: string) {
-    super(`could not list the installations of GitHub App ${app}: ${detail}`);
+    super(`could not read the installations of GitHub App ${app}: ${detail}`);
     this.name = "DiscoveryError";
   }
+}
+
+/** `GET url` with the App's JWT; a 200 answer's JSON, else a `DiscoveryError`. */
+async function getAsApp(
+  app: AppSource,
+  url: string,
+  jwt: string,
+  signal: AbortSignal,
+  fetchImpl: typeof fetch,
+): Promise<{ json: unknown; link: string | null }> {
+  let response: Response;
+  try {
+    response = await fetchImpl(url, {
+      headers: {
+        authorization: `Bearer ${jwt}`,
+        accept: "application/vnd.github+json",
+        "user-agent": USER_AGENT,
+      },
+      signal,
+    });
+  } catch (error) {
+    throw new DiscoveryError(app.name, `GitHub could not be reached (${(error as Error).name})`);
+  }
+  if (response.status !== 200) {
+    await response.body?.cancel();
+    throw new DiscoveryError(app.name, `GitHub answered ${response.status}`);
+  }
+  const json = await response.json().catch(() => undefined);
+  return { json, link: response.headers.get("link") };
+}
+
+async function appJwt(app: AppSource): Promise<string> {
+  const auth = createAppAuth({ appId: app.appId, privateKey: pkcs8(app.privateKey) });
+  return (await auth({ type: "app" })).token;
 }
 
 /** Lists every installation of `app` (at most `MAX_INSTALLATIONS`, and whether more exist). */
@@ -41,38 +75,37 @@ export async function listInstallations(
   apiUrl: string,
   fetchImpl: typeof fetch = fetch,
 ): Promise<{ installations: Installation[]; truncated: boolean }> {
-  const auth = createAppAuth({ appId: app.appId, privateKey: pkcs8(app.privateKey) });
-  const { token } = await auth({ type: "app" });
+  const token = await appJwt(app);
   const signal = AbortSignal.timeout(LISTING_TIMEOUT_MS);
   const installations: Installation[] = [];
   let url: string | undefined = `${apiUrl}/app/installations?per_page=${PER_PAGE}`;
   while (url !== undefined && installations.length <= MAX_INSTALLATIONS) {
-    let response: Response;
-    try {
-      response = await fetchImpl(url, {
-        headers: {
-          authorization: `Bearer ${token}`,
-          accept: "application/vnd.github+json",
-          "user-agent": USER_AGENT,
-        },
-        signal,
-      });
-    } catch (error) {
-      throw new DiscoveryError(app.name, `GitHub could not be reached (${(error as Error).name})`);
-    }
-    if (response.status !== 200) {
-      await response.body?.cancel();
-      throw new DiscoveryError(app.name, `GitHub answered ${response.status}`);
-    }
-    const page = await response.json().catch(() => undefined);
+    const { json: page, link } = await getAsApp(app, url, token, signal, fetchImpl);
     if (!Array.isArray(page)) throw new DiscoveryError(app.name, "the answer is not a list");
     installations.push(...page.flatMap(installationOf));
-    url = nextLink(response.headers.get("link"));
+    url = nextLink(link);
   }
   return {
     installations: installations.slice(0, MAX_INSTALLATIONS),
     truncated: installations.length > MAX_INSTALLATIONS || url !== undefined,
   };
+}
+
+/**
+ * What the installation of an App given by id may grant (`GET /app/installations/{id}`): how
+ * the pool names the permission GitHub refused a narrowed mint for.
+ */
+export async function installationPermissions(
+  app: AppSource,
+  apiUrl: string,
+  fetchImpl: typeof fetch = fetch,
+): Promise<Readonly<Record<string, string>>> {
+  const url = `${apiUrl}/app/installations/${app.installationId}`;
+  const signal = AbortSignal.timeout(LISTING_TIMEOUT_MS);
+  const { json } = await getAsApp(app, url, await appJwt(app), signal, fetchImpl);
+  const installation = installationOf(json)[0];
+  if (!installation) throw new DiscoveryError(app.name, "the answer is not an installation");
+  return installation.permissions;
 }
 
 /** The `rel="next"` URL of a `Link` header (GitHub's pagination), if any. */

@@ -14,8 +14,13 @@ import type { PoolEvent, PoolObserver, PoolSnapshot } from "./events.ts";
 import { secondaryLimitResponse, withPoolRateLimit } from "./exhausted.ts";
 import type { PoolTotals } from "./quota.ts";
 import { lookUpOwners } from "./owners.ts";
-import { type Installation, installationSource, listInstallations } from "./installations.ts";
-import { describeUngranted, ungranted } from "./narrowing.ts";
+import {
+  type Installation,
+  installationPermissions,
+  installationSource,
+  listInstallations,
+} from "./installations.ts";
+import { describeUngranted, type Ungranted, ungranted } from "./narrowing.ts";
 import { route } from "./routing.ts";
 import { githubError } from "../http/errors.ts";
 import type { RateLimitStatus } from "../http/rate_refusal.ts";
@@ -243,7 +248,37 @@ export function createPool(
     discovered = found;
   };
 
-  const refreshInstallations = () => listing ??= listAll().finally(() => listing = undefined);
+  /**
+   * What Apps given by installation id may grant, read from GitHub after it refused a narrowed
+   * mint, so the next request of that client is refused without asking again. Read anew after
+   * `INSTALLATIONS_REFRESH_MS` or a refresh (the installation may have accepted new permissions).
+   */
+  let learned = new WeakMap<
+    AppSource,
+    { readonly atMs: number; readonly permissions: Promise<Readonly<Record<string, string>>> }
+  >();
+
+  const refreshInstallations = () => {
+    learned = new WeakMap();
+    return listing ??= listAll().finally(() => listing = undefined);
+  };
+
+  const learnedOf = (source: AppSource) => {
+    const known = learned.get(source);
+    return known && now() - known.atMs < INSTALLATIONS_REFRESH_MS ? known.permissions : undefined;
+  };
+
+  /** The installation's permissions as GitHub says now; one lookup shared by its callers. */
+  const permissionsOf = (source: AppSource) => {
+    const known = learnedOf(source);
+    if (known) return known;
+    const permissions = installationPermissions(source, apiUrl, options.fetch);
+    const entry = { atMs: now(), permissions };
+    learned.set(source, entry);
+    // A failed lookup is not remembered: the next refusal asks again.
+    permissions.catch(() => learned.get(source) === entry && learned.delete(source));
+    return permissions;
+  };
 
   /** Groups the PATs by account before the first call; concurrent first calls share it. */
   const ownersKnown = (next: Transport) =>
@@ -443,30 +478,65 @@ export function createPool(
     return new Set(credentials.filter((credential) => !names.has(credential.source.name)));
   };
 
+  /** The pool's 403 for a narrowing an installation cannot grant, as GitHub words it. */
+  const narrowingRefusal = (why: string): UpstreamAnswer => ({
+    response: githubError(403, `Resource not accessible by integration: ${why}`),
+    credential: NO_CREDENTIAL,
+    ms: 0,
+    points: 0,
+  });
+
+  const cannotGrant = (source: AppSource, request: UpstreamRequest, missing: Ungranted) =>
+    `GitHub App installation ${source.name} cannot grant ${
+      describeUngranted(missing)
+    } asked for by the github_token of client "${request.client}"`;
+
   /** The client's narrowing asks for more than the installation has: GitHub would refuse. */
   const notGrantable = (credential: Credential, request: UpstreamRequest) => {
     const source = credential.source;
-    if (request.narrowing === undefined || source.kind !== "app" || !source.permissions) {
-      return undefined;
-    }
-    const missing = ungranted(request.narrowing, source.permissions);
-    if (!missing) return undefined;
-    logger.warn("narrowed token not minted: the installation cannot grant it", {
+    if (request.narrowing === undefined || source.kind !== "app") return undefined;
+    const permissions = source.permissions
+      ? Promise.resolve(source.permissions)
+      : learnedOf(source);
+    return permissions?.then((granted) => {
+      const missing = ungranted(request.narrowing!, granted);
+      if (!missing) return undefined;
+      logger.warn("narrowed token not minted: the installation cannot grant it", {
+        client: request.client,
+        credential: source.name,
+        permission: missing.permission,
+      });
+      return narrowingRefusal(cannotGrant(source, request, missing));
+    }, () => undefined);
+  };
+
+  /**
+   * GitHub refused to mint the client's narrowed token (422): the narrowing is at fault, not
+   * the App, which keeps serving other clients. The answer names the permission GitHub refused,
+   * read from the installation (an App given by id has no known permissions until then).
+   */
+  const narrowingRefused = async (
+    source: AppSource,
+    request: UpstreamRequest,
+    message: string,
+  ): Promise<UpstreamAnswer> => {
+    const missing = await permissionsOf(source).then(
+      (granted) => ungranted(request.narrowing!, granted),
+      () => undefined,
+    );
+    logger.warn("narrowed token not minted: GitHub refused the narrowing", {
       client: request.client,
       credential: source.name,
-      permission: missing.permission,
+      permission: missing?.permission,
+      detail: message,
     });
-    return {
-      response: githubError(
-        403,
-        `Resource not accessible by integration: GitHub App installation ${source.name} cannot grant ${
-          describeUngranted(missing)
-        } asked for by the github_token of client "${request.client}"`,
-      ),
-      credential: NO_CREDENTIAL,
-      ms: 0,
-      points: 0,
-    };
+    return narrowingRefusal(
+      missing
+        ? cannotGrant(source, request, missing)
+        : `GitHub refused to mint a token for ${
+          describeNarrowing(request.narrowing!)
+        } on GitHub App installation ${source.name} for the github_token of client "${request.client}": ${message}`,
+    );
   };
 
   const anonymousCall = async (next: Transport, request: UpstreamRequest) => {
@@ -540,13 +610,19 @@ export function createPool(
     let again: Credential | undefined;
     let refusals = 0;
     let points = 0;
+    /** Why the client's narrowing was refused, answered when no other credential can serve. */
+    let refusal: Promise<UpstreamAnswer> | UpstreamAnswer | undefined;
     while (true) {
       const credential = again ??
         standing.pick(request.resource, request.preferredCredential, tried);
       again = undefined;
-      if (!credential) return rejected(request, points);
-      const refusal = notGrantable(credential, request);
-      if (refusal) return refusal;
+      if (!credential) return refusal ? await refusal : rejected(request, points);
+      const ungrantable = await notGrantable(credential, request);
+      if (ungrantable) {
+        refusal = ungrantable;
+        tried.add(credential);
+        continue;
+      }
       const owner = credential.owner;
       const entry = await owner.gate.enter(request.mutating ?? false, request.signal);
       if (!entry.ok) return crowded(request, owner, entry.retryAfterMs, points);
@@ -569,8 +645,13 @@ export function createPool(
         learned = await learn(credential, request, answer);
       } catch (error) {
         if (!(error instanceof MintError)) throw error;
-        mintFailed(credential, error);
         tried.add(credential);
+        if (error.narrowingRefused !== undefined && credential.source.kind === "app") {
+          // Looked up after the gate is left (the finally below runs first).
+          refusal = narrowingRefused(credential.source, request, error.narrowingRefused);
+        } else {
+          mintFailed(credential, error);
+        }
         continue;
       } finally {
         quota.inFlight--;
@@ -687,6 +768,18 @@ export function createPool(
       if (rootsChanged) await refreshInstallations();
     },
   };
+}
+
+/** `repositories [a, b] and permissions {issues: write}`: what a narrowing asks for. */
+function describeNarrowing(narrowing: TokenNarrowing): string {
+  const parts = [
+    narrowing.repositories && `repositories [${narrowing.repositories.join(", ")}]`,
+    narrowing.permissions &&
+    `permissions {${
+      Object.entries(narrowing.permissions).map(([name, level]) => `${name}: ${level}`).join(", ")
+    }}`,
+  ];
+  return parts.filter((part) => part).join(" and ");
 }
 
 /** An App given without an installation id: its installations are discovered. */

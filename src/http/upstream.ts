@@ -49,6 +49,18 @@ export interface TokenNarrowing {
   readonly permissions?: Readonly<Record<string, string>>;
 }
 
+/**
+ * A narrowing's identity: the same repositories and permissions in any order give the same
+ * text; "" for none. What App tokens are cached by, and what a cache entry was validated with.
+ */
+export function narrowingKey(narrowing: TokenNarrowing | undefined): string {
+  if (narrowing === undefined) return "";
+  const repositories = narrowing.repositories && [...narrowing.repositories].sort();
+  const permissions = narrowing.permissions &&
+    Object.entries(narrowing.permissions).sort(([a], [b]) => a.localeCompare(b));
+  return JSON.stringify({ repositories, permissions });
+}
+
 export interface UpstreamRequest {
   readonly method: string;
   readonly url: string;

@@ -43,6 +43,7 @@ export class RegistryStore implements RegistrySource {
     private readonly env: (name: string) => string | undefined,
     private readonly timing: ReloadTiming,
     private readonly check: RegistryCheck,
+    private readonly before: () => Promise<unknown>,
     registry: Registry,
     snapshot: FileSnapshot,
   ) {
@@ -53,12 +54,15 @@ export class RegistryStore implements RegistrySource {
   /**
    * `check`: what else is wrong with a parsed registry (e.g. a `github_token` the pool's Apps
    * cannot grant), each problem `file:line: …`; a problem refuses the file as a parse error does.
+   * `before`: what every reload waits for first, e.g. a credentials reload the same `SIGHUP`
+   * started, so that `check` sees the pool that signal brought.
    */
   static async load(
     path: string,
     env: (name: string) => string | undefined,
     timing: Partial<ReloadTiming> = {},
     check: RegistryCheck = () => [],
+    before: () => Promise<unknown> = () => Promise.resolve(),
   ): Promise<RegistryStore> {
     const snapshot = await read(path);
     if (!snapshot.consistent) {
@@ -70,6 +74,7 @@ export class RegistryStore implements RegistrySource {
       env,
       { ...DEFAULT_RELOAD_TIMING, ...timing },
       check,
+      before,
       registry,
       snapshot,
     );
@@ -113,6 +118,7 @@ export class RegistryStore implements RegistrySource {
   }
 
   async #reload(logger: Logger, signal: AbortSignal, requested: boolean): Promise<boolean> {
+    await this.before();
     let snapshot = await this.#read(logger);
     if (snapshot === undefined) return false;
     // A watch event that changed nothing readable (e.g. chmod): nothing to do. SIGHUP re-reads

@@ -9,6 +9,7 @@ import type { FakeInstallation } from "../support/fake_installations.ts";
 import { fakeAndGateway } from "../support/fixtures.ts";
 import { authed, startGateway, TEST_TOKEN, type TestGateway } from "../support/gateway.ts";
 import { RegistryError } from "../../src/registry/parse.ts";
+import { parseExposition } from "../support/prometheus_text.ts";
 
 const ACME: FakeInstallation = { id: "501", account: "acme" };
 const LABS: FakeInstallation = {
@@ -244,13 +245,14 @@ Deno.test("narrowed tokens: minted with exactly the client's scope, enforced by 
   assert.equal(fake.mintRequests.length, 3, "nothing minted for an ungrantable narrowing");
 });
 
-Deno.test("the shared cache serves a narrowed client: GitHub's ETag recomputed for its token", async () => {
+/** The App installed on acme, and a gateway with `registry`. */
+async function onAcme(registry: string) {
   const { fakeApp, env } = await app([ACME]);
-  await using setup = await fakeAndGateway({
-    fake: { apps: [fakeApp] },
-    env,
-    gateway: { registry: NARROWED_REGISTRY },
-  });
+  return await fakeAndGateway({ fake: { apps: [fakeApp] }, env, gateway: { registry } });
+}
+
+Deno.test("the shared cache serves a narrowed client: GitHub's ETag recomputed for its token", async () => {
+  await using setup = await onAcme(NARROWED_REGISTRY);
   const { fake, gw } = setup;
   const first = await fetch(`${gw.url}/repos/acme/app`, authed());
   assert.match(first.headers.get("cache-status") ?? "", /stored/);
@@ -304,4 +306,135 @@ Deno.test("mints per renewal period with three installations", async () => {
   }
   console.log(`mints per renewal period (3 installations): ${perPeriod.join(", ")}`);
   assert.deepEqual(perPeriod, [3, 3, 3, 3]);
+});
+
+Deno.test("a narrowed mint GitHub refuses (422) is a 403 naming the permission; the App keeps serving the others", async () => {
+  // Given by installation id, the App's permissions are unknown at load: GitHub judges the mint.
+  const { privateKeyPem, publicKeyPem } = await generateAppKey();
+  const installation = { ...LABS, repositories: ["app", "site"] };
+  await using setup = await fakeAndGateway({
+    fake: { apps: [{ id: "88", installations: [installation], publicKeyPem }] },
+    env: {
+      GITHUB_APP_OLD_ID: "88",
+      GITHUB_APP_OLD_INSTALLATION_ID: LABS.id,
+      GITHUB_APP_OLD_PEM: privateKeyPem,
+    },
+    gateway: {
+      registry: `${NARROWED_REGISTRY}  - name: elsewhere
+    token: elsewhere-token
+    github_token: { repositories: [gone], permissions: { contents: read } }
+`,
+    },
+  });
+  const { fake, gw } = setup;
+  const noStore = { headers: { "cache-control": "no-store" } };
+  const mintCalls = () =>
+    fake.requests.filter((r) => r.path === `/app/installations/${LABS.id}/access_tokens`);
+  const refused = await call(gw, "/repos/acme-labs/app", noStore, "narrow-token");
+  assert.equal(refused.status, 403);
+  const body = JSON.parse(refused.body);
+  assert.match(
+    body.message,
+    /^Resource not accessible by integration: GitHub App installation OLD cannot grant issues: write \(the installation has read\)/,
+  );
+  assert.equal(typeof body.documentation_url, "string");
+  assert.deepEqual(mintCalls().map((r) => r.status), [422]);
+
+  const others = await call(gw, "/repos/acme-labs/app", noStore);
+  assert.equal(others.status, 200, "the App does not rest for a client's narrowing");
+  assert.equal(installationOf(fake, last(fake, "/repos/acme-labs/app")?.credential), LABS.id);
+  assert.deepEqual(fake.mintRequests.at(-1), { installationId: LABS.id }, "its un-narrowed token");
+
+  const again = await call(gw, "/repos/acme-labs/app", noStore, "narrow-token");
+  assert.equal(again.status, 403);
+  assert.equal(mintCalls().length, 2, "GitHub is not asked again for what it refused");
+  const line = gw.logs.map((l) => JSON.parse(l)).find((l) =>
+    l.msg === "narrowed token not minted: GitHub refused the narrowing"
+  );
+  assert.deepEqual([line?.client, line?.credential, line?.permission], ["narrow", "OLD", "issues"]);
+
+  // Every permission granted, a repository the installation lacks: GitHub's own reason.
+  const repository = await call(gw, "/repos/acme-labs/gone", noStore, "elsewhere-token");
+  assert.equal(repository.status, 403);
+  assert.equal(
+    JSON.parse(repository.body).message,
+    'Resource not accessible by integration: GitHub refused to mint a token for repositories [gone] and permissions {contents: read} on GitHub App installation OLD for the github_token of client "elsewhere": There is at least one repository that does not exist or is not accessible to the parent installation.',
+  );
+  assert.equal((await call(gw, "/repos/acme-labs/app", noStore)).status, 200);
+
+  // Every mint, refused or not, narrowed or not, is one log line and counted.
+  const mints = gw.logs.map((l) => JSON.parse(l)).filter((l) =>
+    l.msg === "installation token minted"
+  );
+  assert.deepEqual(mints.map((l) => [l.credential, l.outcome, l.narrowed]), [
+    ["OLD", "failure", true],
+    ["OLD", "success", false],
+    ["OLD", "failure", true],
+  ]);
+  const metrics = parseExposition(await (await fetch(`${gw.url}/metrics`)).text());
+  assert.equal(metrics.value("token_cache_requests_total", { status: "failure" }), 2);
+  assert.equal(metrics.value("token_cache_requests_total", { status: "success" }), 1);
+  assert.equal(
+    metrics.value("github_proxy_narrowed_token_mints_total", {
+      credential: "OLD",
+      outcome: "failure",
+    }),
+    2,
+  );
+});
+
+Deno.test("freshness does not bypass a narrowing: a narrowed client revalidates what another credential cached", async () => {
+  await using setup = await onAcme(`version: 1
+clients:
+  - name: tester
+    token: ${TEST_TOKEN}
+  - name: narrow
+    token: narrow-token
+    cache: { max_age: 600 }
+    github_token: { repositories: [app], permissions: { contents: read } }
+  - name: twin
+    token: twin-token
+    cache: { max_age: 600 }
+    github_token: { permissions: { contents: read }, repositories: [app] }
+`);
+  const { fake, gw } = setup;
+  for (const path of ["/repos/acme/app", "/repos/acme/other"]) {
+    const stored = await fetch(`${gw.url}${path}`, authed());
+    assert.match(stored.headers.get("cache-status") ?? "", /stored/, path);
+    await stored.body?.cancel();
+  }
+  const upstreamCalls = () => fake.requests.filter((r) => r.path.startsWith("/repos/")).length;
+
+  const outside = await fetch(`${gw.url}/repos/acme/other`, authed("narrow-token"));
+  assert.equal(outside.status, 404, "GitHub's answer for a repository outside its narrowing");
+  assert.equal((await outside.json()).message, "Not Found");
+  const inside = await fetch(`${gw.url}/repos/acme/app`, authed("narrow-token"));
+  assert.equal(inside.status, 200);
+  assert.match(inside.headers.get("cache-status") ?? "", /fwd=stale; fwd-status=304/);
+  assert.equal((await inside.json()).name, "app");
+  assert.equal(upstreamCalls(), 4, "both asked GitHub");
+
+  // Validated with this narrowing now: served fresh to it and to a client with the same one.
+  const before = upstreamCalls();
+  for (const token of ["narrow-token", "twin-token"]) {
+    const fresh = await fetch(`${gw.url}/repos/acme/app`, authed(token));
+    assert.match(fresh.headers.get("cache-status") ?? "", /; hit/, token);
+    await fresh.body?.cancel();
+  }
+  assert.equal(upstreamCalls(), before);
+});
+
+Deno.test("a narrowed client does not join another credential's call in flight for the same key", async () => {
+  await using setup = await onAcme(NARROWED_REGISTRY);
+  const { fake, gw } = setup;
+  fake.setLatency(300);
+  const full = fetch(`${gw.url}/repos/acme/other`, authed());
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const narrowed = await fetch(`${gw.url}/repos/acme/other`, authed("narrow-token"));
+  assert.equal(narrowed.status, 404, "its own call, with its own token");
+  assert.doesNotMatch(narrowed.headers.get("cache-status") ?? "", /collapsed/);
+  await narrowed.body?.cancel();
+  const answer = await full;
+  assert.equal(answer.status, 200);
+  await answer.body?.cancel();
 });
