@@ -61,8 +61,11 @@ export interface WebhookOptions {
   readonly deliveries?: DeliveryLog;
   /** What webhook events made stale (default: this process's memory, bounded). */
   readonly staleMarks?: StaleMarks;
-  /** Called after an `installation*` event: the App's installations should be read again. */
-  readonly onInstallationsChanged?: () => void;
+  /**
+   * Called after an `installation*` event, once the pool has listed the App's installations
+   * again (which the gateway does itself); the delivery's rules wait for it.
+   */
+  readonly onInstallationsChanged?: () => void | Promise<void>;
   /** The first wait before a dispatch is retried, in ms (default 1 s; tests shorten it). */
   readonly retryDelayMs?: number;
 }
@@ -298,6 +301,7 @@ export async function createGateway(
     staleMarks,
     logger,
     counters: telemetry.sink,
+    refreshInstallations: () => pool.refreshInstallations(),
   });
   for (const warning of registry.current.warnings) {
     logger.warn("client registry warning", { warning });
@@ -392,6 +396,8 @@ interface ReceiverParts {
   readonly staleMarks: StaleMarks;
   readonly logger: Logger;
   readonly counters: WebhookCounters;
+  /** Lists the Apps' installations again (the pool's). */
+  readonly refreshInstallations: () => Promise<void>;
 }
 
 /** The webhook receiver, or undefined when no `GITHUB_WEBHOOK_SECRET` is set. */
@@ -420,6 +426,14 @@ async function webhookReceiver(
     counters,
     logger,
     now: options.now,
-    onInstallationsChanged: options.webhooks?.onInstallationsChanged,
+    onInstallationsChanged: async () => {
+      // The pool coalesces: a burst of installation events costs one listing after the current.
+      await parts.refreshInstallations().catch((error) =>
+        logger.error("GitHub App installations could not be refreshed after a webhook", {
+          error: String(error),
+        })
+      );
+      await options.webhooks?.onInstallationsChanged?.();
+    },
   });
 }

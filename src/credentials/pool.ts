@@ -61,7 +61,8 @@ export interface CredentialPool {
   /**
    * Lists the installations of every App given without an installation id again now (as the
    * `installation` and `installation_repositories` webhooks ask, and hourly): new ones join,
-   * gone ones leave. Resolves when done; a listing that fails keeps what was known (logged).
+   * gone ones leave. Resolves when a listing begun after the call is done (calls made during a
+   * listing share the one after it); a listing that fails keeps what was known (logged).
    */
   refreshInstallations(): Promise<void>;
   /** The discovered installations the pool routes to now. */
@@ -157,6 +158,7 @@ export function createPool(
   let discovered = new Map<string, { app: string; installation: Installation }>();
   let nextListingAtMs = roots.length > 0 ? -Infinity : Infinity;
   let listing: Promise<void> | undefined;
+  let relisting: Promise<void> | undefined;
 
   /** Lists every root's installations; the credentials follow what GitHub now says. */
   const listAll = async () => {
@@ -232,7 +234,18 @@ export function createPool(
     discovered = found;
   };
 
-  const refreshInstallations = () => listing ??= listAll().finally(() => listing = undefined);
+  /**
+   * A listing under way may have read GitHub before the change that prompted this call (an
+   * `installation` webhook): the call gets the next listing, which starts when that one ends
+   * and is shared by every call made meanwhile, so a burst of webhooks costs two listings.
+   */
+  const refreshInstallations = (): Promise<void> => {
+    if (listing === undefined) return listing = listAll().finally(() => listing = undefined);
+    return relisting ??= listing.catch(() => {}).then(() => {
+      relisting = undefined;
+      return refreshInstallations();
+    });
+  };
 
   /** Groups the PATs by account before the first call; concurrent first calls share it. */
   const ownersKnown = (next: Transport) =>
