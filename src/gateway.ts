@@ -26,11 +26,12 @@ import {
   quotaViews,
 } from "./telemetry/pool_telemetry.ts";
 import { createTelemetry } from "./telemetry/mod.ts";
-import { buildStatusData, type StatusExtras } from "./endpoints/status/data.ts";
+import { buildStatusData } from "./endpoints/status/data.ts";
 import { WEBHOOKS_CLIENT } from "./registry/parse.ts";
 import { type DeliveryLog, LocalDeliveryLog } from "./webhooks/deliveries.ts";
 import { Dispatcher } from "./webhooks/dispatcher.ts";
 import { type WebhookCounters, WebhookReceiver } from "./webhooks/receiver.ts";
+import { DispatchTally } from "./webhooks/dispatch_tally.ts";
 import { SignatureVerifier } from "./webhooks/signature.ts";
 import { LocalStaleMarks, type StaleMarks } from "./webhooks/stale_marks.ts";
 
@@ -46,8 +47,6 @@ export interface GatewayOptions {
   readonly now?: () => number;
   /** Longest wait in a client's `limits.concurrency` queue, in ms (default 2 s; tests shorten it). */
   readonly admitQueueWaitMs?: number;
-  /** Sections `/status` shows when given: App installations, webhooks, shared state. */
-  readonly status?: StatusExtras;
   /** The webhook receiver's replaceable parts and its hook for installation changes. */
   readonly webhooks?: WebhookOptions;
 }
@@ -332,13 +331,13 @@ export async function createGateway(
           size: opened.stats?.(),
         },
         history: telemetry.history.minutes(),
-        installations: options.status?.installations?.(),
-        webhooks: options.status?.webhooks?.(),
-        sharedState: options.status?.sharedState?.(),
+        installations: pool.appInstallations(),
+        webhooks: webhooks &&
+          { deliveries: webhooks.receiver.recent(), outcomes: webhooks.dispatches.counts() },
       }),
-    webhooks,
+    webhooks: webhooks?.receiver,
     staleMarks,
-    deliveries: () => webhooks?.recent() ?? [],
+    deliveries: () => webhooks?.receiver.recent() ?? [],
     now: options.now,
     readiness: () =>
       backend.ping().catch((error) => {
@@ -375,10 +374,10 @@ export async function createGateway(
     pool,
     logger,
     cache,
-    webhooks: { settled: async () => await webhooks?.settled() },
+    webhooks: { settled: async () => await webhooks?.receiver.settled() },
     async close() {
       stopCountingMints();
-      await webhooks?.close();
+      await webhooks?.receiver.close();
       stopPoolTelemetry();
       stopCharging();
       telemetry.close();
@@ -400,14 +399,21 @@ interface ReceiverParts {
   readonly refreshInstallations: () => Promise<void>;
 }
 
+/** The webhook receiver and its dispatches by outcome, for `/status`. */
+interface WebhookParts {
+  readonly receiver: WebhookReceiver;
+  readonly dispatches: DispatchTally;
+}
+
 /** The webhook receiver, or undefined when no `GITHUB_WEBHOOK_SECRET` is set. */
 async function webhookReceiver(
   config: Config,
   options: GatewayOptions,
   parts: ReceiverParts,
-): Promise<WebhookReceiver | undefined> {
+): Promise<WebhookParts | undefined> {
   if (config.webhookSecrets.length === 0) return undefined;
-  const { registry, logger, counters } = parts;
+  const { registry, logger } = parts;
+  const counters = new DispatchTally(parts.counters);
   const dispatcher = new Dispatcher({
     transport: parts.transport,
     apiUrl: config.githubApiUrl,
@@ -417,7 +423,7 @@ async function webhookReceiver(
     counted: (rule, outcome) => counters.dispatch(rule, outcome),
     retryDelayMs: options.webhooks?.retryDelayMs,
   });
-  return new WebhookReceiver({
+  const receiver = new WebhookReceiver({
     verifier: await SignatureVerifier.of(config.webhookSecrets),
     deliveries: options.webhooks?.deliveries ?? new LocalDeliveryLog({ now: options.now }),
     staleMarks: parts.staleMarks,
@@ -436,4 +442,5 @@ async function webhookReceiver(
       await options.webhooks?.onInstallationsChanged?.();
     },
   });
+  return { receiver, dispatches: counters };
 }

@@ -9,7 +9,7 @@
  */
 import type { AppSource, CredentialSource } from "./sources.ts";
 import { type Logger, silentLogger } from "../log.ts";
-import { type AppTokens, createAppTokens, MintError } from "./app_tokens.ts";
+import { type AppTokens, type CachedTokenView, createAppTokens, MintError } from "./app_tokens.ts";
 import type { PoolEvent, PoolObserver, PoolSnapshot } from "./events.ts";
 import { secondaryLimitResponse, withPoolRateLimit } from "./exhausted.ts";
 import type { PoolTotals } from "./quota.ts";
@@ -42,6 +42,18 @@ export interface InstallationView {
   readonly repositorySelection: string;
 }
 
+/** An App installation the pool lends out, explicit or discovered, with its cached tokens. */
+export interface AppInstallationView {
+  /** The credential: `<NAME>`, or `<NAME>@<login>` when discovered. */
+  readonly credential: string;
+  readonly installationId: string;
+  /** The account it is on (discovered installations; an explicit id does not say). */
+  readonly account?: string;
+  /** `all` or `selected` (discovered installations). */
+  readonly repositorySelection?: string;
+  readonly tokens: readonly CachedTokenView[];
+}
+
 export interface CredentialPool {
   /**
    * `next` with a pool credential on each call: the answer names the credential that gave it,
@@ -67,6 +79,8 @@ export interface CredentialPool {
   refreshInstallations(): Promise<void>;
   /** The discovered installations the pool routes to now. */
   installations(): readonly InstallationView[];
+  /** Every App installation the pool lends out now, with the tokens cached for it. */
+  appInstallations(): readonly AppInstallationView[];
   /** The credentials the pool lends out now, discovered installations included. */
   credentialSources(): readonly CredentialSource[];
   /**
@@ -632,6 +646,19 @@ export function createPool(
       return () => observers.delete(observer);
     },
     refreshInstallations,
+    appInstallations: () =>
+      standing.credentials.flatMap(({ source }) => {
+        if (source.kind !== "app" || source.installationId === undefined) return [];
+        const found = discovered.get(source.name)?.installation;
+        return [{
+          credential: source.name,
+          installationId: source.installationId,
+          ...(found
+            ? { account: found.login, repositorySelection: found.repositorySelection }
+            : {}),
+          tokens: appTokens.cached(source),
+        }];
+      }),
     credentialSources: () => standing.credentials.map((credential) => credential.source),
     installations: () =>
       [...discovered].map(([credential, { app, installation }]) => ({

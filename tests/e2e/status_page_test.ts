@@ -2,10 +2,13 @@
  * The status page in a real browser: headless Chromium loads `/status` of a gateway that has
  * served traffic against the fake GitHub, and the test reads the DOM Chromium rendered. The
  * browser reaches the page through a loopback proxy that adds the operator's Basic credentials,
- * as a browser's own prompt would. A screenshot goes to test-output/status.png.
+ * as a browser's own prompt would. A screenshot goes to test-output/status.png. A second gateway
+ * with a discovered App installation and a webhook rule shows those sections.
  */
 import assert from "node:assert/strict";
+import { generateAppKey } from "../support/fake_github.ts";
 import { fakeAndGateway } from "../support/fixtures.ts";
+import { sendDelivery } from "../support/webhook_sender.ts";
 import { findTool, runTool } from "../support/tools.ts";
 
 const PAT = "ghp_browser_test_secret";
@@ -44,14 +47,20 @@ function authorizingProxy(target: string, authorization: string) {
   });
 }
 
-Deno.test("headless Chromium renders /status with the clients and the fake's quota", async () => {
+/** The Chromium binary, or undefined (and a line saying the test is skipped). */
+function chromiumBinary(): string | undefined {
   const chromium = findTool("chromium") ?? findTool("chromium-browser");
   if (!chromium) {
     console.log(
       "skipped: chromium is not installed (Debian package chromium; .ci/run installs it)",
     );
-    return;
   }
+  return chromium;
+}
+
+Deno.test("headless Chromium renders /status with the clients and the fake's quota", async () => {
+  const chromium = chromiumBinary();
+  if (!chromium) return;
   await using fixture = await fakeAndGateway({
     fake: { pats: { [PAT]: {} } },
     gateway: { registry: REGISTRY },
@@ -111,6 +120,67 @@ Deno.test("headless Chromium renders /status with the clients and the fake's quo
   }
 });
 
+Deno.test("headless Chromium renders the App installations and webhooks sections", async () => {
+  const chromium = chromiumBinary();
+  if (!chromium) return;
+  const { privateKeyPem, publicKeyPem } = await generateAppKey();
+  await using fixture = await fakeAndGateway({
+    fake: { apps: [{ id: "77", installations: [{ id: "501", account: "acme" }], publicKeyPem }] },
+    gateway: {
+      registry: `version: 1
+clients:
+  - name: site-bot
+    token: site-token-secret
+    github_token:
+      repositories: [site]
+      permissions: { contents: read }
+webhooks:
+  - on: repository.created
+    dispatch: { repository: acme/github-cop, workflow: configure.yml, ref: main }
+`,
+    },
+    env: {
+      GITHUB_APP_BOT_ID: "77",
+      GITHUB_APP_BOT_PEM: privateKeyPem,
+      GITHUB_WEBHOOK_SECRET: "hook-secret",
+      METRICS_TOKEN: "metrics-token-secret",
+    },
+  });
+  const { gw, fake } = fixture;
+  fake.dispatches.addWorkflow("acme/github-cop", "configure.yml");
+  const read = await fetch(`${gw.url}/repos/acme/site`, {
+    headers: { authorization: "token site-token-secret" },
+  });
+  assert.equal(read.status, 200);
+  await read.body?.cancel();
+  const { response, id } = await sendDelivery(gw.url, {
+    event: "repository",
+    payload: { action: "created", repository: { name: "new", full_name: "acme/new" } },
+    secret: "hook-secret",
+  });
+  assert.equal(response.status, 202);
+  await response.body?.cancel();
+  await gw.gateway.webhooks.settled();
+  const proxy = authorizingProxy(gw.url, `Basic ${btoa("operator:metrics-token-secret")}`);
+  const profile = await Deno.makeTempDir({ prefix: "github-proxy-chromium-" });
+  try {
+    const url = `http://127.0.0.1:${proxy.addr.port}/status`;
+    const dump = await runTool(chromium, [...chromiumArgs(profile), "--dump-dom", url]);
+    assert.equal(dump.code, 0, dump.stderr);
+    const dom = new DOMParserLike(dump.stdout);
+    const installation = dom.rowText("data-installation", "501");
+    assert.match(installation, /^BOT@acme 501 acme all /);
+    assert.match(installation, /repositories site; contents:read; expires in 59m \d\ds/);
+    assert.match(installation, /all; expires in 59m \d\ds/, "the dispatch's full token");
+    assert.match(dom.rowText("data-delivery", id), /repository\.created acme\/new .* processed$/);
+    assert.equal(dom.byAttribute("data-outcome", "sent"), "sent: 1");
+    for (const { token } of fake.issuedTokens()) assert.ok(!dump.stdout.includes(token));
+  } finally {
+    await proxy.shutdown();
+    await Deno.remove(profile, { recursive: true });
+  }
+});
+
 /**
  * Reads the serialised DOM Chromium dumped. Deno has no DOM parser; the page is regular enough
  * (one element per row and cell, attributes quoted) for anchored patterns on Chromium's output.
@@ -129,7 +199,12 @@ class DOMParserLike {
   }
 
   byId(id: string): string {
-    return this.#inner(new RegExp(`<[a-z]+ [^>]*id="${id}"[^>]*>(.*?)</`));
+    return this.byAttribute("id", id);
+  }
+
+  /** The text of the first element whose `attribute` is `value`. */
+  byAttribute(attribute: string, value: string): string {
+    return this.#inner(new RegExp(`<[a-z]+ [^>]*\\b${attribute}="${value}"[^>]*>(.*?)</`, "s"));
   }
 
   attributes(tag: string, attribute: string): string[] {
@@ -141,6 +216,11 @@ class DOMParserLike {
     const match = new RegExp(`<tr ${attribute}="${value}">(.*?)</tr>`, "s").exec(this.html);
     assert.ok(match, `row ${attribute}=${value} not in the DOM`);
     return match[1];
+  }
+
+  /** The text of the row whose `attribute` is `value`, its cells' text joined by spaces. */
+  rowText(attribute: string, value: string): string {
+    return this.#row(attribute, value).replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim();
   }
 
   cell(client: string, name: string): string {

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { generateAppKey } from "../support/fake_github.ts";
 import { fakeAndGateway } from "../support/fixtures.ts";
+import { sendDelivery } from "../support/webhook_sender.ts";
 
 const PAT = "ghp_status_page_secret_value";
 const REGISTRY = `version: 1
@@ -145,4 +146,75 @@ Deno.test("no secret on /status: tokens, PAT, App key absent from HTML and JSON"
   }
   assert.match(html, /MAIN \(pat\)/);
   assert.match(html, /BOT \(app\)/);
+});
+
+Deno.test("/status JSON: the pool's installations with narrowed tokens, the receiver's deliveries and dispatches", async () => {
+  const { privateKeyPem, publicKeyPem } = await generateAppKey();
+  await using fixture = await fakeAndGateway({
+    fake: { apps: [{ id: "77", installations: [{ id: "501", account: "acme" }], publicKeyPem }] },
+    gateway: {
+      registry: `version: 1
+clients:
+  - name: narrow
+    token: narrow-token-secret
+    github_token:
+      repositories: [app]
+      permissions: { contents: read }
+webhooks:
+  - on: repository.created
+    dispatch: { repository: acme/github-cop, workflow: configure.yml, ref: main }
+`,
+    },
+    env: {
+      GITHUB_APP_BOT_ID: "77",
+      GITHUB_APP_BOT_PEM: privateKeyPem,
+      GITHUB_WEBHOOK_SECRET: "hook-secret",
+      METRICS_TOKEN: "metrics-token-secret",
+    },
+  });
+  const { fake, gw } = fixture;
+  fake.dispatches.addWorkflow("acme/github-cop", "configure.yml");
+  assert.equal((await send(`${gw.url}/repos/acme/app`, "narrow-token-secret")).status, 200);
+  const { response, id } = await sendDelivery(gw.url, {
+    event: "repository",
+    payload: { action: "created", repository: { name: "new", full_name: "acme/new" } },
+    secret: "hook-secret",
+  });
+  assert.equal(response.status, 202);
+  await response.body?.cancel();
+  await gw.gateway.webhooks.settled();
+
+  const text = await (await fetch(`${gw.url}/status`, {
+    headers: { authorization: "Bearer metrics-token-secret", accept: "application/json" },
+  })).text();
+  const status = JSON.parse(text);
+  assert.equal(status.installations.length, 1);
+  const { tokens, ...installation } = status.installations[0];
+  assert.deepEqual(installation, {
+    credential: "BOT@acme",
+    installationId: "501",
+    account: "acme",
+    repositorySelection: "all",
+  });
+  // The narrowed client's token, and the full one the dispatch went out with.
+  const narrowed = tokens.find((token: { repositories?: string[] }) => token.repositories);
+  assert.deepEqual(narrowed.repositories, ["app"]);
+  assert.deepEqual(narrowed.permissions, { contents: "read" });
+  assert.ok(narrowed.expiresInSeconds > 3500 && narrowed.expiresInSeconds <= 3600);
+  assert.equal(tokens.length, 2);
+  assert.deepEqual(
+    status.webhooks.deliveries.map((
+      d: Record<string, string>,
+    ) => [d.id, d.event, d.action, d.repository, d.outcome]),
+    [
+      [id, "repository", "created", "acme/new", "processed"],
+    ],
+  );
+  assert.equal(status.webhooks.outcomes.sent, 1);
+  assert.equal(status.webhooks.outcomes.failed, 0);
+  assert.equal(fake.dispatches.calls.filter((call) => call.status === 204).length, 1);
+  assert.equal(fake.issuedTokens().length, 2);
+  for (const { token } of fake.issuedTokens()) {
+    assert.ok(!text.includes(token), "a token on /status");
+  }
 });
