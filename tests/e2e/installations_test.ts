@@ -309,6 +309,47 @@ Deno.test("the shared cache serves a narrowed client: GitHub's ETag recomputed f
   );
 });
 
+Deno.test("a narrowed request names its credential <NAME>@<login> and owner: access log, /usage, /status", async () => {
+  const { fakeApp, env } = await app([ACME]);
+  await using setup = await fakeAndGateway({
+    fake: { apps: [fakeApp] },
+    env,
+    gateway: { registry: NARROWED_REGISTRY },
+  });
+  const { gw } = setup;
+  const noStore = { headers: { "cache-control": "no-store" } };
+  assert.equal((await call(gw, "/repos/acme/app", noStore, "narrow-token")).status, 200);
+  // Stored by the full-access client, revalidated for the narrowed one with its own token.
+  assert.equal((await call(gw, "/repos/acme/app/issues")).status, 200);
+  assert.equal((await call(gw, "/repos/acme/app/issues", {}, "narrow-token")).status, 200);
+  const lines = gw.logs.map((l) => JSON.parse(l)).filter((l) =>
+    l.msg === "request" && l.client === "narrow"
+  );
+  assert.deepEqual(
+    lines.map((l) => [l.path, l.cache, l.credential, l.owner]),
+    [
+      ["/repos/acme/app", "bypass", "BOT@acme", "BOT@acme"],
+      ["/repos/acme/app/issues", "revalidated", "BOT@acme", "BOT@acme"],
+    ],
+  );
+  const usage = await (await fetch(`${gw.url}/usage`, authed())).json();
+  assert.deepEqual(
+    usage.credentials.map((q: Record<string, unknown>) => [q.credential, q.resource, q.bad]),
+    [["BOT@acme", "core", false]],
+  );
+  const status = await (await fetch(
+    `${gw.url}/status`,
+    authed(TEST_TOKEN, { headers: { accept: "application/json" } }),
+  )).json();
+  assert.deepEqual(
+    status.pool.owners.map((o: { name: string; credentials: { name: string }[] }) => [
+      o.name,
+      o.credentials.map((c) => c.name),
+    ]),
+    [["BOT@acme", ["BOT@acme"]]],
+  );
+});
+
 Deno.test("a narrowing no installation can grant is a registry error at load, naming its line", async () => {
   const { fakeApp, env } = await app([LABS]);
   await using fake = await FakeGitHub.start({ apps: [fakeApp] });
