@@ -6,9 +6,8 @@
  * with a discovered App installation and a webhook rule shows those sections.
  */
 import assert from "node:assert/strict";
-import { generateAppKey } from "../support/fake_github.ts";
 import { fakeAndGateway } from "../support/fixtures.ts";
-import { sendDelivery } from "../support/webhook_sender.ts";
+import { withStatusSections } from "../support/status_sections.ts";
 import { findTool, runTool } from "../support/tools.ts";
 
 const PAT = "ghp_browser_test_secret";
@@ -47,6 +46,24 @@ function authorizingProxy(target: string, authorization: string) {
   });
 }
 
+/**
+ * Runs `browse` with the URL of `/status` behind an authorizing proxy (the operator's Basic
+ * credentials) and a fresh Chromium profile, both gone afterwards.
+ */
+async function withStatusUrl(
+  gatewayUrl: string,
+  browse: (url: string, profile: string) => Promise<void>,
+): Promise<void> {
+  const proxy = authorizingProxy(gatewayUrl, `Basic ${btoa("operator:metrics-token-secret")}`);
+  const profile = await Deno.makeTempDir({ prefix: "github-proxy-chromium-" });
+  try {
+    await browse(`http://127.0.0.1:${proxy.addr.port}/status`, profile);
+  } finally {
+    await proxy.shutdown();
+    await Deno.remove(profile, { recursive: true });
+  }
+}
+
 /** The Chromium binary, or undefined (and a line saying the test is skipped). */
 function chromiumBinary(): string | undefined {
   const chromium = findTool("chromium") ?? findTool("chromium-browser");
@@ -80,10 +97,7 @@ Deno.test("headless Chromium renders /status with the clients and the fake's quo
     assert.equal(response.status, 200);
     await response.body?.cancel();
   }
-  const proxy = authorizingProxy(gw.url, `Basic ${btoa("operator:metrics-token-secret")}`);
-  const profile = await Deno.makeTempDir({ prefix: "github-proxy-chromium-" });
-  try {
-    const url = `http://127.0.0.1:${proxy.addr.port}/status`;
+  await withStatusUrl(gw.url, async (url, profile) => {
     const dump = await runTool(chromium, [...chromiumArgs(profile), "--dump-dom", url]);
     assert.equal(dump.code, 0, dump.stderr);
     const dom = new DOMParserLike(dump.stdout);
@@ -114,57 +128,16 @@ Deno.test("headless Chromium renders /status with the clients and the fake's quo
     const png = await Deno.readFile(screenshot);
     assert.deepEqual([...png.slice(1, 4)], [0x50, 0x4e, 0x47], "a PNG");
     console.log(`status page screenshot: ${screenshot}`);
-  } finally {
-    await proxy.shutdown();
-    await Deno.remove(profile, { recursive: true });
-  }
+  });
 });
 
 Deno.test("headless Chromium renders the App installations and webhooks sections", async () => {
   const chromium = chromiumBinary();
   if (!chromium) return;
-  const { privateKeyPem, publicKeyPem } = await generateAppKey();
-  await using fixture = await fakeAndGateway({
-    fake: { apps: [{ id: "77", installations: [{ id: "501", account: "acme" }], publicKeyPem }] },
-    gateway: {
-      registry: `version: 1
-clients:
-  - name: site-bot
-    token: site-token-secret
-    github_token:
-      repositories: [site]
-      permissions: { contents: read }
-webhooks:
-  - on: repository.created
-    dispatch: { repository: acme/github-cop, workflow: configure.yml, ref: main }
-`,
-    },
-    env: {
-      GITHUB_APP_BOT_ID: "77",
-      GITHUB_APP_BOT_PEM: privateKeyPem,
-      GITHUB_WEBHOOK_SECRET: "hook-secret",
-      METRICS_TOKEN: "metrics-token-secret",
-    },
-  });
+  const { fixture, deliveryId: id } = await withStatusSections();
+  await using _ = fixture;
   const { gw, fake } = fixture;
-  fake.dispatches.addWorkflow("acme/github-cop", "configure.yml");
-  const read = await fetch(`${gw.url}/repos/acme/site`, {
-    headers: { authorization: "token site-token-secret" },
-  });
-  assert.equal(read.status, 200);
-  await read.body?.cancel();
-  const { response, id } = await sendDelivery(gw.url, {
-    event: "repository",
-    payload: { action: "created", repository: { name: "new", full_name: "acme/new" } },
-    secret: "hook-secret",
-  });
-  assert.equal(response.status, 202);
-  await response.body?.cancel();
-  await gw.gateway.webhooks.settled();
-  const proxy = authorizingProxy(gw.url, `Basic ${btoa("operator:metrics-token-secret")}`);
-  const profile = await Deno.makeTempDir({ prefix: "github-proxy-chromium-" });
-  try {
-    const url = `http://127.0.0.1:${proxy.addr.port}/status`;
+  await withStatusUrl(gw.url, async (url, profile) => {
     const dump = await runTool(chromium, [...chromiumArgs(profile), "--dump-dom", url]);
     assert.equal(dump.code, 0, dump.stderr);
     const dom = new DOMParserLike(dump.stdout);
@@ -175,10 +148,7 @@ webhooks:
     assert.match(dom.rowText("data-delivery", id), /repository\.created acme\/new .* processed$/);
     assert.equal(dom.byAttribute("data-outcome", "sent"), "sent: 1");
     for (const { token } of fake.issuedTokens()) assert.ok(!dump.stdout.includes(token));
-  } finally {
-    await proxy.shutdown();
-    await Deno.remove(profile, { recursive: true });
-  }
+  });
 });
 
 /**

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { generateAppKey } from "../support/fake_github.ts";
 import { fakeAndGateway } from "../support/fixtures.ts";
-import { sendDelivery } from "../support/webhook_sender.ts";
+import { withStatusSections } from "../support/status_sections.ts";
 
 const PAT = "ghp_status_page_secret_value";
 const REGISTRY = `version: 1
@@ -149,41 +149,9 @@ Deno.test("no secret on /status: tokens, PAT, App key absent from HTML and JSON"
 });
 
 Deno.test("/status JSON: the pool's installations with narrowed tokens, the receiver's deliveries and dispatches", async () => {
-  const { privateKeyPem, publicKeyPem } = await generateAppKey();
-  await using fixture = await fakeAndGateway({
-    fake: { apps: [{ id: "77", installations: [{ id: "501", account: "acme" }], publicKeyPem }] },
-    gateway: {
-      registry: `version: 1
-clients:
-  - name: narrow
-    token: narrow-token-secret
-    github_token:
-      repositories: [app]
-      permissions: { contents: read }
-webhooks:
-  - on: repository.created
-    dispatch: { repository: acme/github-cop, workflow: configure.yml, ref: main }
-`,
-    },
-    env: {
-      GITHUB_APP_BOT_ID: "77",
-      GITHUB_APP_BOT_PEM: privateKeyPem,
-      GITHUB_WEBHOOK_SECRET: "hook-secret",
-      METRICS_TOKEN: "metrics-token-secret",
-    },
-  });
+  const { fixture, deliveryId: id } = await withStatusSections();
+  await using _ = fixture;
   const { fake, gw } = fixture;
-  fake.dispatches.addWorkflow("acme/github-cop", "configure.yml");
-  assert.equal((await send(`${gw.url}/repos/acme/app`, "narrow-token-secret")).status, 200);
-  const { response, id } = await sendDelivery(gw.url, {
-    event: "repository",
-    payload: { action: "created", repository: { name: "new", full_name: "acme/new" } },
-    secret: "hook-secret",
-  });
-  assert.equal(response.status, 202);
-  await response.body?.cancel();
-  await gw.gateway.webhooks.settled();
-
   const text = await (await fetch(`${gw.url}/status`, {
     headers: { authorization: "Bearer metrics-token-secret", accept: "application/json" },
   })).text();
@@ -198,7 +166,7 @@ webhooks:
   });
   // The narrowed client's token, and the full one the dispatch went out with.
   const narrowed = tokens.find((token: { repositories?: string[] }) => token.repositories);
-  assert.deepEqual(narrowed.repositories, ["app"]);
+  assert.deepEqual(narrowed.repositories, ["site"]);
   assert.deepEqual(narrowed.permissions, { contents: "read" });
   assert.ok(narrowed.expiresInSeconds > 3500 && narrowed.expiresInSeconds <= 3600);
   assert.equal(tokens.length, 2);
