@@ -48,9 +48,3 @@ export type { LogFields, LogFormat, Logger, LogLevel } from "./src/log.ts";
 export { RegistryError } from "./src/registry/parse.ts";
 export type { ReloadTiming } from "./src/registry/store.ts";
 export type { RateLimitStatus } from "./src/http/rate_refusal.ts";
-export type {
-  InstallationStatus,
-  SharedStateStatus,
-  StatusExtras,
-  WebhookStatus,
-} from "./src/endpoints/status/data.ts";

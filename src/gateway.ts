@@ -27,11 +27,12 @@ import {
   quotaViews,
 } from "./telemetry/pool_telemetry.ts";
 import { createTelemetry } from "./telemetry/mod.ts";
-import { buildStatusData, type StatusExtras } from "./endpoints/status/data.ts";
+import { buildStatusData } from "./endpoints/status/data.ts";
 import { WEBHOOKS_CLIENT } from "./registry/parse.ts";
 import { type DeliveryLog, LocalDeliveryLog } from "./webhooks/deliveries.ts";
 import { Dispatcher } from "./webhooks/dispatcher.ts";
 import { type WebhookCounters, WebhookReceiver } from "./webhooks/receiver.ts";
+import { DispatchTally } from "./webhooks/dispatch_tally.ts";
 import { SignatureVerifier } from "./webhooks/signature.ts";
 import { LocalStaleMarks, type StaleMarks } from "./webhooks/stale_marks.ts";
 
@@ -47,8 +48,6 @@ export interface GatewayOptions {
   readonly now?: () => number;
   /** Longest wait in a client's `limits.concurrency` queue, in ms (default 2 s; tests shorten it). */
   readonly admitQueueWaitMs?: number;
-  /** Sections `/status` shows when given: App installations, webhooks, shared state. */
-  readonly status?: StatusExtras;
   /** The webhook receiver's replaceable parts and its hook for installation changes. */
   readonly webhooks?: WebhookOptions;
 }
@@ -62,8 +61,11 @@ export interface WebhookOptions {
   readonly deliveries?: DeliveryLog;
   /** What webhook events made stale (default: this process's memory, bounded). */
   readonly staleMarks?: StaleMarks;
-  /** Called after an `installation*` event: the App's installations should be read again. */
-  readonly onInstallationsChanged?: () => void;
+  /**
+   * Called after an `installation*` event, once the pool has listed the App's installations
+   * again (which the gateway does itself); the delivery's rules wait for it.
+   */
+  readonly onInstallationsChanged?: () => void | Promise<void>;
   /** The first wait before a dispatch is retried, in ms (default 1 s; tests shorten it). */
   readonly retryDelayMs?: number;
 }
@@ -320,6 +322,7 @@ export async function createGateway(
     staleMarks,
     logger,
     counters: telemetry.sink,
+    refreshInstallations: () => pool.refreshInstallations(),
   });
   for (const warning of registry.current.warnings) {
     logger.warn("client registry warning", { warning });
@@ -350,13 +353,13 @@ export async function createGateway(
           size: opened.stats?.(),
         },
         history: telemetry.history.minutes(),
-        installations: options.status?.installations?.(),
-        webhooks: options.status?.webhooks?.(),
-        sharedState: options.status?.sharedState?.(),
+        installations: pool.appInstallations(),
+        webhooks: webhooks &&
+          { deliveries: webhooks.receiver.recent(), outcomes: webhooks.dispatches.counts() },
       }),
-    webhooks,
+    webhooks: webhooks?.receiver,
     staleMarks,
-    deliveries: () => webhooks?.recent() ?? [],
+    deliveries: () => webhooks?.receiver.recent() ?? [],
     now: options.now,
     readiness: async () => ({
       cache: {
@@ -408,10 +411,10 @@ export async function createGateway(
     pool,
     logger,
     cache,
-    webhooks: { settled: async () => await webhooks?.settled() },
+    webhooks: { settled: async () => await webhooks?.receiver.settled() },
     async close() {
       stopCountingMints();
-      await webhooks?.close();
+      await webhooks?.receiver.close();
       stopPoolTelemetry();
       stopCharging();
       telemetry.close();
@@ -430,6 +433,14 @@ interface ReceiverParts {
   readonly staleMarks: StaleMarks;
   readonly logger: Logger;
   readonly counters: WebhookCounters;
+  /** Lists the Apps' installations again (the pool's). */
+  readonly refreshInstallations: () => Promise<void>;
+}
+
+/** The webhook receiver and its dispatches by outcome, for `/status`. */
+interface WebhookParts {
+  readonly receiver: WebhookReceiver;
+  readonly dispatches: DispatchTally;
 }
 
 /** The webhook receiver, or undefined when no `GITHUB_WEBHOOK_SECRET` is set. */
@@ -437,9 +448,10 @@ async function webhookReceiver(
   config: Config,
   options: GatewayOptions,
   parts: ReceiverParts,
-): Promise<WebhookReceiver | undefined> {
+): Promise<WebhookParts | undefined> {
   if (config.webhookSecrets.length === 0) return undefined;
-  const { registry, logger, counters } = parts;
+  const { registry, logger } = parts;
+  const counters = new DispatchTally(parts.counters);
   const dispatcher = new Dispatcher({
     transport: parts.transport,
     apiUrl: config.githubApiUrl,
@@ -449,7 +461,7 @@ async function webhookReceiver(
     counted: (rule, outcome) => counters.dispatch(rule, outcome),
     retryDelayMs: options.webhooks?.retryDelayMs,
   });
-  return new WebhookReceiver({
+  const receiver = new WebhookReceiver({
     verifier: await SignatureVerifier.of(config.webhookSecrets),
     deliveries: options.webhooks?.deliveries ?? new LocalDeliveryLog({ now: options.now }),
     staleMarks: parts.staleMarks,
@@ -458,8 +470,17 @@ async function webhookReceiver(
     counters,
     logger,
     now: options.now,
-    onInstallationsChanged: options.webhooks?.onInstallationsChanged,
+    onInstallationsChanged: async () => {
+      // The pool coalesces: a burst of installation events costs one listing after the current.
+      await parts.refreshInstallations().catch((error) =>
+        logger.error("GitHub App installations could not be refreshed after a webhook", {
+          error: String(error),
+        })
+      );
+      await options.webhooks?.onInstallationsChanged?.();
+    },
   });
+  return { receiver, dispatches: counters };
 }
 
 /** The shared state in `/readyz`'s words: which store, whether replicas share it, its health. */

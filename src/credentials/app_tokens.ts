@@ -69,8 +69,18 @@ export interface AppTokens {
   reject(source: AppSource, token: string, narrowing?: TokenNarrowing): void;
   /** Drops every token of `source` (its key changed or it left the pool). */
   forget(source: AppSource): void;
+  /** The tokens cached for `source` now, by narrowing and expiry: never the tokens themselves. */
+  cached(source: AppSource): readonly CachedTokenView[];
   /** Tokens currently cached. */
   readonly size: number;
+}
+
+/** A cached installation token as `/status` shows it. */
+export interface CachedTokenView {
+  /** The client's `github_token:` it was minted with; undefined: the installation's full access. */
+  readonly narrowing?: TokenNarrowing;
+  /** When GitHub expires it, epoch ms on the gateway's clock. */
+  readonly expiresAtMs: number;
 }
 
 /** Thrown when no usable token could be obtained; names the credential, never a secret. */
@@ -104,6 +114,7 @@ function unprocessableMessage(error: unknown): string | undefined {
 export interface CachedToken {
   readonly credential: string;
   readonly token: string;
+  readonly narrowing: TokenNarrowing | undefined;
   readonly renewAtMs: number;
   readonly expiresAtMs: number;
 }
@@ -179,7 +190,7 @@ export function createAppTokens(options: AppTokensOptions): AppTokens {
           ...(narrowing?.permissions ? { permissions: { ...narrowing.permissions } } : {}),
         });
         const schedule = tokenSchedule({ sentAtMs, date: lastDate, expiresAt: minted.expiresAt });
-        return { credential: source.name, token: minted.token, ...schedule };
+        return { credential: source.name, token: minted.token, narrowing, ...schedule };
       },
     };
     minters.set(source, minter);
@@ -272,6 +283,13 @@ export function createAppTokens(options: AppTokensOptions): AppTokens {
         emit({ type: "eviction", credential: source.name, reason: "rejected" });
       }
       minters.delete(source);
+    },
+    cached(source) {
+      const prefix = `${cacheKey(source, options.apiUrl)}\n`;
+      return [...cache].filter(([key]) => key.startsWith(prefix)).map(([, entry]) => ({
+        ...(entry.narrowing ? { narrowing: entry.narrowing } : {}),
+        expiresAtMs: entry.expiresAtMs,
+      }));
     },
     get size() {
       return cache.size;

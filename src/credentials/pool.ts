@@ -9,7 +9,13 @@
  */
 import type { AppSource, CredentialSource } from "./sources.ts";
 import { type Logger, silentLogger } from "../log.ts";
-import { type AppTokens, createAppTokens, MintError, type TokenShare } from "./app_tokens.ts";
+import {
+  type AppTokens,
+  type CachedTokenView,
+  createAppTokens,
+  MintError,
+  type TokenShare,
+} from "./app_tokens.ts";
 import type { PoolEvent, PoolObserver, PoolSnapshot } from "./events.ts";
 import { secondaryLimitResponse, withPoolRateLimit } from "./exhausted.ts";
 import type { PoolTotals } from "./quota.ts";
@@ -47,6 +53,18 @@ export interface InstallationView {
   readonly repositorySelection: string;
 }
 
+/** An App installation the pool lends out, explicit or discovered, with its cached tokens. */
+export interface AppInstallationView {
+  /** The credential: `<NAME>`, or `<NAME>@<login>` when discovered. */
+  readonly credential: string;
+  readonly installationId: string;
+  /** The account it is on (discovered installations; an explicit id does not say). */
+  readonly account?: string;
+  /** `all` or `selected` (discovered installations). */
+  readonly repositorySelection?: string;
+  readonly tokens: readonly CachedTokenView[];
+}
+
 export interface CredentialPool {
   /**
    * `next` with a pool credential on each call: the answer names the credential that gave it,
@@ -66,11 +84,14 @@ export interface CredentialPool {
   /**
    * Lists the installations of every App given without an installation id again now (as the
    * `installation` and `installation_repositories` webhooks ask, and hourly): new ones join,
-   * gone ones leave. Resolves when done; a listing that fails keeps what was known (logged).
+   * gone ones leave. Resolves when a listing begun after the call is done (calls made during a
+   * listing share the one after it); a listing that fails keeps what was known (logged).
    */
   refreshInstallations(): Promise<void>;
   /** The discovered installations the pool routes to now. */
   installations(): readonly InstallationView[];
+  /** Every App installation the pool lends out now, with the tokens cached for it. */
+  appInstallations(): readonly AppInstallationView[];
   /** The credentials the pool lends out now, discovered installations included. */
   credentialSources(): readonly CredentialSource[];
   /**
@@ -173,6 +194,7 @@ export function createPool(
   let discovered = new Map<string, { app: string; installation: Installation }>();
   let nextListingAtMs = roots.length > 0 ? -Infinity : Infinity;
   let listing: Promise<void> | undefined;
+  let relisting: Promise<void> | undefined;
 
   /** Lists every root's installations; the credentials follow what GitHub now says. */
   const listAll = async () => {
@@ -258,9 +280,18 @@ export function createPool(
     { readonly atMs: number; readonly permissions: Promise<Readonly<Record<string, string>>> }
   >();
 
-  const refreshInstallations = () => {
+  /**
+   * A listing under way may have read GitHub before the change that prompted this call (an
+   * `installation` webhook): the call gets the next listing, which starts when that one ends
+   * and is shared by every call made meanwhile, so a burst of webhooks costs two listings.
+   */
+  const refreshInstallations = (): Promise<void> => {
     learned = new WeakMap();
-    return listing ??= listAll().finally(() => listing = undefined);
+    if (listing === undefined) return listing = listAll().finally(() => listing = undefined);
+    return relisting ??= listing.catch(() => {}).then(() => {
+      relisting = undefined;
+      return refreshInstallations();
+    });
   };
 
   const learnedOf = (source: AppSource) => {
@@ -711,6 +742,19 @@ export function createPool(
       return () => observers.delete(observer);
     },
     refreshInstallations,
+    appInstallations: () =>
+      standing.credentials.flatMap(({ source }) => {
+        if (source.kind !== "app" || source.installationId === undefined) return [];
+        const found = discovered.get(source.name)?.installation;
+        return [{
+          credential: source.name,
+          installationId: source.installationId,
+          ...(found
+            ? { account: found.login, repositorySelection: found.repositorySelection }
+            : {}),
+          tokens: appTokens.cached(source),
+        }];
+      }),
     credentialSources: () => standing.credentials.map((credential) => credential.source),
     installations: () =>
       [...discovered].map(([credential, { app, installation }]) => ({

@@ -37,9 +37,10 @@ export interface WebhookReceiverDeps {
   readonly now?: () => number;
   /**
    * Called after an `installation*` event: the App's installations or their repositories
-   * changed, so the pool's routing table (DESIGN §8) should be read again.
+   * changed, so the pool's routing table (DESIGN §8) should be read again. The delivery's
+   * rules wait for it; a failure is logged and they run anyway.
    */
-  readonly onInstallationsChanged?: () => void;
+  readonly onInstallationsChanged?: () => void | Promise<void>;
 }
 
 /** A delivery whose signature was verified. */
@@ -137,7 +138,14 @@ export class WebhookReceiver {
     }
     if (stale.installations && this.deps.onInstallationsChanged) {
       this.deps.logger.info("webhook: installations changed", { delivery: id, event });
-      this.deps.onInstallationsChanged();
+      try {
+        await this.deps.onInstallationsChanged();
+      } catch (error) {
+        this.deps.logger.error("webhook: installations could not be read again", {
+          delivery: id,
+          error: String(error),
+        });
+      }
     }
     for (const outcome of triggeredRules(this.deps.rules(), event, payload)) {
       if ("skipped" in outcome) {

@@ -1,6 +1,7 @@
 /**
  * DESIGN §8: one App on several accounts, discovered and routed by the account in the path;
- * narrowed tokens minted per client; credentials reloaded from files on SIGHUP.
+ * listed again on installation webhooks; narrowed tokens minted per client; credentials reloaded
+ * from files on SIGHUP.
  */
 import assert from "node:assert/strict";
 import { ManualClock } from "../support/clock.ts";
@@ -8,6 +9,7 @@ import { type FakeApp, FakeGitHub, generateAppKey } from "../support/fake_github
 import type { FakeInstallation } from "../support/fake_installations.ts";
 import { fakeAndGateway } from "../support/fixtures.ts";
 import { authed, startGateway, TEST_TOKEN, type TestGateway } from "../support/gateway.ts";
+import { sendDelivery } from "../support/webhook_sender.ts";
 import { RegistryError } from "../../src/registry/parse.ts";
 import { parseExposition } from "../support/prometheus_text.ts";
 
@@ -171,6 +173,46 @@ Deno.test("installations are listed again hourly (injected clock) and on demand"
   assert.equal(last(fake, "/repos/acme/app")?.credential, "ghp-main", "acme's installation left");
 });
 
+Deno.test("installation webhooks: the pool lists the App's installations again and routes by them", async () => {
+  const installations = [ACME];
+  const { fakeApp, env } = await app(installations);
+  await using setup = await fakeAndGateway({
+    fake: { apps: [fakeApp], pats: { "ghp-main": { login: "someone" } } },
+    env: { ...env, GITHUB_PAT_MAIN: "ghp-main", GITHUB_WEBHOOK_SECRET: "hook-secret" },
+  });
+  const { fake, gw } = setup;
+  const noStore = { headers: { "cache-control": "no-store" } };
+  const deliver = async (action: string, installation: FakeInstallation) => {
+    const payload = {
+      action,
+      installation: { id: Number(installation.id), account: { login: installation.account } },
+    };
+    const { response } = await sendDelivery(gw.url, {
+      event: "installation",
+      payload,
+      secret: "hook-secret",
+    });
+    assert.equal(response.status, 202);
+    await response.body?.cancel();
+    await gw.gateway.webhooks.settled();
+  };
+  const newco: FakeInstallation = { id: "503", account: "newco" };
+  installations.push(newco);
+  assert.equal((await call(gw, "/repos/newco/x", noStore)).status, 200);
+  assert.equal(last(fake, "/repos/newco/x")?.credential, "ghp-main", "not listed yet: the PAT");
+
+  await deliver("created", newco);
+  assert.equal((await call(gw, "/repos/newco/x", noStore)).status, 200);
+  assert.equal(installationOf(fake, last(fake, "/repos/newco/x")?.credential), "503");
+
+  installations.splice(installations.indexOf(newco), 1);
+  await deliver("deleted", newco);
+  assert.deepEqual(gw.gateway.pool.installations().map((i) => i.account), ["acme"]);
+  assert.equal((await call(gw, "/repos/newco/x", noStore)).status, 200);
+  assert.equal(last(fake, "/repos/newco/x")?.credential, "ghp-main", "routed away from it");
+  assert.equal(fake.requests.filter((r) => r.path === "/app/installations").length, 3);
+});
+
 Deno.test("discovery follows every page and routes to at most 100 installations of an App", async () => {
   const many = Array.from({ length: 120 }, (_, i) => ({ id: `${1000 + i}`, account: `org-${i}` }));
   const { fakeApp, env } = await app(many);
@@ -266,6 +308,47 @@ Deno.test("the shared cache serves a narrowed client: GitHub's ETag recomputed f
   assert.equal(
     fake.issuedTokens().find((t) => t.token === revalidation.credential)?.scope?.repositories?.[0],
     "app",
+  );
+});
+
+Deno.test("a narrowed request names its credential <NAME>@<login> and owner: access log, /usage, /status", async () => {
+  const { fakeApp, env } = await app([ACME]);
+  await using setup = await fakeAndGateway({
+    fake: { apps: [fakeApp] },
+    env,
+    gateway: { registry: NARROWED_REGISTRY },
+  });
+  const { gw } = setup;
+  const noStore = { headers: { "cache-control": "no-store" } };
+  assert.equal((await call(gw, "/repos/acme/app", noStore, "narrow-token")).status, 200);
+  // Stored by the full-access client, revalidated for the narrowed one with its own token.
+  assert.equal((await call(gw, "/repos/acme/app/issues")).status, 200);
+  assert.equal((await call(gw, "/repos/acme/app/issues", {}, "narrow-token")).status, 200);
+  const lines = gw.logs.map((l) => JSON.parse(l)).filter((l) =>
+    l.msg === "request" && l.client === "narrow"
+  );
+  assert.deepEqual(
+    lines.map((l) => [l.path, l.cache, l.credential, l.owner]),
+    [
+      ["/repos/acme/app", "bypass", "BOT@acme", "BOT@acme"],
+      ["/repos/acme/app/issues", "revalidated", "BOT@acme", "BOT@acme"],
+    ],
+  );
+  const usage = await (await fetch(`${gw.url}/usage`, authed())).json();
+  assert.deepEqual(
+    usage.credentials.map((q: Record<string, unknown>) => [q.credential, q.resource, q.bad]),
+    [["BOT@acme", "core", false]],
+  );
+  const status = await (await fetch(
+    `${gw.url}/status`,
+    authed(TEST_TOKEN, { headers: { accept: "application/json" } }),
+  )).json();
+  assert.deepEqual(
+    status.pool.owners.map((o: { name: string; credentials: { name: string }[] }) => [
+      o.name,
+      o.credentials.map((c) => c.name),
+    ]),
+    [["BOT@acme", ["BOT@acme"]]],
   );
 });
 

@@ -2,10 +2,12 @@
  * The status page in a real browser: headless Chromium loads `/status` of a gateway that has
  * served traffic against the fake GitHub, and the test reads the DOM Chromium rendered. The
  * browser reaches the page through a loopback proxy that adds the operator's Basic credentials,
- * as a browser's own prompt would. A screenshot goes to test-output/status.png.
+ * as a browser's own prompt would. A screenshot goes to test-output/status.png. A second gateway
+ * with a discovered App installation and a webhook rule shows those sections.
  */
 import assert from "node:assert/strict";
 import { fakeAndGateway } from "../support/fixtures.ts";
+import { withStatusSections } from "../support/status_sections.ts";
 import { findTool, runTool } from "../support/tools.ts";
 
 const PAT = "ghp_browser_test_secret";
@@ -44,14 +46,38 @@ function authorizingProxy(target: string, authorization: string) {
   });
 }
 
-Deno.test("headless Chromium renders /status with the clients and the fake's quota", async () => {
+/**
+ * Runs `browse` with the URL of `/status` behind an authorizing proxy (the operator's Basic
+ * credentials) and a fresh Chromium profile, both gone afterwards.
+ */
+async function withStatusUrl(
+  gatewayUrl: string,
+  browse: (url: string, profile: string) => Promise<void>,
+): Promise<void> {
+  const proxy = authorizingProxy(gatewayUrl, `Basic ${btoa("operator:metrics-token-secret")}`);
+  const profile = await Deno.makeTempDir({ prefix: "github-proxy-chromium-" });
+  try {
+    await browse(`http://127.0.0.1:${proxy.addr.port}/status`, profile);
+  } finally {
+    await proxy.shutdown();
+    await Deno.remove(profile, { recursive: true });
+  }
+}
+
+/** The Chromium binary, or undefined (and a line saying the test is skipped). */
+function chromiumBinary(): string | undefined {
   const chromium = findTool("chromium") ?? findTool("chromium-browser");
   if (!chromium) {
     console.log(
       "skipped: chromium is not installed (Debian package chromium; .ci/run installs it)",
     );
-    return;
   }
+  return chromium;
+}
+
+Deno.test("headless Chromium renders /status with the clients and the fake's quota", async () => {
+  const chromium = chromiumBinary();
+  if (!chromium) return;
   await using fixture = await fakeAndGateway({
     fake: { pats: { [PAT]: {} } },
     gateway: { registry: REGISTRY },
@@ -71,10 +97,7 @@ Deno.test("headless Chromium renders /status with the clients and the fake's quo
     assert.equal(response.status, 200);
     await response.body?.cancel();
   }
-  const proxy = authorizingProxy(gw.url, `Basic ${btoa("operator:metrics-token-secret")}`);
-  const profile = await Deno.makeTempDir({ prefix: "github-proxy-chromium-" });
-  try {
-    const url = `http://127.0.0.1:${proxy.addr.port}/status`;
+  await withStatusUrl(gw.url, async (url, profile) => {
     const dump = await runTool(chromium, [...chromiumArgs(profile), "--dump-dom", url]);
     assert.equal(dump.code, 0, dump.stderr);
     const dom = new DOMParserLike(dump.stdout);
@@ -105,10 +128,27 @@ Deno.test("headless Chromium renders /status with the clients and the fake's quo
     const png = await Deno.readFile(screenshot);
     assert.deepEqual([...png.slice(1, 4)], [0x50, 0x4e, 0x47], "a PNG");
     console.log(`status page screenshot: ${screenshot}`);
-  } finally {
-    await proxy.shutdown();
-    await Deno.remove(profile, { recursive: true });
-  }
+  });
+});
+
+Deno.test("headless Chromium renders the App installations and webhooks sections", async () => {
+  const chromium = chromiumBinary();
+  if (!chromium) return;
+  const { fixture, deliveryId: id } = await withStatusSections();
+  await using _ = fixture;
+  const { gw, fake } = fixture;
+  await withStatusUrl(gw.url, async (url, profile) => {
+    const dump = await runTool(chromium, [...chromiumArgs(profile), "--dump-dom", url]);
+    assert.equal(dump.code, 0, dump.stderr);
+    const dom = new DOMParserLike(dump.stdout);
+    const installation = dom.rowText("data-installation", "501");
+    assert.match(installation, /^BOT@acme 501 acme all /);
+    assert.match(installation, /repositories site; contents:read; expires in 59m \d\ds/);
+    assert.match(installation, /all; expires in 59m \d\ds/, "the dispatch's full token");
+    assert.match(dom.rowText("data-delivery", id), /repository\.created acme\/new .* processed$/);
+    assert.equal(dom.byAttribute("data-outcome", "sent"), "sent: 1");
+    for (const { token } of fake.issuedTokens()) assert.ok(!dump.stdout.includes(token));
+  });
 });
 
 /**
@@ -129,7 +169,12 @@ class DOMParserLike {
   }
 
   byId(id: string): string {
-    return this.#inner(new RegExp(`<[a-z]+ [^>]*id="${id}"[^>]*>(.*?)</`));
+    return this.byAttribute("id", id);
+  }
+
+  /** The text of the first element whose `attribute` is `value`. */
+  byAttribute(attribute: string, value: string): string {
+    return this.#inner(new RegExp(`<[a-z]+ [^>]*\\b${attribute}="${value}"[^>]*>(.*?)</`, "s"));
   }
 
   attributes(tag: string, attribute: string): string[] {
@@ -141,6 +186,11 @@ class DOMParserLike {
     const match = new RegExp(`<tr ${attribute}="${value}">(.*?)</tr>`, "s").exec(this.html);
     assert.ok(match, `row ${attribute}=${value} not in the DOM`);
     return match[1];
+  }
+
+  /** The text of the row whose `attribute` is `value`, its cells' text joined by spaces. */
+  rowText(attribute: string, value: string): string {
+    return this.#row(attribute, value).replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim();
   }
 
   cell(client: string, name: string): string {

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { generateAppKey } from "../support/fake_github.ts";
 import { fakeAndGateway } from "../support/fixtures.ts";
+import { withStatusSections } from "../support/status_sections.ts";
 
 const PAT = "ghp_status_page_secret_value";
 const REGISTRY = `version: 1
@@ -145,4 +146,43 @@ Deno.test("no secret on /status: tokens, PAT, App key absent from HTML and JSON"
   }
   assert.match(html, /MAIN \(pat\)/);
   assert.match(html, /BOT \(app\)/);
+});
+
+Deno.test("/status JSON: the pool's installations with narrowed tokens, the receiver's deliveries and dispatches", async () => {
+  const { fixture, deliveryId: id } = await withStatusSections();
+  await using _ = fixture;
+  const { fake, gw } = fixture;
+  const text = await (await fetch(`${gw.url}/status`, {
+    headers: { authorization: "Bearer metrics-token-secret", accept: "application/json" },
+  })).text();
+  const status = JSON.parse(text);
+  assert.equal(status.installations.length, 1);
+  const { tokens, ...installation } = status.installations[0];
+  assert.deepEqual(installation, {
+    credential: "BOT@acme",
+    installationId: "501",
+    account: "acme",
+    repositorySelection: "all",
+  });
+  // The narrowed client's token, and the full one the dispatch went out with.
+  const narrowed = tokens.find((token: { repositories?: string[] }) => token.repositories);
+  assert.deepEqual(narrowed.repositories, ["site"]);
+  assert.deepEqual(narrowed.permissions, { contents: "read" });
+  assert.ok(narrowed.expiresInSeconds > 3500 && narrowed.expiresInSeconds <= 3600);
+  assert.equal(tokens.length, 2);
+  assert.deepEqual(
+    status.webhooks.deliveries.map((
+      d: Record<string, string>,
+    ) => [d.id, d.event, d.action, d.repository, d.outcome]),
+    [
+      [id, "repository", "created", "acme/new", "processed"],
+    ],
+  );
+  assert.equal(status.webhooks.outcomes.sent, 1);
+  assert.equal(status.webhooks.outcomes.failed, 0);
+  assert.equal(fake.dispatches.calls.filter((call) => call.status === 204).length, 1);
+  assert.equal(fake.issuedTokens().length, 2);
+  for (const { token } of fake.issuedTokens()) {
+    assert.ok(!text.includes(token), "a token on /status");
+  }
 });

@@ -364,9 +364,14 @@ Deno.test("webhooks: the 2-second rule — revalidations under 2 s after the eve
   assert.equal(calls(), before + 4);
 });
 
-Deno.test("webhooks: installation events call the routing-table hook; /usage lists the last deliveries", async () => {
+Deno.test("webhooks: installation events call the embedder's hook (a failing one is logged); /usage lists the last deliveries", async () => {
   let changed = 0;
-  await using fx = await setup({ onInstallationsChanged: () => changed++ });
+  await using fx = await setup({
+    onInstallationsChanged: () => {
+      changed++;
+      throw new Error("the embedder's hook failed");
+    },
+  });
   const deliveries: [string, unknown][] = [
     ["installation_repositories", { action: "added", installation: { id: 1 } }],
     ["installation", { action: "created" }],
@@ -379,6 +384,10 @@ Deno.test("webhooks: installation events call the routing-table hook; /usage lis
     await fx.gw.gateway.webhooks.settled();
   }
   assert.equal(changed, 2);
+  const failures = fx.gw.logs.map((line) => JSON.parse(line)).filter((line) =>
+    line.msg === "webhook: installations could not be read again"
+  );
+  assert.deepEqual(failures.map((line) => line.delivery), ids.slice(0, 2));
   const usage = await (await fetch(`${fx.gw.url}/usage`, authed())).json();
   const listed = usage.webhooks.last_deliveries;
   assert.deepEqual(

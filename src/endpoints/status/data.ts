@@ -1,11 +1,14 @@
 /**
  * What `/status` shows, as one typed value built by a pure function from typed sources: the
  * HTML page and the JSON answer render the same `StatusData`. Sections for App installations,
- * webhooks and shared state appear when their source is given. Nothing here carries a secret:
- * the sources are names, counts and times (pool snapshots never hold tokens).
+ * webhooks and shared state appear when the gateway has them (an App, a webhook secret, a
+ * shared store). Nothing here carries a secret: the sources are names, counts and times (pool
+ * snapshots and cached-token views never hold tokens).
  */
 import type { BudgetView, RefusalReason } from "../../admit/state.ts";
 import type { PoolSnapshot } from "../../credentials/events.ts";
+import type { AppInstallationView } from "../../credentials/pool.ts";
+import type { DeliveryRecord } from "../../webhooks/recent.ts";
 import type { Priority } from "../../registry/model.ts";
 import type { ClientUsage } from "../../telemetry/usage.ts";
 import type { MinuteCounts } from "../../telemetry/history.ts";
@@ -85,6 +88,8 @@ export interface InstallationStatus {
   readonly installationId: string;
   /** The account it is installed on, when known. */
   readonly account?: string;
+  /** `all` or `selected` repositories of the account, when known. */
+  readonly repositorySelection?: string;
   /** Tokens cached for it now, each narrowed to repositories and permissions or not. */
   readonly tokens: readonly {
     readonly repositories?: readonly string[];
@@ -99,6 +104,10 @@ export interface WebhookStatus {
   readonly deliveries: readonly {
     readonly id: string;
     readonly event: string;
+    /** The payload's `action`, when it has one. */
+    readonly action?: string;
+    /** `owner/repo` the payload names, when it names one. */
+    readonly repository?: string;
     /** ISO 8601. */
     readonly receivedAt: string;
     readonly outcome: string;
@@ -155,19 +164,15 @@ export interface StatusSources {
   readonly budgets: readonly BudgetView[];
   readonly cache: CacheSource;
   readonly history: readonly MinuteCounts[];
-  readonly installations?: readonly InstallationStatus[];
-  readonly webhooks?: WebhookStatus;
+  /** The pool's App installations; the section is shown when there is at least one. */
+  readonly installations: readonly AppInstallationView[];
+  /** The webhook receiver's work, when `GITHUB_WEBHOOK_SECRET` is set. */
+  readonly webhooks?: {
+    /** Newest first. */
+    readonly deliveries: readonly DeliveryRecord[];
+    readonly outcomes: Readonly<Record<string, number>>;
+  };
   readonly sharedState?: SharedStateStatus;
-}
-
-/** The optional sections' sources, read at request time (wired as their parts land). */
-export interface StatusExtras {
-  /** App installations and their cached (narrowed) tokens. */
-  readonly installations?: () => readonly InstallationStatus[];
-  /** The latest webhook deliveries and dispatch outcomes. */
-  readonly webhooks?: () => WebhookStatus;
-  /** The replicas' shared store. */
-  readonly sharedState?: () => SharedStateStatus;
 }
 
 /** Most webhook deliveries the page lists. */
@@ -251,15 +256,41 @@ export function buildStatusData(sources: StatusSources): StatusData {
       spent: minute.spent,
       saved: minute.saved,
     })),
-    ...(sources.installations ? { installations: sources.installations } : {}),
+    ...(sources.installations.length > 0
+      ? { installations: sources.installations.map((view) => installationStatus(view, nowMs)) }
+      : {}),
     ...(sources.webhooks
       ? {
         webhooks: {
-          deliveries: sources.webhooks.deliveries.slice(0, DELIVERIES_SHOWN),
+          deliveries: sources.webhooks.deliveries.slice(0, DELIVERIES_SHOWN).map((delivery) => ({
+            id: delivery.id,
+            event: delivery.event,
+            ...(delivery.action === undefined ? {} : { action: delivery.action }),
+            ...(delivery.repository === undefined ? {} : { repository: delivery.repository }),
+            receivedAt: new Date(delivery.atMs).toISOString(),
+            outcome: delivery.outcome,
+          })),
           outcomes: sources.webhooks.outcomes,
         },
       }
       : {}),
     ...(sources.sharedState ? { sharedState: sources.sharedState } : {}),
+  };
+}
+
+/** An installation and its cached tokens' narrowing and time left; the tokens stay unseen. */
+function installationStatus(view: AppInstallationView, nowMs: number): InstallationStatus {
+  return {
+    credential: view.credential,
+    installationId: view.installationId,
+    ...(view.account === undefined ? {} : { account: view.account }),
+    ...(view.repositorySelection === undefined
+      ? {}
+      : { repositorySelection: view.repositorySelection }),
+    tokens: view.tokens.map((token) => ({
+      ...(token.narrowing?.repositories ? { repositories: token.narrowing.repositories } : {}),
+      ...(token.narrowing?.permissions ? { permissions: token.narrowing.permissions } : {}),
+      expiresInSeconds: secondsUntil(token.expiresAtMs, nowMs),
+    })),
   };
 }

@@ -233,6 +233,7 @@ const Installations: FC<{ installations: readonly InstallationStatus[] }> = (
         <th>credential</th>
         <th>installation</th>
         <th>account</th>
+        <th>repositories</th>
         <th>tokens</th>
       </tr>
       {installations.map((installation) => (
@@ -240,6 +241,7 @@ const Installations: FC<{ installations: readonly InstallationStatus[] }> = (
           <td>{installation.credential}</td>
           <td>{installation.installationId}</td>
           <td>{installation.account ?? <span class="muted">unknown</span>}</td>
+          <td>{installation.repositorySelection ?? <span class="muted">unknown</span>}</td>
           <td>
             {installation.tokens.length === 0 ? <span class="muted">none cached</span> : null}
             {installation.tokens.map((token) => (
@@ -262,7 +264,12 @@ const Webhooks: FC<{ webhooks: WebhookStatus }> = ({ webhooks }) => (
     <h2>Webhooks</h2>
     <p>
       {Object.entries(webhooks.outcomes).map(([outcome, count]) => (
-        <span class="badge ok" data-outcome={outcome}>{outcome}: {count}</span>
+        <span
+          class={`badge ${outcome === "failed" || outcome === "queue_full" ? "bad" : "ok"}`}
+          data-outcome={outcome}
+        >
+          {outcome}: {count}
+        </span>
       ))}
     </p>
     <table>
@@ -275,7 +282,14 @@ const Webhooks: FC<{ webhooks: WebhookStatus }> = ({ webhooks }) => (
       {webhooks.deliveries.map((delivery) => (
         <tr data-delivery={delivery.id}>
           <td>{delivery.id}</td>
-          <td>{delivery.event}</td>
+          <td>
+            {delivery.action === undefined
+              ? delivery.event
+              : `${delivery.event}.${delivery.action}`}
+            {delivery.repository === undefined
+              ? null
+              : <span class="muted">{delivery.repository}</span>}
+          </td>
           <td>{delivery.receivedAt}</td>
           <td>{delivery.outcome}</td>
         </tr>

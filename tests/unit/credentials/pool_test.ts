@@ -7,7 +7,7 @@ import {
   type Transport,
   type UpstreamRequest,
 } from "../../../src/http/upstream.ts";
-import { FakeGitHub } from "../../support/fake_github.ts";
+import { FakeGitHub, generateAppKey } from "../../support/fake_github.ts";
 
 const PATS: CredentialSource[] = [
   { kind: "pat", name: "A", token: "pat-a" },
@@ -126,4 +126,42 @@ Deno.test("without credentials the pool forwards anonymously and leaves headers 
     assert.deepEqual(sent, [null]);
     assert.equal(answer.response.headers.get("x-ratelimit-limit"), "60");
   });
+});
+
+Deno.test("a refresh asked during a listing gets a listing begun after it: one more for a burst", async () => {
+  const { privateKeyPem, publicKeyPem } = await generateAppKey();
+  const installations = [{ id: "501", account: "acme" }];
+  await using fake = await FakeGitHub.start({
+    apps: [{ id: "77", installations, publicKeyPem }],
+  });
+  // GitHub has answered the first listing, but the answer is still on its way.
+  const answered = Promise.withResolvers<void>();
+  const delivered = Promise.withResolvers<void>();
+  let listings = 0;
+  const slowFirstListing: typeof fetch = async (input, init) => {
+    const response = await fetch(input, init);
+    if (++listings === 1) {
+      answered.resolve();
+      await delivered.promise;
+    }
+    return response;
+  };
+  const root: CredentialSource = {
+    kind: "app",
+    name: "BOT",
+    appId: "77",
+    installationId: undefined,
+    privateKey: privateKeyPem,
+  };
+  const pool = createPool([root], { apiUrl: fake.url, fetch: slowFirstListing });
+  const first = pool.refreshInstallations();
+  await answered.promise;
+  installations.push({ id: "503", account: "newco" });
+  const afterChange = [pool.refreshInstallations(), pool.refreshInstallations()];
+  delivered.resolve();
+  await first;
+  assert.deepEqual(pool.installations().map((i) => i.account), ["acme"]);
+  await Promise.all(afterChange);
+  assert.deepEqual(pool.installations().map((i) => i.account), ["acme", "newco"]);
+  assert.equal(listings, 2, "the calls made during the first listing share the second");
 });

@@ -53,6 +53,7 @@ function sources(extra: Partial<StatusSources> = {}): StatusSources {
     budgets: [{ client: "ci", limit: 10, remaining: 6, fullAtMs: NOW }],
     cache: { backend: "upstash", problem: "unreachable", failures: 3 },
     history: [{ startMs: NOW, spent: 4, saved: 5, cacheAnswered: 5, cacheMissed: 4 }],
+    installations: [],
     ...extra,
   };
 }
@@ -121,34 +122,37 @@ Deno.test("optional sections render when their source is given", () => {
   const html = renderStatusPage(
     buildStatusData(sources({
       installations: [{
-        credential: "BOT",
+        credential: "BOT@acme",
         installationId: "977",
         account: "acme",
+        repositorySelection: "selected",
         tokens: [{
-          repositories: ["acme/app"],
-          permissions: { contents: "read" },
-          expiresInSeconds: 3000,
-        }],
-      }],
+          narrowing: { repositories: ["app"], permissions: { contents: "read" } },
+          expiresAtMs: NOW + 3000_000,
+        }, { expiresAtMs: NOW + 1200_000 }],
+      }, { credential: "OLD", installationId: "988", tokens: [] }],
       webhooks: {
         deliveries: Array.from({ length: 30 }, (_, i) => ({
           id: `d-${i}`,
           event: "push",
-          receivedAt: new Date(NOW - i * 1000).toISOString(),
-          outcome: i === 0 ? "dispatched" : "ignored",
+          repository: "acme/app",
+          atMs: NOW - i * 1000,
+          outcome: i === 0 ? "processed" : "duplicate",
         })),
-        outcomes: { dispatched: 1, ignored: 29 },
+        outcomes: { sent: 1, failed: 29 },
       },
       sharedState: { backend: "redis", healthy: true, replicas: 3, lastSyncSecondsAgo: 2 },
     })),
     30,
   );
-  assert.match(html, /<tr data-installation="977">/);
-  assert.match(html, /repositories acme\/app; contents:read; expires in 50m 00s/);
-  assert.match(html, /<tr data-delivery="d-0">/);
+  assert.match(html, /<tr data-installation="977">[^]*BOT@acme[^]*acme[^]*selected/);
+  assert.match(html, /repositories app; contents:read; expires in 50m 00s/);
+  assert.match(html, />all; expires in 20m 00s/);
+  assert.match(html, /<tr data-installation="988">[^]*OLD[^]*unknown[^]*none cached/);
+  assert.match(html, /<tr data-delivery="d-0">[^]*push[^]*acme\/app[^]*2026-12-01T12:00:00.000Z/);
   assert.match(html, /<tr data-delivery="d-19">/);
   assert.doesNotMatch(html, /data-delivery="d-20"/);
-  assert.match(html, /data-outcome="ignored">ignored: 29/);
+  assert.match(html, /data-outcome="failed">failed: 29/);
   assert.match(html, /id="shared-state"[^]*redis[^]*healthy[^]*replicas 3/);
   assert.match(html, /<meta http-equiv="refresh" content="30"/);
 });
