@@ -455,8 +455,8 @@ Deno.test("a narrowed mint GitHub refuses (422) is a 403 naming the permission; 
     ["OLD", "failure", true],
   ]);
   const metrics = parseExposition(await (await fetch(`${gw.url}/metrics`)).text());
-  assert.equal(metrics.value("token_cache_requests_total", { status: "failure" }), 2);
-  assert.equal(metrics.value("token_cache_requests_total", { status: "success" }), 1);
+  assert.equal(metrics.value("github_proxy_token_cache_requests_total", { status: "failure" }), 2);
+  assert.equal(metrics.value("github_proxy_token_cache_requests_total", { status: "success" }), 1);
   assert.equal(
     metrics.value("github_proxy_narrowed_token_mints_total", {
       credential: "OLD",
