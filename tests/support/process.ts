@@ -152,6 +152,8 @@ export async function spawnServer(
 export interface GatewayProcessOptions {
   /** Deno flags put after `run`, before the launcher's (the bench's `--cpu-prof`). */
   readonly runFlags?: readonly string[];
+  /** A module to run instead of main.ts, with main.ts's flags (the bench's unguarded twin). */
+  readonly entry?: string;
 }
 
 /**
@@ -175,6 +177,7 @@ export async function startGatewayProcess(
     ...env,
   });
   const [run, ...rest] = cmd.args;
+  if (options.entry !== undefined) rest[rest.length - 1] = options.entry;
   const args = [run, ...options.runFlags ?? [], ...rest];
   const server = await spawnServer(args, { ...cmd.env }, options);
   return {
