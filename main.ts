@@ -7,7 +7,7 @@ import { ConfigError, parseConfig } from "./src/config.ts";
 import { createGateway } from "./src/gateway.ts";
 import { listenHost, permissionProblems } from "./src/launch/permissions.ts";
 import { RegistryError } from "./src/registry/parse.ts";
-import { createLogger } from "./src/log.ts";
+import { createLogger, flushLogs } from "./src/log.ts";
 import { readEnvironment } from "./src/launch/environment.ts";
 import { listenerSocketPath, serveGuarded } from "./src/serve/listener.ts";
 import { check, commandOf, hashToken } from "./src/launch/cli.ts";
@@ -123,4 +123,9 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) Deno.exit(await main());
+if (import.meta.main) {
+  const code = await main();
+  // The log is written asynchronously: its last lines (the "stopped") before the exit.
+  await flushLogs();
+  Deno.exit(code);
+}

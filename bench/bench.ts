@@ -72,12 +72,14 @@ const FRESH = { "cache-control": "max-age=60" };
 
 const withToken = (token: string) => (started: Started) => ({ ...started, token });
 
-function gateway(env: Record<string, string>, runFlags: readonly string[] = []) {
+const UNGUARDED = new URL("./unguarded_gateway.ts", import.meta.url).pathname;
+
+function gateway(env: Record<string, string>, runFlags: readonly string[] = [], entry?: string) {
   return async (upstream: string) => {
     const started = await startGatewayProcess(upstream, {
       GITHUB_PAT_BENCH: UPSTREAM_PAT,
       ...env,
-    }, { runFlags });
+    }, { runFlags, entry });
     return { origin: started.server.url, stop: started.stop, token: TEST_TOKEN };
   };
 }
@@ -145,6 +147,14 @@ export const TARGETS: readonly Target[] = [
     ],
   },
   {
+    name: "gateway, memory://, without the supervised listener",
+    start: gateway({ CACHE_BACKEND_URL: "memory://" }, [], UNGUARDED),
+    rows: [
+      { name: "memory: revalidation, no listener relay", resources: RESOURCES },
+      { name: "memory: freshness, no listener relay", resources: RESOURCES, headers: FRESH },
+    ],
+  },
+  {
     name: "gateway, memory://, telemetry noop",
     start: gateway({ CACHE_BACKEND_URL: "memory://", TELEMETRY_COLLECTOR_TYPE: "noop" }),
     rows: [{ name: "memory: revalidation, telemetry noop", resources: RESOURCES }],
@@ -182,6 +192,8 @@ export const RATIOS: readonly (RatioSpec & { guarded?: boolean })[] = [
   ]),
   { of: "memory: plain forward (no-store)", over: "bare forwarder", guarded: true },
   { of: "memory: revalidation (304)", over: "memory: revalidation, telemetry noop", target: 0.95 },
+  { of: "memory: revalidation (304)", over: "memory: revalidation, no listener relay" },
+  { of: "memory: freshness (max-age=60)", over: "memory: freshness, no listener relay" },
   { of: "bare forwarder", over: "direct" },
   { of: "nginx proxy_cache hits", over: "direct" },
   { of: "memory: freshness, 100 hot", over: "memory: freshness, 1 hot", target: 1 },
@@ -330,7 +342,11 @@ export function report(
 /** The gateway (memory backend) under the revalidation load with `--cpu-prof`; its top entries. */
 async function profile(upstream: Started, generator: LoadGenerator): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "bench-profile-" });
-  const started = await gateway({ CACHE_BACKEND_URL: "memory://" }, [
+  // BENCH_PROFILE_BACKEND=denokv:// profiles another backend; BENCH_PROFILE_FRESH=1 the
+  // freshness load instead of the revalidation one.
+  const backend = Deno.env.get("BENCH_PROFILE_BACKEND") ?? "memory://";
+  const fresh = Deno.env.get("BENCH_PROFILE_FRESH") === "1";
+  const started = await gateway({ CACHE_BACKEND_URL: backend }, [
     "--cpu-prof",
     `--cpu-prof-dir=${dir}`,
   ])(upstream.origin);
@@ -339,7 +355,7 @@ async function profile(upstream: Started, generator: LoadGenerator): Promise<str
     await generator.run({
       origin: started.origin,
       paths: paths(RESOURCES),
-      headers: { authorization: `token ${started.token}` },
+      headers: { authorization: `token ${started.token}`, ...fresh ? FRESH : {} },
       connections: CONNECTIONS,
       durationMs: DURATION_MS * 2,
     });
@@ -351,7 +367,9 @@ async function profile(upstream: Started, generator: LoadGenerator): Promise<str
   const cpuProfile = JSON.parse(await Deno.readTextFile(`${dir}/${file.name}`));
   return [
     `${dir}/${file.name}`,
-    "top self time, gateway under the revalidation load (start-up included):",
+    `top self time, gateway (${backend}) under the ${
+      fresh ? "freshness" : "revalidation"
+    } load (start-up included):`,
     formatSelfTimes(selfTimes(cpuProfile), 30),
     "by file:",
     formatSelfTimes(selfTimes(cpuProfile, "file"), 20),
@@ -381,7 +399,11 @@ async function measure(upstream: Started, generator: LoadGenerator, flags: Set<s
   const memory = await memoryPerEntry(upstream.origin, MAX_RESOURCES);
   const skipped: string[] = [];
   const targets: Target[] = [];
+  // BENCH_ONLY=<regex>: only the targets whose names match it (and the mock, which every
+  // ratio needs): to compare two trees side by side on the rows a change is about.
+  const only = Deno.env.get("BENCH_ONLY");
   for (const target of TARGETS) {
+    if (only && target !== TARGETS[0] && !new RegExp(only).test(target.name)) continue;
     const reason = await target.skip?.();
     if (reason) skipped.push(`${target.name}: ${reason}`);
     else targets.push(target);

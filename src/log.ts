@@ -1,4 +1,5 @@
 /** Structured logging: one JSON object a line (or a readable line with `pretty`). */
+import { LogBuffer } from "./log_buffer.ts";
 
 /** How much to log: `debug` and up, `info` and up, and so on. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -22,25 +23,57 @@ export interface Logger {
   error(message: string, fields?: LogFields): void;
 }
 
+/**
+ * A logger at `level` in `format`. Lines go to `write`; by default to stderr through a
+ * `LogBuffer` (batched, asynchronous, bounded), which `flushLogs` empties before the process
+ * exits.
+ */
 export function createLogger(
   level: LogLevel,
   format: LogFormat,
-  write: (line: string) => void = (line) => console.error(line),
+  write: (line: string) => void = stderrWriter(format),
 ): Logger {
   const threshold = LEVELS[level];
   const emit = (at: LogLevel) => (message: string, fields: LogFields = {}) => {
     if (LEVELS[at] < threshold) return;
-    const time = new Date().toISOString();
-    if (format === "json") {
-      write(JSON.stringify({ time, level: at, msg: message, ...fields }));
-    } else {
-      const rest = Object.entries(fields).flatMap(([k, v]) =>
-        v === undefined || v === null || v === "" ? [] : [`${k}=${prettyValue(v)}`]
-      );
-      write([time, at.toUpperCase().padEnd(5), message, ...rest].join(" "));
-    }
+    write(formatLine(format, at, message, fields));
   };
   return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error") };
+}
+
+function formatLine(format: LogFormat, at: LogLevel, message: string, fields: LogFields): string {
+  const time = new Date().toISOString();
+  if (format === "json") return JSON.stringify({ time, level: at, msg: message, ...fields });
+  const rest = Object.entries(fields).flatMap(([k, v]) =>
+    v === undefined || v === null || v === "" ? [] : [`${k}=${prettyValue(v)}`]
+  );
+  return [time, at.toUpperCase().padEnd(5), message, ...rest].join(" ");
+}
+
+/** The stderr buffers of this process's loggers: one per format, made when first used. */
+const stderrBuffers = new Map<LogFormat, LogBuffer>();
+
+function stderrWriter(format: LogFormat): (line: string) => void {
+  let buffer = stderrBuffers.get(format);
+  if (buffer === undefined) {
+    buffer = new LogBuffer(Deno.stderr, {
+      droppedLine: (count) =>
+        formatLine(format, "warn", "log lines dropped: stderr is not read fast enough", { count }),
+    });
+    if (stderrBuffers.size === 0) {
+      // Deno.exit dispatches `unload`: what is still buffered is written before the process ends.
+      globalThis.addEventListener("unload", () => {
+        for (const pending of stderrBuffers.values()) pending.flushSync();
+      });
+    }
+    stderrBuffers.set(format, buffer);
+  }
+  return buffer.write;
+}
+
+/** Resolves once every line logged to stderr so far has been written: call it before exiting. */
+export async function flushLogs(): Promise<void> {
+  await Promise.all([...stderrBuffers.values()].map((buffer) => buffer.flush()));
 }
 
 /**

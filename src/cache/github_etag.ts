@@ -34,24 +34,59 @@ export function revalidationTags(
   return [...tags].join(", ");
 }
 
+/** Credentials whose tags are remembered per stored body; the pool rarely has more in turn. */
+const TAGS_PER_BODY = 8;
+
+/**
+ * The revalidation tags computed so far for each stored body (kept as long as the body is), by
+ * the hashed header values and stored tag: a warm entry revalidated again and again with the
+ * same credential is hashed once, not on every request.
+ */
+const tagMemo = new WeakMap<Uint8Array, Map<string, string>>();
+
+/** `revalidationTags`, memoised per stored body. */
+export function memoisedRevalidationTags(
+  storedEtag: string | undefined,
+  headers: HashedHeaders,
+  body: Uint8Array,
+): string {
+  let byHeaders = tagMemo.get(body);
+  if (byHeaders === undefined) tagMemo.set(body, byHeaders = new Map());
+  // Control characters cannot occur in a header value: NUL separates, SOH stands for "absent".
+  const key = [headers.accept, headers.authorization, headers.cookie, storedEtag]
+    .map((value) => value ?? "\x01").join("\0");
+  let tags = byHeaders.get(key);
+  if (tags === undefined) {
+    tags = revalidationTags(storedEtag, headers, body);
+    if (byHeaders.size >= TAGS_PER_BODY) byHeaders.delete(byHeaders.keys().next().value!);
+    byHeaders.set(key, tags);
+  }
+  return tags;
+}
+
 /**
  * A transport layer under the pool: a revalidating request gets `If-None-Match` with the tags
  * for the `Authorization` the pool put on it (GitHub's tag depends on it), and
  * `If-Modified-Since` with the stored `Last-Modified`. Other requests pass through unchanged.
+ * Headers the layer above copied for this call alone (`ownHeaders`) are changed in place, others
+ * on a copy.
  */
 export function withRevalidationTags(next: Transport): Transport {
   return (request) => {
     const { revalidate } = request;
     if (!revalidate) return next(request);
-    const headers = new Headers(request.headers);
+    const headers = request.ownHeaders ? request.headers : new Headers(request.headers);
     const hashed = {
       accept: headers.get("accept"),
       authorization: headers.get("authorization"),
       cookie: headers.get("cookie"),
     };
-    headers.set("if-none-match", revalidationTags(revalidate.etag, hashed, revalidate.body));
+    headers.set(
+      "if-none-match",
+      memoisedRevalidationTags(revalidate.etag, hashed, revalidate.body),
+    );
     if (revalidate.lastModified) headers.set("if-modified-since", revalidate.lastModified);
-    return next({ ...request, headers });
+    return next(headers === request.headers ? request : { ...request, headers, ownHeaders: true });
   };
 }
 

@@ -573,7 +573,7 @@ export function createPool(
   const anonymousCall = async (next: Transport, request: UpstreamRequest) => {
     const headers = new Headers(request.headers);
     headers.delete("authorization");
-    const answer = await next({ ...request, headers });
+    const answer = await next({ ...request, headers, ownHeaders: true });
     const { response, points } = await learn(undefined, request, answer);
     return { response, credential: ANONYMOUS, ms: answer.ms, points };
   };
@@ -672,7 +672,7 @@ export function createPool(
         // A copy per attempt: a retry must not inherit the refused credential's header.
         const headers = new Headers(request.headers);
         headers.set("authorization", authorization);
-        answer = await next({ ...request, headers });
+        answer = await next({ ...request, headers, ownHeaders: true });
         learned = await learn(credential, request, answer);
       } catch (error) {
         if (!(error instanceof MintError)) throw error;

@@ -66,6 +66,11 @@ export interface UpstreamRequest {
   readonly url: string;
   /** As they go upstream; a layer that changes them changes a copy. */
   readonly headers: Headers;
+  /**
+   * `headers` were copied for this call alone (one attempt of it): a layer below may change them
+   * in place instead of copying them again.
+   */
+  readonly ownHeaders?: boolean;
   readonly body: BodyInit | null;
   /**
    * Aborts the call, headers or body: the client went away, or the caller's deadline passed.

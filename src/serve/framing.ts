@@ -34,13 +34,19 @@ type BodyState =
   | { readonly kind: "trailer"; line: number[] };
 
 /**
- * An incremental framer for one direction. `bodyLength` decides a message's body from its head:
- * `"chunked"`, a byte count, or `"opaque"` when the rest of the stream cannot be framed (read
- * until close, an upgrade).
+ * An incremental framer for one direction. `bodyLength` decides a message's body from its head
+ * and its framing headers (`content-length`, `transfer-encoding`, lower-cased): `"chunked"`, a
+ * byte count, or `"opaque"` when the rest of the stream cannot be framed (read until close, an
+ * upgrade).
  */
 export class MessageFramer {
   #phase: FramePhase = "idle";
-  #head: number[] = [];
+  /** The current head's bytes from earlier pushes (copied: the caller reuses its buffer). */
+  #head: Uint8Array[] = [];
+  #headBytes = 0;
+  /** Bytes of the head's current line so far, and whether its last one was CR. */
+  #lineBytes = 0;
+  #lineEndsCR = false;
   #body: BodyState | undefined;
   #current: MessageHead | undefined;
   #completed = 0;
@@ -84,50 +90,66 @@ export class MessageFramer {
     return heads;
   }
 
+  /**
+   * Finds the head's end by scanning for line feeds (natively, `indexOf`) rather than byte by
+   * byte: a head ends at a line feed whose line is empty or a lone CR.
+   */
   #readHead(bytes: Uint8Array, from: number, heads: MessageHead[]): number {
-    for (let at = from; at < bytes.length; at++) {
-      const byte = bytes[at];
-      this.#head.push(byte);
-      if (this.#head.length > MAX_HEAD_BYTES) {
+    for (let at = from; at < bytes.length;) {
+      const lf = bytes.indexOf(LF, at);
+      const end = lf < 0 ? bytes.length : lf;
+      if (end > at) {
+        this.#lineBytes += end - at;
+        this.#lineEndsCR = bytes[end - 1] === CR;
+      }
+      const size = this.#headBytes + (lf < 0 ? end : end + 1) - from;
+      if (size > MAX_HEAD_BYTES) {
         this.#phase = "opaque";
         return bytes.length;
       }
-      if (byte !== LF || !this.#headEnded()) continue;
-      const text = decoder.decode(new Uint8Array(this.#head));
-      this.#head = [];
+      if (lf < 0) break;
+      const ended = this.#lineBytes === 0 || (this.#lineBytes === 1 && this.#lineEndsCR);
+      this.#lineBytes = 0;
+      this.#lineEndsCR = false;
+      at = lf + 1;
+      // A head's first line is never empty: the idle phase skipped empty lines before it.
+      if (!ended) continue;
+      const text = decoder.decode(this.#takeHead(bytes.subarray(from, at)));
       const [head, length] = this.#parseHead(text);
       heads.push(head);
       this.#current = head;
       this.#startBody(length);
-      return at + 1;
+      return at;
     }
+    this.#head.push(bytes.slice(from));
+    this.#headBytes += bytes.length - from;
     return bytes.length;
   }
 
-  /** A head ends with an empty line: `\n\n` or `\n\r\n`. */
-  #headEnded(): boolean {
-    const h = this.#head;
-    const n = h.length;
-    return (n >= 2 && h[n - 2] === LF) || (n >= 3 && h[n - 2] === CR && h[n - 3] === LF);
+  /** The whole head: `last` after the parts kept from earlier pushes. */
+  #takeHead(last: Uint8Array): Uint8Array {
+    if (this.#head.length === 0) return last;
+    const whole = new Uint8Array(this.#headBytes + last.length);
+    let at = 0;
+    for (const part of [...this.#head, last]) {
+      whole.set(part, at);
+      at += part.length;
+    }
+    this.#head = [];
+    this.#headBytes = 0;
+    return whole;
   }
 
   #parseHead(text: string): [MessageHead, number | "chunked" | "opaque"] {
-    const lines = text.split("\n").map((line) => line.replace(/\r$/, ""));
-    const start = lines[0].split(" ");
+    const firstEnd = text.indexOf("\n");
+    const first = text.slice(0, firstEnd).replace(/\r$/, "");
+    const start = first.split(" ");
     const head: MessageHead = this.kind === "request"
       ? { method: start[0] }
       : { status: /^\d{3}$/.test(start[1] ?? "") ? Number(start[1]) : NaN };
-    const headers = new Map<string, string>();
-    for (const line of lines.slice(1)) {
-      const colon = line.indexOf(":");
-      if (colon <= 0) continue;
-      const name = line.slice(0, colon).trim().toLowerCase();
-      const value = line.slice(colon + 1).trim();
-      headers.set(name, headers.has(name) ? `${headers.get(name)}, ${value}` : value);
-    }
     // HTTP/2 with prior knowledge is binary from here on: only the header timeout can apply.
-    if (this.kind === "request" && lines[0] === "PRI * HTTP/2.0") return [head, "opaque"];
-    return [head, this.bodyLength(head, headers)];
+    if (this.kind === "request" && first === "PRI * HTTP/2.0") return [head, "opaque"];
+    return [head, this.bodyLength(head, framingHeaders(text, firstEnd + 1))];
   }
 
   #startBody(length: number | "chunked" | "opaque"): void {
@@ -192,6 +214,31 @@ export class MessageFramer {
       }
     }
   }
+}
+
+/** The header names a message's length depends on; the other lines are not looked at. */
+const FRAMING = new Set(["content-length", "transfer-encoding"]);
+
+/** The framing headers of a head's `text` from `from` on, repeated ones joined with ", ". */
+function framingHeaders(text: string, from: number): Map<string, string> {
+  const headers = new Map<string, string>();
+  for (let at = from; at < text.length;) {
+    let end = text.indexOf("\n", at);
+    if (end < 0) end = text.length;
+    const colon = text.indexOf(":", at);
+    if (colon > at && colon < end) {
+      const rawName = text.slice(at, colon);
+      // Only a name as long as a framing header's (after trimming) is lowered and compared.
+      const name = rawName.length >= 14 ? rawName.trim().toLowerCase() : "";
+      if (FRAMING.has(name)) {
+        const value = text.slice(colon + 1, end).trim();
+        const seen = headers.get(name);
+        headers.set(name, seen === undefined ? value : `${seen}, ${value}`);
+      }
+    }
+    at = end + 1;
+  }
+  return headers;
 }
 
 function contentLength(headers: ReadonlyMap<string, string>): number | "opaque" | undefined {

@@ -7,6 +7,7 @@ import { CACHE_BACKEND_OPERATIONS, CACHE_RESULTS, type TelemetrySink } from "./e
 import { REFUSAL_REASONS } from "../admit/state.ts";
 import { KNOWN_RESOURCES } from "../credentials/resource.ts";
 import { DISPATCH_OUTCOMES } from "../webhooks/dispatcher.ts";
+import { BoundHistogram, PendingCounts } from "./pending.ts";
 
 /** Quota of one credential for one rate-limit resource, as the pool sees it. */
 export interface QuotaView {
@@ -112,30 +113,39 @@ export function createPrometheus(sources: GaugeSources): PrometheusTelemetry {
     }
     for (const labels of combinations) counter.inc(labels, 0);
   };
-  const clientRequests = new Counter({
+  type RequestLabel = "client" | "method" | "route" | "status" | "cache";
+  const pendingRequests = new PendingCounts<RequestLabel>();
+  const pendingAnswers = new PendingCounts<"client" | "cache">();
+  new Counter({
     name: "github_proxy_client_requests_total",
     help:
       "Who sent how many requests: by client, method, route template, status and how the cache answered (hit, revalidated, miss, bypass, coalesced).",
     labelNames: ["client", "method", "route", "status", "cache"],
     registers,
+    collect() {
+      pendingRequests.flushInto(this);
+    },
   });
-  const cacheAnswers = new Counter({
+  new Counter({
     name: "github_proxy_client_cache_results_total",
     help:
       "How did the cache answer each client: hit, revalidated (a free 304), coalesced (shared another call), miss or bypass.",
     labelNames: ["client", "cache"],
     registers,
     collect() {
+      pendingAnswers.flushInto(this);
       zeroes(this, { client: clients(), cache: CACHE_RESULTS });
     },
   });
-  const clientDuration = new Histogram({
-    name: "github_proxy_client_request_duration_seconds",
-    help: "How long did clients wait for response headers, by client and cache result.",
-    labelNames: ["client", "cache"],
-    buckets: LATENCY_BUCKETS,
-    registers,
-  });
+  const clientDuration = new BoundHistogram(
+    new Histogram({
+      name: "github_proxy_client_request_duration_seconds",
+      help: "How long did clients wait for response headers, by client and cache result.",
+      labelNames: ["client", "cache"],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+  );
   const upstreamRequests = new Counter({
     name: "github_proxy_upstream_requests_total",
     help: "How many calls went to GitHub, by credential, rate-limit resource and status.",
@@ -460,15 +470,17 @@ export function createPrometheus(sources: GaugeSources): PrometheusTelemetry {
 
   const sink: TelemetrySink = {
     clientRequest(e) {
-      clientRequests.inc({
-        client: e.client,
+      // Label values never hold a NUL: joined with it, they make a key unique to the label set.
+      const answerKey = `${e.client}\0${e.cache}`;
+      const answer = { client: e.client, cache: e.cache };
+      pendingRequests.add(`${answerKey}\0${e.method}\0${e.route}\0${e.status}`, {
+        ...answer,
         method: e.method,
         route: e.route,
         status: String(e.status),
-        cache: e.cache,
       });
-      cacheAnswers.inc({ client: e.client, cache: e.cache });
-      clientDuration.observe({ client: e.client, cache: e.cache }, e.seconds);
+      pendingAnswers.add(answerKey, answer);
+      clientDuration.observe(answerKey, answer, e.seconds);
     },
     upstreamRequest(e) {
       upstreamRequests.inc({

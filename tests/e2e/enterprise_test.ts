@@ -189,6 +189,12 @@ Deno.test("an unresolvable GHES host: the 502 and the log name the DNS lookup", 
       (await response.json()).message,
       "GitHub could not be reached: DNS lookup failed for ghe.example.invalid",
     );
+    // The process writes its log in batches a few milliseconds later: waited for, within 5 s.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      gateway.server.waitForLog(/"upstream call failed"/),
+      new Promise((resolve) => timer = setTimeout(resolve, 5_000)),
+    ]).finally(() => clearTimeout(timer));
     const log = failureLog(gateway.server.logs);
     assert.equal(log.reason, "DNS lookup failed for ghe.example.invalid");
     assert.ok(!gateway.server.logs.some((line) => line.includes(PAT)), "never the credential");

@@ -154,6 +154,8 @@ export interface GatewayProcessOptions {
   readonly runFlags?: readonly string[];
   /** The registry file's text (default: the full-access test registry). */
   readonly registry?: string;
+  /** A module to run instead of main.ts, with main.ts's flags (the bench's unguarded twin). */
+  readonly entry?: string;
 }
 
 /**
@@ -178,6 +180,7 @@ export async function startGatewayProcess(
     ...env,
   });
   const [run, ...rest] = cmd.args;
+  if (options.entry !== undefined) rest[rest.length - 1] = options.entry;
   const args = [run, ...options.runFlags ?? [], ...rest];
   const server = await spawnServer(args, { ...cmd.env }, options);
   return {

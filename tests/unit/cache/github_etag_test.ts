@@ -67,3 +67,39 @@ function request(headers: Headers, revalidate: Revalidation | undefined): Upstre
     revalidate,
   };
 }
+
+Deno.test("withRevalidationTags: remembered tags stay right for each credential, however many take turns", async () => {
+  const stored: Revalidation = { etag: '"stored"', lastModified: undefined, body: BODY };
+  const seen: (string | null)[] = [];
+  const transport = withRevalidationTags((request) => {
+    seen.push(request.headers.get("if-none-match"));
+    return Promise.resolve({ response: new Response(null), credential: "A", ms: 0 });
+  });
+  const credentials = Array.from({ length: 12 }, (_, n) => `token t${n}`);
+  // Twice round more credentials than are remembered per body: every tag recomputed or recalled.
+  for (const authorization of [...credentials, ...credentials, "token t0"]) {
+    await transport(request(new Headers({ accept: "*/*", authorization }), stored));
+  }
+  const expected = [...credentials, ...credentials, "token t0"].map((a) => tags(a, '"stored"'));
+  assert.deepEqual(seen, expected);
+  // Another body (another entry) with the same credential gets its own tags.
+  const other = new TextEncoder().encode('{"id":2}');
+  await transport(
+    request(new Headers({ accept: "*/*", authorization: "token t0" }), { ...stored, body: other }),
+  );
+  const hex = githubEtagHex({ accept: "*/*", authorization: "token t0", cookie: null }, other);
+  assert.equal(seen.at(-1), `W/"${hex}", "${hex}", "stored"`);
+});
+
+Deno.test("withRevalidationTags: headers copied for the call alone are changed in place", async () => {
+  let seen: Headers | undefined;
+  const transport = withRevalidationTags((request) => {
+    seen = request.headers;
+    return Promise.resolve({ response: new Response(null), credential: "A", ms: 0 });
+  });
+  const headers = new Headers({ accept: "*/*", authorization: "token a" });
+  const revalidate = { etag: undefined, lastModified: undefined, body: BODY };
+  await transport({ ...request(headers, revalidate), ownHeaders: true });
+  assert.equal(seen, headers);
+  assert.equal(headers.get("if-none-match"), tags("token a"));
+});

@@ -74,6 +74,38 @@ for (const [label, parts, expected] of REQUEST_CASES) {
   });
 }
 
+Deno.test("request framing: a stream split at every byte frames as one read does", () => {
+  const stream =
+    "POST /a HTTP/1.1\r\nHost: x\r\n Content-Length : 3\r\nX-Long-Header-Name: y\r\n\r\n" +
+    "abcGET /b HTTP/1.1\n\nPOST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" +
+    "2\r\nab\r\n0\r\n\r\nGET /d HTTP/1.1\r\n";
+  const bytes = encoder.encode(stream);
+  for (let split = 0; split <= bytes.length; split++) {
+    const framer = requests();
+    // One buffer reused for both parts, as the relay reuses its read buffer.
+    const buffer = new Uint8Array(bytes.length);
+    buffer.set(bytes.subarray(0, split));
+    framer.push(buffer.subarray(0, split));
+    buffer.fill(0x41);
+    buffer.set(bytes.subarray(split));
+    framer.push(buffer.subarray(0, bytes.length - split));
+    assert.deepEqual([framer.phase, framer.completed], ["head", 3], `split at ${split}`);
+  }
+});
+
+Deno.test("request framing: a head just within the limit is framed, one byte more is not", () => {
+  const head = (size: number) => {
+    const start = "GET / HTTP/1.1\r\nx: ";
+    return `${start}${"a".repeat(size - start.length - 4)}\r\n\r\n`;
+  };
+  assert.deepEqual(follow(requests(), [head(MAX_HEAD_BYTES)]), [["idle", 1]]);
+  const parts = head(MAX_HEAD_BYTES + 1);
+  assert.deepEqual(follow(requests(), [parts.slice(0, 100), parts.slice(100)]), [
+    ["head", 0],
+    ["opaque", 0],
+  ]);
+});
+
 const RESPONSE_LENGTH_CASES: [string, number, Record<string, string>, string, unknown][] = [
   ["Content-Length", 200, { "content-length": "12" }, "GET", 12],
   ["chunked", 200, { "transfer-encoding": "chunked" }, "GET", "chunked"],
