@@ -189,6 +189,7 @@ export async function createGateway(
     readTimeoutMs: DEFAULT_GUARD.readTimeoutMs,
     writeTimeoutMs: DEFAULT_GUARD.writeTimeoutMs,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
+    cacheTtlMs: config.cacheTtlSeconds * 1000,
     now: options.now,
   });
   const pool = createPool(config.credentials, {
@@ -306,13 +307,14 @@ export async function createGateway(
     now: options.now,
     fills: shared.fills,
   });
-  const staleMarks = options.webhooks?.staleMarks ??
+  const staleMarks = options.webhooks?.staleMarks ?? shared.staleMarks ??
     new LocalStaleMarks({ ttlMs: config.cacheTtlSeconds * 1000, now: options.now });
   const webhooks = await webhookReceiver(config, options, {
     registry,
     transport,
     admit,
     staleMarks,
+    deliveries: shared.deliveries,
     logger,
     counters: telemetry.sink,
   });
@@ -418,6 +420,8 @@ interface ReceiverParts {
   readonly transport: Transport;
   readonly admit: AdmitDeps;
   readonly staleMarks: StaleMarks;
+  /** Shared by the replicas, when they share state. */
+  readonly deliveries: DeliveryLog | undefined;
   readonly logger: Logger;
   readonly counters: WebhookCounters;
 }
@@ -441,7 +445,8 @@ async function webhookReceiver(
   });
   return new WebhookReceiver({
     verifier: await SignatureVerifier.of(config.webhookSecrets),
-    deliveries: options.webhooks?.deliveries ?? new LocalDeliveryLog({ now: options.now }),
+    deliveries: options.webhooks?.deliveries ?? parts.deliveries ??
+      new LocalDeliveryLog({ now: options.now }),
     staleMarks: parts.staleMarks,
     dispatcher,
     rules: () => registry.current.webhooks.rules,
