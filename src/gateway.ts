@@ -18,7 +18,7 @@ import { fetchTransport, type Transport } from "./http/upstream.ts";
 import { redactUserinfo } from "./redact.ts";
 import { VERSION } from "./version.ts";
 import { type RegistrySource, RegistryStore, type ReloadTiming } from "./registry/store.ts";
-import { openSharedState, type StateHealth } from "./state/mod.ts";
+import { openSharedState, type SharedState, type StateHealth } from "./state/mod.ts";
 import { createLogger, type Logger } from "./log.ts";
 import {
   connectPool,
@@ -27,7 +27,11 @@ import {
   quotaViews,
 } from "./telemetry/pool_telemetry.ts";
 import { createTelemetry } from "./telemetry/mod.ts";
-import { buildStatusData, type StatusExtras } from "./endpoints/status/data.ts";
+import {
+  buildStatusData,
+  type SharedStateStatus,
+  type StatusExtras,
+} from "./endpoints/status/data.ts";
 import { WEBHOOKS_CLIENT } from "./registry/parse.ts";
 import { type DeliveryLog, LocalDeliveryLog } from "./webhooks/deliveries.ts";
 import { Dispatcher } from "./webhooks/dispatcher.ts";
@@ -349,7 +353,7 @@ export async function createGateway(
         history: telemetry.history.minutes(),
         installations: options.status?.installations?.(),
         webhooks: options.status?.webhooks?.(),
-        sharedState: options.status?.sharedState?.(),
+        sharedState: await sharedStateStatus(shared, (options.now ?? Date.now)()),
       }),
     webhooks,
     staleMarks,
@@ -464,5 +468,30 @@ function stateReadiness(health: StateHealth) {
     shared: health.shared,
     status: health.healthy ? "ok" as const : "failing" as const,
     failures: health.failures,
+  };
+}
+
+/**
+ * `/status`'s shared-state section: the store as of a ping of its own, and the replicas the
+ * pool's exchange sees; none when the replica has no peers.
+ */
+async function sharedStateStatus(
+  shared: SharedState,
+  nowMs: number,
+): Promise<SharedStateStatus | undefined> {
+  if (!shared.health().shared) return undefined;
+  await shared.store.read((store) => store.ping());
+  const { kind, healthy } = shared.health();
+  const { replicas, lastSyncAt } = shared.fleet();
+  return {
+    backend: kind,
+    healthy,
+    ...(healthy ? {} : {
+      problem: "not answering in time: each replica goes on with its own view",
+    }),
+    ...(replicas === undefined ? {} : { replicas }),
+    ...(lastSyncAt === undefined
+      ? {}
+      : { lastSyncSecondsAgo: Math.max(0, Math.floor((nowMs - lastSyncAt) / 1000)) }),
   };
 }

@@ -276,12 +276,17 @@ for (const [name, open] of [["redis://", redisStore], ["upstash+http://", upstas
 
 const HOOK_SECRET = "replicas-hook-secret";
 const FRESH_TOKEN = "fresh-token";
+const OPERATOR_TOKEN = "operator-token";
 const HOOK_REGISTRY = `version: 1
 clients:
   - name: fresh
     token: ${FRESH_TOKEN}
     cache:
       max_age: 600
+  - name: operator
+    token: ${OPERATOR_TOKEN}
+    scopes:
+      - { method: GET, path: /status }
 webhooks:
   - on: repository.created
     dispatch:
@@ -289,6 +294,15 @@ webhooks:
       workflow: configure.yml
       ref: main
 `;
+
+/** `/status`'s shared-state section, as its JSON shows it. */
+async function sharedStateShown(base: string): Promise<Record<string, unknown>> {
+  const response = await fetch(`${base}/status`, {
+    headers: { authorization: `token ${OPERATOR_TOKEN}`, accept: "application/json" },
+  });
+  assert.equal(response.status, 200);
+  return (await response.json()).sharedState;
+}
 
 async function read(base: string, path: string): Promise<unknown> {
   const response = await fetch(`${base}${path}`, {
@@ -300,7 +314,7 @@ async function read(base: string, path: string): Promise<unknown> {
 
 Deno.test({
   name:
-    "redis://: a delivery redelivered to another replica is worked once; an event taken by one makes the other revalidate",
+    "redis://: a delivery redelivered to another replica is worked once; an event taken by one makes the other revalidate; /status shows the store",
   ignore: !hasRedis,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -362,6 +376,19 @@ Deno.test({
         return JSON.stringify(body) === JSON.stringify([{ sha: "new" }]);
       });
       console.log(`stale mark from A honoured by B after ${Math.round(seenMs)} ms`);
+
+      // /status shows the store, how many replicas share it, and when it fails.
+      const shown = await sharedStateShown(a);
+      assert.equal(shown.backend, "redis");
+      assert.equal(shown.healthy, true);
+      assert.equal(shown.replicas, 2);
+      assert.ok(Number(shown.lastSyncSecondsAgo) <= 1);
+      await store.kill();
+      const failing = await sharedStateShown(a);
+      assert.equal(failing.backend, "redis");
+      assert.equal(failing.healthy, false);
+      assert.match(String(failing.problem), /own view/);
+      assert.equal((await readyz(a)).status, 200);
     } finally {
       await Promise.all(processes.map((p) => p.stop()));
       await store.close();
