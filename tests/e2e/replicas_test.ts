@@ -222,7 +222,10 @@ for (const [name, open] of [["redis://", redisStore], ["upstash+http://", upstas
 
         // One App token for the three: each replica asked for it, GitHub minted it once.
         for (const base of [one, two, three]) {
-          const asked = await metric(base, /^token_cache_events_total\{event="miss"\}/);
+          const asked = await metric(
+            base,
+            /^github_proxy_token_cache_events_total\{event="miss"\}/,
+          );
           assert.ok((asked ?? 0) >= 1, `replica ${base} never used the App`);
         }
         figures.mints = fake.mints(APP_ID);
