@@ -18,7 +18,7 @@ import { fetchTransport, type Transport } from "./http/upstream.ts";
 import { redactUserinfo } from "./redact.ts";
 import { VERSION } from "./version.ts";
 import { type RegistrySource, RegistryStore, type ReloadTiming } from "./registry/store.ts";
-import { openSharedState, type StateHealth } from "./state/mod.ts";
+import { openSharedState, type SharedState, type StateHealth } from "./state/mod.ts";
 import { createLogger, type Logger } from "./log.ts";
 import {
   connectPool,
@@ -27,7 +27,7 @@ import {
   quotaViews,
 } from "./telemetry/pool_telemetry.ts";
 import { createTelemetry } from "./telemetry/mod.ts";
-import { buildStatusData } from "./endpoints/status/data.ts";
+import { buildStatusData, type SharedStateStatus } from "./endpoints/status/data.ts";
 import { WEBHOOKS_CLIENT } from "./registry/parse.ts";
 import { type DeliveryLog, LocalDeliveryLog } from "./webhooks/deliveries.ts";
 import { Dispatcher } from "./webhooks/dispatcher.ts";
@@ -191,6 +191,7 @@ export async function createGateway(
     readTimeoutMs: DEFAULT_GUARD.readTimeoutMs,
     writeTimeoutMs: DEFAULT_GUARD.writeTimeoutMs,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
+    cacheTtlMs: config.cacheTtlSeconds * 1000,
     now: options.now,
   });
   const pool = createPool(config.credentials, {
@@ -313,13 +314,14 @@ export async function createGateway(
     now: options.now,
     fills: shared.fills,
   });
-  const staleMarks = options.webhooks?.staleMarks ??
+  const staleMarks = options.webhooks?.staleMarks ?? shared.staleMarks ??
     new LocalStaleMarks({ ttlMs: config.cacheTtlSeconds * 1000, now: options.now });
   const webhooks = await webhookReceiver(config, options, {
     registry,
     transport,
     admit,
     staleMarks,
+    deliveries: shared.deliveries,
     logger,
     counters: telemetry.sink,
     refreshInstallations: () => pool.refreshInstallations(),
@@ -356,6 +358,7 @@ export async function createGateway(
         installations: pool.appInstallations(),
         webhooks: webhooks &&
           { deliveries: webhooks.receiver.recent(), outcomes: webhooks.dispatches.counts() },
+        sharedState: await sharedStateStatus(shared, (options.now ?? Date.now)()),
       }),
     webhooks: webhooks?.receiver,
     staleMarks,
@@ -431,6 +434,8 @@ interface ReceiverParts {
   readonly transport: Transport;
   readonly admit: AdmitDeps;
   readonly staleMarks: StaleMarks;
+  /** Shared by the replicas, when they share state. */
+  readonly deliveries: DeliveryLog | undefined;
   readonly logger: Logger;
   readonly counters: WebhookCounters;
   /** Lists the Apps' installations again (the pool's). */
@@ -463,7 +468,8 @@ async function webhookReceiver(
   });
   const receiver = new WebhookReceiver({
     verifier: await SignatureVerifier.of(config.webhookSecrets),
-    deliveries: options.webhooks?.deliveries ?? new LocalDeliveryLog({ now: options.now }),
+    deliveries: options.webhooks?.deliveries ?? parts.deliveries ??
+      new LocalDeliveryLog({ now: options.now }),
     staleMarks: parts.staleMarks,
     dispatcher,
     rules: () => registry.current.webhooks.rules,
@@ -490,5 +496,30 @@ function stateReadiness(health: StateHealth) {
     shared: health.shared,
     status: health.healthy ? "ok" as const : "failing" as const,
     failures: health.failures,
+  };
+}
+
+/**
+ * `/status`'s shared-state section: the store as of a ping of its own, and the replicas the
+ * pool's exchange sees; none when the replica has no peers.
+ */
+async function sharedStateStatus(
+  shared: SharedState,
+  nowMs: number,
+): Promise<SharedStateStatus | undefined> {
+  if (!shared.health().shared) return undefined;
+  await shared.store.read((store) => store.ping());
+  const { kind, healthy } = shared.health();
+  const { replicas, lastSyncAt } = shared.fleet();
+  return {
+    backend: kind,
+    healthy,
+    ...(healthy ? {} : {
+      problem: "not answering in time: each replica goes on with its own view",
+    }),
+    ...(replicas === undefined ? {} : { replicas }),
+    ...(lastSyncAt === undefined
+      ? {}
+      : { lastSyncSecondsAgo: Math.max(0, Math.floor((nowMs - lastSyncAt) / 1000)) }),
   };
 }

@@ -4,7 +4,8 @@
  * own field of one shared map, and reads every replica's field into its own standing, so a park,
  * a cooldown or a refused PAT one replica saw is seen by the others within two intervals. Each
  * replica writes only its own field, and merging keeps the later or lower of two readings, so
- * writes never race and repeating one changes nothing.
+ * writes never race and repeating one changes nothing. A replica also rewrites its field every
+ * `HEARTBEAT_MS` with the time, so each can tell how many replicas are running (for `/status`).
  */
 import type { Standing, StandingRecord } from "../credentials/standing.ts";
 import type { GuardedStore } from "./guarded.ts";
@@ -14,11 +15,25 @@ const KEY = "github-proxy:state:pool";
 const TTL_MS = 3_600_000;
 /** How often the standing is exchanged: a park is seen by the others within about twice this. */
 export const POOL_SYNC_INTERVAL_MS = 250;
+/** How often a replica rewrites its field even unchanged: it is counted as running meanwhile. */
+const HEARTBEAT_MS = 10_000;
+/** A replica whose field is older than this is no longer counted (three missed heartbeats). */
+const RUNNING_MS = 3 * HEARTBEAT_MS;
 
 export interface PoolSyncOptions {
   /** This replica's field in the shared map. */
   readonly replica: string;
   readonly intervalMs?: number;
+  /** The clock the heartbeats carry (default `Date.now`). */
+  readonly now?: () => number;
+}
+
+/** What the exchange tells of the fleet. */
+export interface PoolSyncView {
+  /** Replicas whose heartbeat is recent, this one included; undefined before the first read. */
+  readonly replicas?: number;
+  /** When this replica last read the others' standing; undefined before the first read. */
+  readonly lastSyncAt?: number;
 }
 
 /** Exchanges `standing` through `store` until the returned function is called. */
@@ -26,25 +41,36 @@ export function syncStanding(
   standing: Standing,
   store: GuardedStore,
   options: PoolSyncOptions,
-): { stop(): Promise<void>; flush(): Promise<void> } {
+): { stop(): Promise<void>; flush(): Promise<void>; view(): PoolSyncView } {
   const intervalMs = options.intervalMs ?? POOL_SYNC_INTERVAL_MS;
+  const now = options.now ?? Date.now;
   let written = "";
+  let writtenAt = -Infinity;
+  let view: PoolSyncView = {};
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let running: Promise<void> = Promise.resolve();
 
   const exchange = async () => {
-    const mine = JSON.stringify(standing.learnt());
-    if (mine !== written) {
-      const ok = await store.write((s) => s.mapSet(KEY, options.replica, mine, TTL_MS));
-      if (ok !== undefined) written = mine;
+    const learnt = standing.learnt();
+    const mine = JSON.stringify(learnt);
+    const at = now();
+    if (mine !== written || at - writtenAt >= HEARTBEAT_MS) {
+      const field = JSON.stringify({ ...learnt, at });
+      const ok = await store.write((s) => s.mapSet(KEY, options.replica, field, TTL_MS));
+      if (ok !== undefined) [written, writtenAt] = [mine, at];
     }
     const all = await store.read((s) => s.mapGetAll(KEY));
-    for (const [replica, text] of Object.entries(all ?? {})) {
+    if (all === undefined) return;
+    let alive = 1;
+    for (const [replica, text] of Object.entries(all)) {
       if (replica === options.replica) continue;
       const record = parseRecord(text);
-      if (record) standing.absorb(record);
+      if (!record) continue;
+      standing.absorb(record);
+      if (typeof record.at === "number" && record.at > at - RUNNING_MS) alive++;
     }
+    view = { replicas: alive, lastSyncAt: at };
   };
 
   const tick = () => {
@@ -65,11 +91,12 @@ export function syncStanding(
       await running;
       await exchange();
     },
+    view: () => view,
   };
 }
 
 /** A field another replica wrote; undefined when it is not a standing record. */
-function parseRecord(text: string): StandingRecord | undefined {
+function parseRecord(text: string): (StandingRecord & { at?: unknown }) | undefined {
   try {
     const value = JSON.parse(text);
     if (typeof value?.owners !== "object" || !Array.isArray(value?.bad)) return undefined;

@@ -87,6 +87,15 @@ export class LocalStaleMarks implements StaleMarks {
     }
   }
 
+  /**
+   * Counts every entry validated before `atMs` (plus the settle time) as stale, as dropped
+   * marks do: for marks made elsewhere that this process may have missed.
+   */
+  distrustBefore(atMs: number): void {
+    this.#expire();
+    this.#droppedUpTo = Math.max(this.#droppedUpTo, atMs);
+  }
+
   isStale(path: string, validatedAtMs: number): boolean {
     this.#expire();
     const before = validatedAtMs - SETTLE_MS;

@@ -5,7 +5,8 @@
  * CI-like readers spends through three replicas against the same herd through one; how soon a
  * PAT one replica found drained is skipped by the others; how closely a client budget holds
  * across the three; how many App tokens the three mint; and that the store dying takes no
- * replica out of service.
+ * replica out of service. Webhooks too: a delivery redelivered to another replica is worked
+ * once, and an event taken by one replica makes the others revalidate what it changed.
  */
 import assert from "node:assert/strict";
 import { FakeGitHub, generateAppKey } from "../support/fake_github.ts";
@@ -18,6 +19,7 @@ import {
   startRedis,
 } from "../support/redis.ts";
 import { UpstashServer } from "../support/upstash_server.ts";
+import { sendDelivery } from "../support/webhook_sender.ts";
 
 const hasRedis = await redisAvailable();
 if (!hasRedis) console.warn(REDIS_MISSING);
@@ -274,3 +276,125 @@ for (const [name, open] of [["redis://", redisStore], ["upstash+http://", upstas
     },
   });
 }
+
+const HOOK_SECRET = "replicas-hook-secret";
+const FRESH_TOKEN = "fresh-token";
+const OPERATOR_TOKEN = "operator-token";
+const HOOK_REGISTRY = `version: 1
+clients:
+  - name: fresh
+    token: ${FRESH_TOKEN}
+    cache:
+      max_age: 600
+  - name: operator
+    token: ${OPERATOR_TOKEN}
+    scopes:
+      - { method: GET, path: /status }
+webhooks:
+  - on: repository.created
+    dispatch:
+      repository: acme/github-cop
+      workflow: configure.yml
+      ref: main
+`;
+
+/** `/status`'s shared-state section, as its JSON shows it. */
+async function sharedStateShown(base: string): Promise<Record<string, unknown>> {
+  const response = await fetch(`${base}/status`, {
+    headers: { authorization: `token ${OPERATOR_TOKEN}`, accept: "application/json" },
+  });
+  assert.equal(response.status, 200);
+  return (await response.json()).sharedState;
+}
+
+async function read(base: string, path: string): Promise<unknown> {
+  const response = await fetch(`${base}${path}`, {
+    headers: { authorization: `token ${FRESH_TOKEN}` },
+  });
+  assert.equal(response.status, 200);
+  return await response.json();
+}
+
+Deno.test({
+  name:
+    "redis://: a delivery redelivered to another replica is worked once; an event taken by one makes the other revalidate; /status shows the store",
+  ignore: !hasRedis,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using fake = await FakeGitHub.start({ pats: { [PAT_B]: {} } });
+    fake.dispatches.addWorkflow("acme/github-cop", "configure.yml");
+    const store = await redisStore();
+    const env = {
+      CACHE_BACKEND_URL: store.url,
+      GITHUB_PAT_B: PAT_B,
+      GITHUB_WEBHOOK_SECRET: HOOK_SECRET,
+    };
+    const processes = await Promise.all(
+      [0, 1].map(() => startGatewayProcess(fake.url, env, { registry: HOOK_REGISTRY })),
+    );
+    const [a, b] = processes.map((p) => p.server.url);
+    try {
+      // GitHub redelivers with the same id, here to the other replica.
+      const created = {
+        action: "created",
+        repository: { name: "new-app", full_name: "acme/new-app", owner: { login: "acme" } },
+      };
+      const { id, response } = await sendDelivery(a, {
+        event: "repository",
+        payload: created,
+        secret: HOOK_SECRET,
+      });
+      assert.equal(response.status, 202);
+      await response.body?.cancel();
+      const again = await sendDelivery(b, {
+        event: "repository",
+        payload: created,
+        secret: HOOK_SECRET,
+        id,
+      });
+      assert.deepEqual(await again.response.json(), { message: "already received" });
+      await waitFor("the dispatch", 5000, () => Promise.resolve(fake.dispatches.calls.length > 0));
+      const duplicates =
+        /^github_proxy_webhook_deliveries_total\{event="repository",outcome="duplicate"\}/;
+      assert.equal(await metric(b, duplicates), 1);
+      assert.equal(await metric(a, duplicates), undefined);
+      assert.equal(fake.dispatches.calls.length, 1);
+
+      // A push taken by A: a freshness client reading through B sees the change.
+      const path = "/repos/acme/app/commits";
+      fake.setResource(path, [{ sha: "old" }]);
+      assert.deepEqual(await read(b, path), [{ sha: "old" }]);
+      fake.mutate(path, [{ sha: "new" }]);
+      assert.deepEqual(await read(b, path), [{ sha: "old" }], "max_age 600 serves what it has");
+      const push = await sendDelivery(a, {
+        event: "push",
+        payload: { ref: "refs/heads/main", repository: { full_name: "acme/app" } },
+        secret: HOOK_SECRET,
+      });
+      assert.equal(push.response.status, 202);
+      await push.response.body?.cancel();
+      const seenMs = await waitFor("B serving the pushed change", 1000, async () => {
+        const body = await read(b, path);
+        return JSON.stringify(body) === JSON.stringify([{ sha: "new" }]);
+      });
+      console.log(`stale mark from A honoured by B after ${Math.round(seenMs)} ms`);
+
+      // /status shows the store, how many replicas share it, and when it fails.
+      const shown = await sharedStateShown(a);
+      assert.equal(shown.backend, "redis");
+      assert.equal(shown.healthy, true);
+      assert.equal(shown.replicas, 2);
+      assert.ok(Number(shown.lastSyncSecondsAgo) <= 1);
+      await store.kill();
+      const failing = await sharedStateShown(a);
+      assert.equal(failing.backend, "redis");
+      assert.equal(failing.healthy, false);
+      assert.match(String(failing.problem), /own view/);
+      assert.equal((await readyz(a)).status, 200);
+    } finally {
+      await Promise.all(processes.map((p) => p.stop()));
+      await store.close();
+    }
+  },
+});

@@ -87,6 +87,27 @@ Deno.test("pool sync: a park, a cooldown and a refused PAT on one replica reach 
   }
 });
 
+Deno.test("pool sync: each replica counts the replicas whose heartbeat is recent", async () => {
+  const store = sharedLocal();
+  let now = 1_000_000;
+  const clock = () => now;
+  const syncs = ["one", "two", "three"].map((replica) =>
+    syncStanding(standing(), guarded(store), { replica, intervalMs: 3_600_000, now: clock })
+  );
+  try {
+    for (const sync of syncs) await sync.flush();
+    assert.deepEqual(syncs[0].view(), { replicas: 3, lastSyncAt: now });
+    // Two stop writing; after three missed heartbeats only the one still running is counted.
+    await syncs[1].stop();
+    await syncs[2].stop();
+    now += 30_000;
+    await syncs[0].flush();
+    assert.deepEqual(syncs[0].view(), { replicas: 1, lastSyncAt: now });
+  } finally {
+    await syncs[0].stop();
+  }
+});
+
 const budgeted: Client = {
   name: "ci",
   limits: { pointsPerHour: 30 },

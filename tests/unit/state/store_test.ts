@@ -1,45 +1,5 @@
 import assert from "node:assert/strict";
-import { LocalStore } from "../../../src/state/local.ts";
-import { RedisStore } from "../../../src/state/redis.ts";
-import type { StateStore } from "../../../src/state/store.ts";
-import { UpstashStore } from "../../../src/state/upstash.ts";
-import { REDIS_MISSING, redisAvailable, startRedis } from "../../support/redis.ts";
-import { UpstashServer } from "../../support/upstash_server.ts";
-
-const hasRedis = await redisAvailable();
-if (!hasRedis) console.warn(REDIS_MISSING);
-
-type Opened = { store: StateStore; close(): Promise<void> };
-const stores: [string, boolean, () => Promise<Opened>][] = [
-  ["local", true, () => {
-    const store = new LocalStore();
-    return Promise.resolve({ store, close: () => store.close() });
-  }],
-  ["redis", hasRedis, async () => {
-    const redis = await startRedis();
-    const store = await RedisStore.open(`redis://127.0.0.1:${redis.port}/1`);
-    return {
-      store,
-      async close() {
-        await store.close();
-        await redis.close();
-      },
-    };
-  }],
-  ["upstash", hasRedis, async () => {
-    const redis = await startRedis();
-    const server = await UpstashServer.start(redis.port, "t");
-    const store = UpstashStore.open(server.backendUrl, "t");
-    return {
-      store,
-      async close() {
-        await store.close();
-        await server.close();
-        await redis.close();
-      },
-    };
-  }],
-];
+import { STATE_STORES as stores } from "../../support/state_stores.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const HOUR = 3_600_000;
