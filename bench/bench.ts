@@ -58,12 +58,25 @@ interface Row {
   readonly connections?: number;
 }
 
+/** A gateway process's log: where all of it is, and what a failed row shows of it. */
+interface ProcessLog {
+  /** The file every stderr line of the process went to. */
+  readonly file: string;
+  /** The last lines, most recent last. */
+  tail(): readonly string[];
+  /** The exit code once the process has exited, else undefined. */
+  exitCode(): number | undefined;
+}
+
+/** A target as started: where it listens, the token its clients send, its log if it keeps one. */
+type StartedTarget = Started & { token: string; log?: ProcessLog };
+
 /** Something to load: started once per round, warmed, its rows run, stopped. */
 interface Target {
   readonly name: string;
   /** Why it is not measured on this machine, when it is not. */
   readonly skip?: () => Promise<string | undefined>;
-  start(upstream: string): Promise<Started & { token: string }>;
+  start(upstream: string): Promise<StartedTarget>;
   readonly rows: readonly Row[];
 }
 
@@ -74,14 +87,51 @@ const withToken = (token: string) => (started: Started) => ({ ...started, token 
 
 const UNGUARDED = new URL("./unguarded_gateway.ts", import.meta.url).pathname;
 
+/** Where the gateway processes' logs go: one file per process, kept after the run. */
+let logDirectory: Promise<string> | undefined;
+let processes = 0;
+
 function gateway(env: Record<string, string>, runFlags: readonly string[] = [], entry?: string) {
-  return async (upstream: string) => {
+  return async (upstream: string): Promise<StartedTarget> => {
+    logDirectory ??= Deno.makeTempDir({ prefix: "bench-logs-" });
+    const file = `${await logDirectory}/gateway-${++processes}.log`;
     const started = await startGatewayProcess(upstream, {
       GITHUB_PAT_BENCH: UPSTREAM_PAT,
       ...env,
-    }, { runFlags, entry });
-    return { origin: started.server.url, stop: started.stop, token: TEST_TOKEN };
+    }, { runFlags, entry, logFile: file });
+    let exitCode: number | undefined;
+    started.server.status().then((code) => exitCode = code);
+    return {
+      origin: started.server.url,
+      stop: started.stop,
+      token: TEST_TOKEN,
+      log: { file, tail: () => started.server.logs, exitCode: () => exitCode },
+    };
   };
+}
+
+/** Names the gateways' log directory when something failed, else removes it. */
+async function keepLogsIf(failed: boolean): Promise<void> {
+  if (!logDirectory) return;
+  const directory = await logDirectory;
+  if (failed) console.log(`the gateways' logs: ${directory}`);
+  else await Deno.remove(directory, { recursive: true });
+}
+
+/** Lines of a gateway's log a failed row prints; the whole log is in its file. */
+const FAILED_ROW_LINES = 30;
+
+/** What a row with errors leaves behind: whether the process still runs, and its last words. */
+function explainErrors(row: string, errors: number, log: ProcessLog | undefined): string {
+  if (!log) return `${row}: ${errors} errors`;
+  const code = log.exitCode();
+  const lines = log.tail().slice(-FAILED_ROW_LINES);
+  return [
+    `${row}: ${errors} errors; the gateway ${
+      code === undefined ? "is still running" : `exited with ${code}`
+    }; its log: ${log.file}; its last ${lines.length} lines:`,
+    ...lines.map((line) => `  ${line}`),
+  ].join("\n");
 }
 
 /** The rows of one cache backend: the two paths the targets of DESIGN §10 are about. */
@@ -225,7 +275,7 @@ async function runTarget(
   results: Map<string, RoundResult[]>,
 ): Promise<void> {
   const isUpstream = target === TARGETS[0];
-  const started = isUpstream
+  const started: StartedTarget = isUpstream
     ? { ...upstream, token: UPSTREAM_PAT }
     : await target.start(upstream.origin);
   try {
@@ -239,6 +289,7 @@ async function runTarget(
         durationMs: DURATION_MS,
       });
       results.set(row.name, [...results.get(row.name) ?? [], result]);
+      if (result.errors > 0) console.error(explainErrors(row.name, result.errors, started.log));
     }
   } finally {
     if (!isUpstream) await started.stop();
@@ -361,6 +412,7 @@ async function profile(upstream: Started, generator: LoadGenerator): Promise<str
     });
   } finally {
     await started.stop();
+    await keepLogsIf(false);
   }
   const [file] = [...Deno.readDirSync(dir)].filter((entry) => entry.name.endsWith(".cpuprofile"));
   if (!file) throw new Error(`no .cpuprofile in ${dir}`);
@@ -433,6 +485,7 @@ async function measure(upstream: Started, generator: LoadGenerator, flags: Set<s
   );
   let failed = errors.length > 0;
   for (const line of errors) console.log(`FAILED: ${line}`);
+  await keepLogsIf(failed);
   if (flags.has("--check")) {
     const baseline: Baseline = JSON.parse(await Deno.readTextFile(BASELINE));
     const found = regressions(baseline, guarded);

@@ -90,9 +90,12 @@ export class Coalescer<T> {
         reject(waiter.reason);
         if (--flight.waiters === 0 && !flight.settled) this.#abort(flight, waiter.reason);
       };
+      // Handled before anything can abort the flight: a waiter already gone (its client left
+      // while the lookup was awaited) aborts it at once, and an unhandled rejection would end
+      // the process.
+      flight.result.then(resolve, reject).finally(() => waiter.removeEventListener("abort", leave));
       if (waiter.aborted) return leave();
       waiter.addEventListener("abort", leave, { once: true });
-      flight.result.then(resolve, reject).finally(() => waiter.removeEventListener("abort", leave));
     });
   }
 

@@ -92,7 +92,9 @@ export function cacheLayer(deps: CacheLayerDeps): MiddlewareHandler<
       accept,
       apiVersion,
     });
-    const lookup = await backend.get(key);
+    const client = c.get("client");
+    const limit = freshnessLimit(clientHeaders.get("cache-control"), client.maxAgeSeconds);
+    const lookup = await backend.get(key, limit * 1000);
     const entry = lookup.ok ? lookup.entry : undefined;
     const view: ServeView = {
       method,
@@ -100,7 +102,6 @@ export function cacheLayer(deps: CacheLayerDeps): MiddlewareHandler<
       links: clientLinks(urls, c.var),
       rewriteBodies,
     };
-    const client = c.get("client");
     // GitHub enforces a narrowing only when asked: an entry another credential validated is
     // revalidated with the client's narrowed token (a 304, or GitHub's 404), never served as is.
     const sameNarrowing = client.githubToken === undefined ||
@@ -108,7 +109,6 @@ export function cacheLayer(deps: CacheLayerDeps): MiddlewareHandler<
     let marked = false;
     if (entry && sameNarrowing) {
       const ageMs = now() - entry.validatedAt;
-      const limit = freshnessLimit(clientHeaders.get("cache-control"), client.maxAgeSeconds);
       // Asked only of an entry young enough to serve: the others are revalidated anyway.
       marked = ageMs < limit * 1000 && await staleMarks.isStale(target.path, entry.validatedAt);
       if (ageMs < limit * 1000 && !marked) {

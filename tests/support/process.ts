@@ -53,7 +53,7 @@ export interface ServerProcess {
   readonly url: string;
   readonly port: number;
   readonly child: Deno.ChildProcess;
-  /** Every stderr line (the JSON log) so far. */
+  /** Every stderr line (the JSON log) so far; with `logFile`, only the last `LOG_TAIL_LINES`. */
   readonly logs: string[];
   /** Resolves to the next log line matching `pattern`. */
   waitForLog(pattern: RegExp): Promise<string>;
@@ -66,7 +66,16 @@ export interface ServerProcess {
 export interface SpawnOptions {
   /** Runs the process under `ulimit -n` of this many file descriptors. */
   readonly descriptorLimit?: number;
+  /**
+   * Every stderr byte is also appended to this file, and `logs` keeps only the last lines: for
+   * the bench, whose gateways log a line per request for minutes, and whose failures need the
+   * whole log afterwards.
+   */
+  readonly logFile?: string;
 }
+
+/** The lines `logs` keeps when the whole log goes to `SpawnOptions.logFile`. */
+export const LOG_TAIL_LINES = 200;
 
 /** Spawns `deno <args>` and resolves once it logs that it is listening. */
 export async function spawnServer(
@@ -89,22 +98,28 @@ export async function spawnServer(
   const logs: string[] = [];
   const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
   let exited = false;
+  const file = options.logFile === undefined
+    ? undefined
+    : await Deno.open(options.logFile, { write: true, create: true, append: true });
   const reading = (async () => {
     let buffer = "";
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-      buffer += chunk;
+    const decoder = new TextDecoder();
+    for await (const bytes of child.stderr) {
+      if (file) { for (let n = 0; n < bytes.length;) n += await file.write(bytes.subarray(n)); }
+      buffer += decoder.decode(bytes, { stream: true });
       let newline;
       while ((newline = buffer.indexOf("\n")) >= 0) {
         const line = buffer.slice(0, newline);
         buffer = buffer.slice(newline + 1);
         logs.push(line);
+        if (file && logs.length > LOG_TAIL_LINES) logs.shift();
         for (const waiter of waiters.filter((w) => w.pattern.test(line))) {
           waiters.splice(waiters.indexOf(waiter), 1);
           waiter.resolve(line);
         }
       }
     }
-  })();
+  })().finally(() => file?.close());
   const exit = child.status.then(async (status) => {
     exited = true;
     await reading;

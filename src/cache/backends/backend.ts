@@ -15,8 +15,11 @@ export class BackendAuthError extends Error {
 export interface CacheBackend {
   /** `memory`, `denokv`, `upstash`: the label in logs. */
   readonly kind: string;
-  /** The live entry under `key`, or undefined when absent or expired. */
-  get(key: string): Promise<CacheEntry | undefined>;
+  /**
+   * The live entry under `key`, or undefined when absent or expired. `acceptedAgeMs`, the age
+   * since validation the client accepts, lets a tiered backend answer from a nearer tier.
+   */
+  get(key: string, acceptedAgeMs?: number): Promise<CacheEntry | undefined>;
   /** Stores `entry` for `ttlSeconds`, replacing whatever `key` held. */
   set(key: string, entry: CacheEntry, ttlSeconds: number): Promise<void>;
   /**

@@ -76,13 +76,14 @@ export class GuardedBackend {
     return this.#skipped;
   }
 
-  async get(key: string): Promise<Lookup> {
+  /** The backend's lookup; `acceptedAgeMs` as `CacheBackend.get` takes it. */
+  async get(key: string, acceptedAgeMs = 0): Promise<Lookup> {
     if (this.#coolingDown()) return { ok: false };
     try {
       const entry = await this.#bounded(
         "get",
         this.options.readTimeoutMs,
-        () => this.backend.get(key),
+        () => this.backend.get(key, acceptedAgeMs),
       );
       return { ok: true, entry };
     } catch (error) {

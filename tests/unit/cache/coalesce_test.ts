@@ -98,3 +98,41 @@ Deno.test("coalescer: a waiter leaving after the answer changes nothing", async 
   leaving.abort();
   assert.equal(signal!.aborted, false);
 });
+
+Deno.test("coalescer: a waiter already gone when it joins leaves no unhandled rejection", async () => {
+  // A client that disconnects while its cache lookup is awaited (a slow Deno KV read) reaches
+  // the coalescer aborted: the flight it started is aborted at once, and its rejection must be
+  // someone's to handle, or the process exits on an unhandled rejection.
+  const unhandled: unknown[] = [];
+  const record = (event: PromiseRejectionEvent) => {
+    event.preventDefault();
+    unhandled.push(event.reason);
+  };
+  globalThis.addEventListener("unhandledrejection", record);
+  try {
+    const flights = new Coalescer<string>(LONG);
+    const gone = new AbortController();
+    gone.abort(new DOMException("The request has been cancelled.", "AbortError"));
+    let workSignal: AbortSignal | undefined;
+    const joined = flights.join("k", (signal) => {
+      workSignal = signal;
+      return new Promise<string>(() => {});
+    }, gone.signal);
+    await assert.rejects(joined.result, (error: DOMException) => error === gone.signal.reason);
+    assert.equal(workSignal?.aborted, true, "the flight no one waits for is stopped");
+    await assert.rejects(
+      flights.solo((signal) => {
+        workSignal = signal;
+        return new Promise<string>(() => {});
+      }, gone.signal),
+      (error: DOMException) => error === gone.signal.reason,
+    );
+    assert.equal(workSignal?.aborted, true);
+    assert.equal(flights.has("k"), false);
+    // Unhandled rejections are reported after the microtask queue drains.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.deepEqual(unhandled, []);
+  } finally {
+    globalThis.removeEventListener("unhandledrejection", record);
+  }
+});

@@ -274,16 +274,15 @@ Deno.test("backend URLs: locations, limits and errors", async () => {
   );
 });
 
-Deno.test("near cache: warm reads skip the shared backend; its updates show after the near TTL", async () => {
-  let now = 1_000_000;
-  const clock = () => now;
+/** A shared backend (memory on `clock`) that counts its reads, behind a 10 s near cache. */
+function countedNearCache(clock: () => number) {
   const shared = new MemoryBackend({ maxEntries: 10, maxBytes: 1 << 20 }, clock);
-  let sharedReads = 0;
+  const reads = { count: 0 };
   const counting: CacheBackend = {
     ...shared,
     kind: "counting",
     get: (key) => {
-      sharedReads++;
+      reads.count++;
       return shared.get(key);
     },
     set: (key, value, ttl) => shared.set(key, value, ttl),
@@ -292,19 +291,46 @@ Deno.test("near cache: warm reads skip the shared backend; its updates show afte
     ping: () => shared.ping(),
     close: () => shared.close(),
   };
-  const near = new NearCache(counting, new MemoryBackend(NEAR_LIMITS, clock), 10);
+  const near = new NearCache(counting, new MemoryBackend(NEAR_LIMITS, clock), 10, clock);
+  return { shared, counting, near, reads };
+}
+
+Deno.test("near cache: warm reads skip the shared backend; its updates show after the near TTL", async () => {
+  let now = 1_000_000;
+  const clock = () => now;
+  const { shared, counting, near, reads } = countedNearCache(clock);
   const first = entry(json("first"));
   await shared.set("k", first, 3600);
   assert.equal((await near.get("k"))?.digest, first.digest);
   assert.equal((await near.get("k"))?.digest, first.digest);
-  assert.equal(sharedReads, 1);
+  assert.equal(reads.count, 1);
   const second = entry(json("second"));
   await shared.set("k", second, 3600);
   assert.equal((await near.get("k"))?.digest, first.digest);
   now += 11_000;
   assert.equal((await near.get("k"))?.digest, second.digest);
-  assert.equal(sharedReads, 2);
+  assert.equal(reads.count, 2);
   assert.equal(near.kind, "counting");
   assert.ok(withNearCache(shared) === shared);
   assert.ok(withNearCache(counting) instanceof NearCache);
+});
+
+Deno.test("near cache: past its near TTL, an entry validated within the client's accepted age answers without a shared read", async () => {
+  let now = 1_000_000;
+  const clock = () => now;
+  const { shared, near, reads } = countedNearCache(clock);
+  const first = entry(json("first"), { validatedAt: now });
+  await near.set("k", first, 3600);
+  // Another instance revalidated and stored a newer body meanwhile.
+  await shared.set("k", entry(json("second"), { validatedAt: now + 20_000 }), 3600);
+  now += 30_000;
+  // The client accepts 60 s: the near entry, validated 30 s ago, is a valid answer.
+  assert.equal((await near.get("k", 60_000))?.digest, first.digest);
+  assert.equal(reads.count, 0);
+  // A client accepting only 20 s (or a revalidating one) gets the shared tier's newer entry.
+  assert.equal((await near.get("k", 20_000))?.validatedAt, 1_020_000);
+  assert.equal(reads.count, 1);
+  // What the shared read brought is current in the near tier for its near TTL.
+  assert.equal((await near.get("k"))?.validatedAt, 1_020_000);
+  assert.equal(reads.count, 1);
 });
