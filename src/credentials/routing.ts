@@ -48,6 +48,10 @@ export function route(
   if (account === undefined) {
     return eligible.length > 0 ? { kind: "any", names: names(eligible) } : anonymous;
   }
+  // Without a discovered installation nothing is routed: there is nothing to fall back from.
+  if (!eligible.some((credential) => credential.account !== undefined)) {
+    return eligible.length > 0 ? { kind: "any", names: names(eligible) } : anonymous;
+  }
   const own = eligible.filter((credential) => credential.account === account);
   if (own.length > 0) return { kind: "installation", names: names(own) };
   const standIns = eligible.filter((credential) => credential.account === undefined);

@@ -38,6 +38,9 @@ Deno.test("routing decisions: own installation, pool's choice, fallback, anonymo
     [undefined, POOL, true, "any", ["BOT@acme", "BOT@acme-labs", "FIXED"]],
     ["other", [POOL[0], POOL[3]], true, "anonymous", []],
     [undefined, [], false, "anonymous", []],
+    // PATs and explicit-ID Apps only: the pool's choice, no fallback to log for every request.
+    ["other", POOL.slice(2), false, "any", ["FIXED", "MAIN"]],
+    ["other", POOL.slice(3), true, "anonymous", []],
   ];
   for (const [account, credentials, narrowed, kind, names] of cases) {
     const decision = route(account, credentials, narrowed);
