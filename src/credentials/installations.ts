@@ -25,6 +25,12 @@ export interface Installation {
   readonly repositorySelection: string;
   /** What the installation was granted: permission → `read`, `write` or `admin`. */
   readonly permissions: Readonly<Record<string, string>>;
+  /**
+   * When the account suspended the App (`suspended_at`); undefined: not suspended. GitHub still
+   * lists a suspended installation but refuses its mints (403 "This installation has been
+   * suspended"), so the pool does not route to it.
+   */
+  readonly suspendedAt?: string;
 }
 
 /** Thrown when the installations cannot be read; names the App, never its key or JWT. */
@@ -123,6 +129,7 @@ function installationOf(value: unknown): Installation[] {
     account?: { login?: unknown } | null;
     repository_selection?: unknown;
     permissions?: unknown;
+    suspended_at?: unknown;
   };
   const login = entry?.account?.login;
   if (typeof entry?.id !== "number" || typeof login !== "string" || login === "") return [];
@@ -138,6 +145,7 @@ function installationOf(value: unknown): Installation[] {
       ? entry.repository_selection
       : "all",
     permissions,
+    ...(typeof entry.suspended_at === "string" ? { suspendedAt: entry.suspended_at } : {}),
   }];
 }
 
