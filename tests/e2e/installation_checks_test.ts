@@ -19,15 +19,14 @@ const LABS: FakeInstallation = {
   repositories: ["app", "site"],
 };
 
+/** A client whose narrowing asks for `issues: write`, on line 5. */
 const NARROWED_REGISTRY = `version: 1
 clients:
-  - name: tester
-    token: ${TEST_TOKEN}
   - name: narrow
     token: narrow-token
-    github_token:
-      repositories: [app]
-      permissions: { contents: read, issues: write }
+    github_token: { repositories: [app], permissions: { contents: read, issues: write } }
+  - name: tester
+    token: ${TEST_TOKEN}
 `;
 
 const NO_STORE = { headers: { "cache-control": "no-store" } };
@@ -64,7 +63,7 @@ Deno.test("an App given by installation id: its permissions are read at start-up
   assert.ok(error instanceof RegistryError, String(error));
   assert.match(
     error.message,
-    /registry\.yaml:7: client "narrow" github_token asks for issues: write \(the installation has read\), which no installation of the pool's GitHub Apps can grant \(OLD and 0 more checked\)/,
+    /registry\.yaml:5: client "narrow" github_token asks for issues: write \(the installation has read\), which no installation of the pool's GitHub Apps can grant \(OLD and 0 more checked\)/,
   );
   const lookup = fake.requests.find((r) => r.path === `/app/installations/${LABS.id}`);
   assert.equal(lookup?.headers.get("authorization")?.startsWith("Bearer "), true, "the App JWT");
