@@ -98,20 +98,20 @@ export async function listInstallations(
 }
 
 /**
- * What the installation of an App given by id may grant (`GET /app/installations/{id}`): how
- * the pool names the permission GitHub refused a narrowed mint for.
+ * The installation of an App given by id (`GET /app/installations/{id}`): what it may grant,
+ * against which the registry's narrowings are checked, and whether it is suspended.
  */
-export async function installationPermissions(
+export async function installationById(
   app: AppSource,
   apiUrl: string,
   fetchImpl: typeof fetch = fetch,
-): Promise<Readonly<Record<string, string>>> {
+): Promise<Installation> {
   const url = `${apiUrl}/app/installations/${app.installationId}`;
   const signal = AbortSignal.timeout(LISTING_TIMEOUT_MS);
   const { json } = await getAsApp(app, url, await appJwt(app), signal, fetchImpl);
   const installation = installationOf(json)[0];
   if (!installation) throw new DiscoveryError(app.name, "the answer is not an installation");
-  return installation.permissions;
+  return installation;
 }
 
 /** The `rel="next"` URL of a `Link` header (GitHub's pagination), if any. */

@@ -22,7 +22,7 @@ import type { PoolTotals } from "./quota.ts";
 import { lookUpOwners } from "./owners.ts";
 import {
   type Installation,
-  installationPermissions,
+  installationById,
   installationSource,
   listInstallations,
 } from "./installations.ts";
@@ -202,6 +202,8 @@ export function createPool(
   let relisting: Promise<void> | undefined;
   /** Installations listed as suspended (each logged once), not routed to: name → App. */
   const suspended = new Map<string, string>();
+  /** Apps given by id whose installation is suspended (each logged once). */
+  const suspendedExplicit = new Set<string>();
   /** Narrowed mints GitHub refused for a repository: answered again without a mint. */
   const refusedNarrowings = new RefusedNarrowings(
     MAX_REFUSED_NARROWINGS,
@@ -214,8 +216,10 @@ export function createPool(
    * with the listing so the registry's `github_token:` narrowings are checked against it at
    * load. A failed lookup is logged and does not hold up start-up: GitHub then judges the mint.
    */
-  const lookUpExplicit = () =>
-    Promise.all(standing.credentials.map(async ({ source }) => {
+  const lookUpExplicit = () => {
+    const names = new Set(standing.credentials.map(({ source }) => source.name));
+    for (const name of suspendedExplicit) if (!names.has(name)) suspendedExplicit.delete(name);
+    return Promise.all(standing.credentials.map(async ({ source }) => {
       if (source.kind !== "app" || source.account !== undefined) return;
       await permissionsOf(source).catch((error) => {
         logger.warn(
@@ -227,6 +231,7 @@ export function createPool(
         );
       });
     }));
+  };
 
   /** Lists every root's installations; the credentials follow what GitHub now says. */
   const listAll = async () => {
@@ -361,7 +366,10 @@ export function createPool(
   const permissionsOf = (source: AppSource) => {
     const known = learnedOf(source);
     if (known) return known.permissions;
-    const permissions = installationPermissions(source, apiUrl, options.fetch);
+    const permissions = installationById(source, apiUrl, options.fetch).then((installation) => {
+      suspendedById(source, installation.suspendedAt);
+      return installation.permissions;
+    });
     const entry: {
       atMs: number;
       permissions: typeof permissions;
@@ -372,6 +380,26 @@ export function createPool(
     // A failed lookup is not remembered: the next refusal asks again.
     permissions.catch(() => learned.get(source) === entry && learned.delete(source));
     return permissions;
+  };
+
+  /**
+   * An App given by id whose installation is suspended: GitHub refuses its mints, so it is not
+   * lent out until the installations are read again; logged once while it stays suspended.
+   */
+  const suspendedById = (source: AppSource, suspendedAt: string | undefined) => {
+    if (suspendedAt === undefined) {
+      suspendedExplicit.delete(source.name);
+      return;
+    }
+    const credential = standing.credentials.find((member) => member.source === source);
+    if (credential) credential.unusableUntilMs = Math.max(now(), nextListingAtMs);
+    if (suspendedExplicit.has(source.name)) return;
+    suspendedExplicit.add(source.name);
+    logger.warn("GitHub App installation is suspended: not routed to", {
+      credential: source.name,
+      installationId: source.installationId,
+      suspendedAt,
+    });
   };
 
   /** Groups the PATs by account before the first call; concurrent first calls share it. */

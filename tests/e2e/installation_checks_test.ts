@@ -5,12 +5,14 @@
  * installations (listed by GitHub, never routed to).
  */
 import assert from "node:assert/strict";
+import { createAppAuth } from "@octokit/auth-app";
 import { FakeGitHub, generateAppKey } from "../support/fake_github.ts";
 import { type FakeInstallation, installationDocument } from "../support/fake_installations.ts";
 import { fakeAndGateway } from "../support/fixtures.ts";
 import { authed, startGateway, TEST_TOKEN, type TestGateway } from "../support/gateway.ts";
 import { RegistryError } from "../../src/registry/parse.ts";
 import { silentLogger } from "../../src/log.ts";
+import { pkcs8 } from "../../src/credentials/app_tokens.ts";
 
 const LABS: FakeInstallation = {
   id: "502",
@@ -150,20 +152,21 @@ const SUSPENDED: FakeInstallation = {
 
 Deno.test("fake: GitHub lists a suspended installation with suspended_at and refuses its mints (403)", async () => {
   const { privateKeyPem, publicKeyPem } = await generateAppKey();
-  await using setup = await fakeAndGateway({
-    fake: { apps: [{ id: "77", installations: [SUSPENDED], publicKeyPem }] },
-    env: {
-      GITHUB_APP_BOT_ID: "77",
-      GITHUB_APP_BOT_INSTALLATION_ID: SUSPENDED.id,
-      GITHUB_APP_BOT_PEM: privateKeyPem,
-    },
+  await using fake = await FakeGitHub.start({
+    apps: [{ id: "77", installations: [SUSPENDED], publicKeyPem }],
   });
-  const { fake, gw } = setup;
-  const document = installationDocument(fake.url, "77", SUSPENDED) as Record<string, unknown>;
-  assert.equal(document.suspended_at, SUSPENDED.suspendedAt);
-  assert.equal((document.suspended_by as { login: string }).login, "acme-oss-admin");
-  await call(gw, "/repos/acme-oss/app");
-  assert.deepEqual(mintCalls(fake, SUSPENDED.id).map((r) => r.status), [403]);
+  const auth = createAppAuth({ appId: "77", privateKey: pkcs8(privateKeyPem) });
+  const headers = { authorization: `Bearer ${(await auth({ type: "app" })).token}` };
+  const listing = await fetch(`${fake.url}/app/installations`, { headers });
+  const [entry] = await listing.json();
+  assert.equal(entry.suspended_at, SUSPENDED.suspendedAt);
+  assert.equal(entry.suspended_by.login, "acme-oss-admin");
+  const mint = await fetch(`${fake.url}/app/installations/${SUSPENDED.id}/access_tokens`, {
+    method: "POST",
+    headers,
+  });
+  assert.equal(mint.status, 403);
+  assert.equal((await mint.json()).message, "This installation has been suspended");
 });
 
 Deno.test("a suspended installation is not routed to: skipped at discovery, logged once", async () => {
@@ -193,4 +196,31 @@ Deno.test("a suspended installation is not routed to: skipped at discovery, logg
   assert.deepEqual(lines.map((l) => [l.credential, l.account, l.suspendedAt]), [
     ["BOT@acme-oss", "acme-oss", SUSPENDED.suspendedAt],
   ]);
+});
+
+Deno.test("an App given by the id of a suspended installation is not lent out; logged once", async () => {
+  const { privateKeyPem, publicKeyPem } = await generateAppKey();
+  await using setup = await fakeAndGateway({
+    fake: {
+      apps: [{ id: "77", installations: [SUSPENDED], publicKeyPem }],
+      pats: { "ghp-main": {} },
+    },
+    env: {
+      GITHUB_APP_BOT_ID: "77",
+      GITHUB_APP_BOT_INSTALLATION_ID: SUSPENDED.id,
+      GITHUB_APP_BOT_PEM: privateKeyPem,
+      GITHUB_PAT_MAIN: "ghp-main",
+    },
+  });
+  const { fake, gw } = setup;
+  for (let i = 0; i < 3; i++) assert.equal((await call(gw, "/repos/acme-oss/app")).status, 200);
+  const seen = fake.requests.filter((r) => r.path === "/repos/acme-oss/app");
+  assert.deepEqual(seen.map((r) => r.credential), ["ghp-main", "ghp-main", "ghp-main"]);
+  assert.equal(mintCalls(fake, SUSPENDED.id).length, 0, "no mint GitHub would refuse");
+  await gw.gateway.pool.refreshInstallations();
+  assert.equal(await gw.gateway.credentials.reload(silentLogger), true);
+  assert.equal((await call(gw, "/repos/acme-oss/app")).status, 200);
+  assert.equal(mintCalls(fake, SUSPENDED.id).length, 0);
+  const lines = logged(gw, "GitHub App installation is suspended: not routed to");
+  assert.deepEqual(lines.map((l) => [l.credential, l.installationId]), [["BOT", SUSPENDED.id]]);
 });
