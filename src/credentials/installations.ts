@@ -25,6 +25,12 @@ export interface Installation {
   readonly repositorySelection: string;
   /** What the installation was granted: permission → `read`, `write` or `admin`. */
   readonly permissions: Readonly<Record<string, string>>;
+  /**
+   * When the account suspended the App (`suspended_at`); undefined: not suspended. GitHub still
+   * lists a suspended installation but refuses its mints (403 "This installation has been
+   * suspended"), so the pool does not route to it.
+   */
+  readonly suspendedAt?: string;
 }
 
 /** Thrown when the installations cannot be read; names the App, never its key or JWT. */
@@ -92,20 +98,20 @@ export async function listInstallations(
 }
 
 /**
- * What the installation of an App given by id may grant (`GET /app/installations/{id}`): how
- * the pool names the permission GitHub refused a narrowed mint for.
+ * The installation of an App given by id (`GET /app/installations/{id}`): what it may grant,
+ * against which the registry's narrowings are checked, and whether it is suspended.
  */
-export async function installationPermissions(
+export async function installationById(
   app: AppSource,
   apiUrl: string,
   fetchImpl: typeof fetch = fetch,
-): Promise<Readonly<Record<string, string>>> {
+): Promise<Installation> {
   const url = `${apiUrl}/app/installations/${app.installationId}`;
   const signal = AbortSignal.timeout(LISTING_TIMEOUT_MS);
   const { json } = await getAsApp(app, url, await appJwt(app), signal, fetchImpl);
   const installation = installationOf(json)[0];
   if (!installation) throw new DiscoveryError(app.name, "the answer is not an installation");
-  return installation.permissions;
+  return installation;
 }
 
 /** The `rel="next"` URL of a `Link` header (GitHub's pagination), if any. */
@@ -123,6 +129,7 @@ function installationOf(value: unknown): Installation[] {
     account?: { login?: unknown } | null;
     repository_selection?: unknown;
     permissions?: unknown;
+    suspended_at?: unknown;
   };
   const login = entry?.account?.login;
   if (typeof entry?.id !== "number" || typeof login !== "string" || login === "") return [];
@@ -138,6 +145,7 @@ function installationOf(value: unknown): Installation[] {
       ? entry.repository_selection
       : "all",
     permissions,
+    ...(typeof entry.suspended_at === "string" ? { suspendedAt: entry.suspended_at } : {}),
   }];
 }
 

@@ -25,7 +25,8 @@ export function narrowingProblems(
       continue;
     }
     const known = apps.filter((app) => app.permissions !== undefined);
-    // Explicit installation ids carry no permissions: GitHub then judges at the mint.
+    // An App given by installation id whose permissions could not be read (the pool logged
+    // why): GitHub then judges at the mint.
     if (known.length < apps.length) continue;
     const refusals = known.map((app) => ({ app, missing: ungranted(narrowing, app.permissions!) }));
     if (refusals.every(({ missing }) => missing !== undefined)) {

@@ -22,11 +22,12 @@ import type { PoolTotals } from "./quota.ts";
 import { lookUpOwners } from "./owners.ts";
 import {
   type Installation,
-  installationPermissions,
+  installationById,
   installationSource,
   listInstallations,
 } from "./installations.ts";
 import { describeUngranted, type Ungranted, ungranted } from "./narrowing.ts";
+import { RefusedNarrowings } from "./refused_narrowings.ts";
 import { route } from "./routing.ts";
 import { githubError } from "../http/errors.ts";
 import type { RateLimitStatus } from "../http/rate_refusal.ts";
@@ -34,6 +35,7 @@ import { isBadCredentials, limitVerdict, pointsSpent, readRateLimit } from "./ra
 import { type Credential, type Owner, Standing } from "./standing.ts";
 import {
   ANONYMOUS,
+  narrowingKey,
   NO_CREDENTIAL,
   type TokenNarrowing,
   type Transport,
@@ -129,6 +131,9 @@ export interface PoolOptions {
 /** Installations are listed again this often (and on webhooks). */
 const INSTALLATIONS_REFRESH_MS = 3_600_000;
 
+/** Most refused narrowings remembered (see `RefusedNarrowings`). */
+const MAX_REFUSED_NARROWINGS = 256;
+
 /** An App whose token cannot be minted, or is refused right after minting, rests this long. */
 const APP_FAILURE_REST_MS = 30_000;
 
@@ -195,6 +200,38 @@ export function createPool(
   let nextListingAtMs = roots.length > 0 ? -Infinity : Infinity;
   let listing: Promise<void> | undefined;
   let relisting: Promise<void> | undefined;
+  /** Installations listed as suspended (each logged once), not routed to: name → App. */
+  const suspended = new Map<string, string>();
+  /** Apps given by id whose installation is suspended (each logged once). */
+  const suspendedExplicit = new Set<string>();
+  /** Narrowed mints GitHub refused for a repository: answered again without a mint. */
+  const refusedNarrowings = new RefusedNarrowings(
+    MAX_REFUSED_NARROWINGS,
+    INSTALLATIONS_REFRESH_MS,
+    now,
+  );
+
+  /**
+   * What each App given by installation id may grant (`GET /app/installations/{id}`), read
+   * with the listing so the registry's `github_token:` narrowings are checked against it at
+   * load. A failed lookup is logged and does not hold up start-up: GitHub then judges the mint.
+   */
+  const lookUpExplicit = () => {
+    const names = new Set(standing.credentials.map(({ source }) => source.name));
+    for (const name of suspendedExplicit) if (!names.has(name)) suspendedExplicit.delete(name);
+    return Promise.all(standing.credentials.map(async ({ source }) => {
+      if (source.kind !== "app" || source.account !== undefined) return;
+      await permissionsOf(source).catch((error) => {
+        logger.warn(
+          "GitHub App installation permissions could not be read; GitHub judges narrowed mints",
+          {
+            credential: source.name,
+            detail: error instanceof Error ? error.message : "error",
+          },
+        );
+      });
+    }));
+  };
 
   /** Lists every root's installations; the credentials follow what GitHub now says. */
   const listAll = async () => {
@@ -202,7 +239,9 @@ export function createPool(
     const found = new Map<string, { app: string; installation: Installation }>();
     const sourcesFound: AppSource[] = [];
     const failed = new Set<string>();
-    await Promise.all(roots.map(async (root) => {
+    const suspendedNow = new Set<string>();
+    const suspendedApps = new Map<string, string>();
+    const listed = Promise.all(roots.map(async (root) => {
       try {
         const { installations, truncated } = await listInstallations(
           root,
@@ -217,6 +256,18 @@ export function createPool(
         }
         for (const installation of installations) {
           const source = installationSource(root, installation);
+          if (installation.suspendedAt !== undefined) {
+            suspendedNow.add(source.name);
+            suspendedApps.set(source.name, root.name);
+            if (!suspended.has(source.name)) {
+              logger.warn("GitHub App installation is suspended: not routed to", {
+                credential: source.name,
+                account: installation.login,
+                suspendedAt: installation.suspendedAt,
+              });
+            }
+            continue;
+          }
           found.set(source.name, { app: root.name, installation });
           sourcesFound.push(source);
         }
@@ -228,6 +279,12 @@ export function createPool(
         });
       }
     }));
+    await Promise.all([listed, lookUpExplicit()]);
+    // Logged once while it stays suspended (or its App's listing fails); again if suspended anew.
+    for (const [name, app] of suspended) {
+      if (!suspendedNow.has(name) && !failed.has(app)) suspended.delete(name);
+    }
+    for (const name of suspendedNow) suspended.set(name, suspendedApps.get(name)!);
     // An App whose listing failed keeps its installations as they were.
     for (const [name, entry] of discovered) {
       if (failed.has(entry.app) && roots.some((root) => root.name === entry.app)) {
@@ -271,13 +328,18 @@ export function createPool(
   };
 
   /**
-   * What Apps given by installation id may grant, read from GitHub after it refused a narrowed
-   * mint, so the next request of that client is refused without asking again. Read anew after
-   * `INSTALLATIONS_REFRESH_MS` or a refresh (the installation may have accepted new permissions).
+   * What Apps given by installation id may grant, read from GitHub with every listing and after
+   * it refused a narrowed mint, so a client's narrowing is refused without asking GitHub again.
+   * Read anew after `INSTALLATIONS_REFRESH_MS` or a refresh (the installation may have accepted
+   * new permissions); `granted` once the lookup answered.
    */
   let learned = new WeakMap<
     AppSource,
-    { readonly atMs: number; readonly permissions: Promise<Readonly<Record<string, string>>> }
+    {
+      readonly atMs: number;
+      readonly permissions: Promise<Readonly<Record<string, string>>>;
+      granted?: Readonly<Record<string, string>>;
+    }
   >();
 
   /**
@@ -287,6 +349,7 @@ export function createPool(
    */
   const refreshInstallations = (): Promise<void> => {
     learned = new WeakMap();
+    refusedNarrowings.clear();
     if (listing === undefined) return listing = listAll().finally(() => listing = undefined);
     return relisting ??= listing.catch(() => {}).then(() => {
       relisting = undefined;
@@ -296,19 +359,47 @@ export function createPool(
 
   const learnedOf = (source: AppSource) => {
     const known = learned.get(source);
-    return known && now() - known.atMs < INSTALLATIONS_REFRESH_MS ? known.permissions : undefined;
+    return known && now() - known.atMs < INSTALLATIONS_REFRESH_MS ? known : undefined;
   };
 
   /** The installation's permissions as GitHub says now; one lookup shared by its callers. */
   const permissionsOf = (source: AppSource) => {
     const known = learnedOf(source);
-    if (known) return known;
-    const permissions = installationPermissions(source, apiUrl, options.fetch);
-    const entry = { atMs: now(), permissions };
+    if (known) return known.permissions;
+    const permissions = installationById(source, apiUrl, options.fetch).then((installation) => {
+      suspendedById(source, installation.suspendedAt);
+      return installation.permissions;
+    });
+    const entry: {
+      atMs: number;
+      permissions: typeof permissions;
+      granted?: Record<string, string>;
+    } = { atMs: now(), permissions };
+    permissions.then((granted) => entry.granted = granted, () => {});
     learned.set(source, entry);
     // A failed lookup is not remembered: the next refusal asks again.
     permissions.catch(() => learned.get(source) === entry && learned.delete(source));
     return permissions;
+  };
+
+  /**
+   * An App given by id whose installation is suspended: GitHub refuses its mints, so it is not
+   * lent out until the installations are read again; logged once while it stays suspended.
+   */
+  const suspendedById = (source: AppSource, suspendedAt: string | undefined) => {
+    if (suspendedAt === undefined) {
+      suspendedExplicit.delete(source.name);
+      return;
+    }
+    const credential = standing.credentials.find((member) => member.source === source);
+    if (credential) credential.unusableUntilMs = Math.max(now(), nextListingAtMs);
+    if (suspendedExplicit.has(source.name)) return;
+    suspendedExplicit.add(source.name);
+    logger.warn("GitHub App installation is suspended: not routed to", {
+      credential: source.name,
+      installationId: source.installationId,
+      suspendedAt,
+    });
   };
 
   /** Groups the PATs by account before the first call; concurrent first calls share it. */
@@ -526,9 +617,17 @@ export function createPool(
   const notGrantable = (credential: Credential, request: UpstreamRequest) => {
     const source = credential.source;
     if (request.narrowing === undefined || source.kind !== "app") return undefined;
+    const refused = refusedNarrowings.recall(refusalKey(source, request.narrowing));
+    if (refused !== undefined) {
+      logger.warn("narrowed token not minted: GitHub refused this narrowing before", {
+        client: request.client,
+        credential: source.name,
+      });
+      return Promise.resolve(narrowingRefusal(refused));
+    }
     const permissions = source.permissions
       ? Promise.resolve(source.permissions)
-      : learnedOf(source);
+      : learnedOf(source)?.permissions;
     return permissions?.then((granted) => {
       const missing = ungranted(request.narrowing!, granted);
       if (!missing) return undefined;
@@ -561,13 +660,13 @@ export function createPool(
       permission: missing?.permission,
       detail: message,
     });
-    return narrowingRefusal(
-      missing
-        ? cannotGrant(source, request, missing)
-        : `GitHub refused to mint a token for ${
-          describeNarrowing(request.narrowing!)
-        } on GitHub App installation ${source.name} for the github_token of client "${request.client}": ${message}`,
-    );
+    if (missing) return narrowingRefusal(cannotGrant(source, request, missing));
+    // Every permission is granted: a repository is refused, which only a listing can change.
+    const why = `GitHub refused to mint a token for ${
+      describeNarrowing(request.narrowing!)
+    } on GitHub App installation ${source.name} for the github_token of client "${request.client}": ${message}`;
+    refusedNarrowings.remember(refusalKey(source, request.narrowing), why);
+    return narrowingRefusal(why);
   };
 
   const anonymousCall = async (next: Transport, request: UpstreamRequest) => {
@@ -755,7 +854,12 @@ export function createPool(
           tokens: appTokens.cached(source),
         }];
       }),
-    credentialSources: () => standing.credentials.map((credential) => credential.source),
+    credentialSources: () =>
+      standing.credentials.map(({ source }) => {
+        if (source.kind !== "app" || source.permissions !== undefined) return source;
+        const granted = learnedOf(source)?.granted;
+        return granted ? { ...source, permissions: granted } : source;
+      }),
     installations: () =>
       [...discovered].map(([credential, { app, installation }]) => ({
         credential,
@@ -801,15 +905,14 @@ export function createPool(
           kind: credential.source.kind,
         });
       }
-      const oldRoots = roots;
       roots = next.filter(isRoot);
-      const rootsChanged = roots.length !== oldRoots.length ||
-        roots.some((root) => !oldRoots.some((old) => sameSource(old, root)));
       // PATs that join after the first lookup are looked up before the next call.
       if (owners !== undefined) {
         unowned.push(...added.filter((credential) => credential.source.kind === "pat"));
       }
-      if (rootsChanged) await refreshInstallations();
+      // Read again whether or not they changed: an operator reloads after changing an
+      // installation's permissions or repositories, and the registry is checked against them.
+      await refreshInstallations();
     },
   };
 }
@@ -824,6 +927,11 @@ function describeNarrowing(narrowing: TokenNarrowing): string {
     }}`,
   ];
   return parts.filter((part) => part).join(" and ");
+}
+
+/** Under what a refused narrowing is remembered: the installation and the client's scope. */
+function refusalKey(source: AppSource, narrowing: TokenNarrowing | undefined): string {
+  return `${source.name}\n${source.installationId}\n${narrowingKey(narrowing)}`;
 }
 
 /** An App given without an installation id: its installations are discovered. */

@@ -367,7 +367,7 @@ Deno.test("an App whose token cannot be minted does not take the other credentia
   for (let i = 0; i < 3; i++) statuses.push((await get(gw, "/zen")).status);
   assert.deepEqual(statuses, [200, 200, 200]);
   assert.deepEqual(credentialsSeen(fake), ["pat-b", "pat-b", "pat-b"]);
-  const mintAttempts = fake.requests.filter((r) => r.path.startsWith("/app/"));
+  const mintAttempts = fake.requests.filter((r) => r.path.endsWith("/access_tokens"));
   assert.equal(
     mintAttempts.length,
     1,

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "../support/clock.ts";
 import { type FakeApp, FakeGitHub, generateAppKey } from "../support/fake_github.ts";
-import type { FakeInstallation } from "../support/fake_installations.ts";
+import { type FakeInstallation, installationDocument } from "../support/fake_installations.ts";
 import { fakeAndGateway } from "../support/fixtures.ts";
 import { authed, startGateway, TEST_TOKEN, type TestGateway } from "../support/gateway.ts";
 import { sendDelivery } from "../support/webhook_sender.ts";
@@ -392,24 +392,28 @@ Deno.test("mints per renewal period with three installations", async () => {
 });
 
 Deno.test("a narrowed mint GitHub refuses (422) is a 403 naming the permission; the App keeps serving the others", async () => {
-  // Given by installation id, the App's permissions are unknown at load: GitHub judges the mint.
+  // Given by installation id, the App's permissions could not be read at load (GitHub answered
+  // 502): GitHub judges the mint, and answers the lookup after it refused.
   const { privateKeyPem, publicKeyPem } = await generateAppKey();
   const installation = { ...LABS, repositories: ["app", "site"] };
-  await using setup = await fakeAndGateway({
-    fake: { apps: [{ id: "88", installations: [installation], publicKeyPem }] },
+  await using fake = await FakeGitHub.start({
+    apps: [{ id: "88", installations: [installation], publicKeyPem }],
+  });
+  const lookup = `/app/installations/${LABS.id}`;
+  fake.setResource(lookup, { message: "Server Error" }, { status: 502 });
+  await using gw = await startGateway({
+    githubApiUrl: fake.url,
     env: {
       GITHUB_APP_OLD_ID: "88",
       GITHUB_APP_OLD_INSTALLATION_ID: LABS.id,
       GITHUB_APP_OLD_PEM: privateKeyPem,
     },
-    gateway: {
-      registry: `${NARROWED_REGISTRY}  - name: elsewhere
+    registry: `${NARROWED_REGISTRY}  - name: elsewhere
     token: elsewhere-token
     github_token: { repositories: [gone], permissions: { contents: read } }
 `,
-    },
   });
-  const { fake, gw } = setup;
+  fake.setResource(lookup, installationDocument(fake.url, "88", installation));
   const noStore = { headers: { "cache-control": "no-store" } };
   const mintCalls = () =>
     fake.requests.filter((r) => r.path === `/app/installations/${LABS.id}/access_tokens`);

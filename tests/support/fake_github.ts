@@ -1041,7 +1041,7 @@ export class FakeGitHub implements AsyncDisposable {
     if (installation) {
       const minted = mintScope(installation, asked);
       if (!minted.ok) {
-        return json(422, { message: minted.message, documentation_url: DOCS });
+        return json(minted.status, { message: minted.message, documentation_url: DOCS });
       }
       scope = minted.scope;
     }

@@ -15,6 +15,11 @@ export interface FakeInstallation {
   readonly permissions?: Readonly<Record<string, string>>;
   /** Repositories selected; absent: all of the account's. */
   readonly repositories?: readonly string[];
+  /**
+   * When the account suspended the App (ISO 8601): GitHub still lists the installation, with
+   * `suspended_at` and `suspended_by`, and refuses its mints (403).
+   */
+  readonly suspendedAt?: string;
 }
 
 /** What one mint asked for, as GitHub received it. */
@@ -58,6 +63,10 @@ export function installationDocument(
     access_tokens_url: `${api}/app/installations/${installation.id}/access_tokens`,
     permissions: permissionsOf(installation),
     events: [],
+    suspended_at: installation.suspendedAt ?? null,
+    suspended_by: installation.suspendedAt === undefined
+      ? null
+      : { login: `${installation.account}-admin`, type: "User" },
   };
 }
 
@@ -86,19 +95,23 @@ export function page<T>(
 }
 
 /**
- * The scope a mint asks for, or GitHub's refusal: a permission the installation does not have
- * at that level, or a repository it does not cover (422 either way).
+ * The scope a mint asks for, or GitHub's refusal: 403 for a suspended installation; 422 for a
+ * permission the installation does not have at that level, or a repository it does not cover.
  */
 export function mintScope(
   installation: FakeInstallation,
   body: { repositories?: unknown; permissions?: unknown },
-): { ok: true; scope: TokenScope } | { ok: false; message: string } {
+): { ok: true; scope: TokenScope } | { ok: false; status: 403 | 422; message: string } {
+  if (installation.suspendedAt !== undefined) {
+    return { ok: false, status: 403, message: "This installation has been suspended" };
+  }
   const granted = permissionsOf(installation);
   const asked = body.permissions as Record<string, string> | undefined;
   for (const [permission, level] of Object.entries(asked ?? {})) {
     if ((LEVELS[granted[permission]] ?? 0) < (LEVELS[level] ?? Infinity)) {
       return {
         ok: false,
+        status: 422,
         message: "The permissions requested are not granted to this installation.",
       };
     }
@@ -109,6 +122,7 @@ export function mintScope(
     if (missing) {
       return {
         ok: false,
+        status: 422,
         message:
           `There is at least one repository that does not exist or is not accessible to the parent installation.`,
       };
