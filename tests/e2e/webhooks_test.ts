@@ -42,6 +42,11 @@ const CREATED = {
   organization: { login: "acme" },
 };
 
+/** Another repository's `created` event: a body of its own, so not a replay of `CREATED`. */
+function created(name: string) {
+  return { ...CREATED, repository: { ...CREATED.repository, name, full_name: `acme/${name}` } };
+}
+
 interface Options {
   readonly secret?: string;
   readonly now?: () => number;
@@ -99,8 +104,10 @@ Deno.test("webhooks: a delivery signed under either secret is taken, whatever th
     { secret: SECRET, signatureHeader: "x-hub-signature-256" },
     { secret: SECRET, signatureHeader: "X-HUB-SIGNATURE-256", upperHex: true },
   ];
-  for (const variant of variants) {
-    const { response } = await sendDelivery(fx.gw.url, { event: "star", payload: {}, ...variant });
+  for (const [n, variant] of variants.entries()) {
+    // Each its own body: one body twice is a replay, whatever its id (the next test).
+    const payload = { starred_at: `2026-01-0${n + 1}T00:00:00Z` };
+    const { response } = await sendDelivery(fx.gw.url, { event: "star", payload, ...variant });
     assert.equal(response.status, 202, JSON.stringify(variant));
     assert.deepEqual(await response.json(), { message: "accepted" });
   }
@@ -260,6 +267,40 @@ Deno.test("webhooks: a rule sends exactly one dispatch with the rendered inputs;
   assert.equal(sent?.rule, RULE);
 });
 
+Deno.test("webhooks: a signed delivery replayed under a new id is a duplicate, whatever the hex's case", async () => {
+  await using fx = await setup();
+  const first = await sendDelivery(fx.gw.url, {
+    event: "repository",
+    payload: CREATED,
+    secret: SECRET,
+  });
+  assert.equal(first.response.status, 202);
+  await first.response.body?.cancel();
+  await fx.gw.gateway.webhooks.settled();
+  for (const upperHex of [false, true]) {
+    const replay = await sendDelivery(fx.gw.url, {
+      event: "repository",
+      payload: CREATED,
+      secret: SECRET,
+      upperHex,
+    });
+    assert.notEqual(replay.id, first.id);
+    assert.equal(replay.response.status, 202);
+    assert.deepEqual(await replay.response.json(), { message: "already received" });
+  }
+  await fx.gw.gateway.webhooks.settled();
+  assert.equal(fx.fake.dispatches.calls.length, 1);
+  const metrics = await scrape(fx);
+  assert.equal(
+    metrics.value("github_proxy_webhook_deliveries_total", {
+      event: "repository",
+      outcome: "duplicate",
+    }),
+    2,
+  );
+  assert.deepEqual(dispatchOutcomes(metrics), { sent: 1, failed: 0 });
+});
+
 Deno.test("webhooks: a rule whose field is missing is skipped and logged with the delivery id", async () => {
   await using fx = await setup();
   const { id } = await sendDelivery(fx.gw.url, {
@@ -287,7 +328,7 @@ Deno.test("webhooks: a dispatch answered 5xx is retried until GitHub takes it; a
   // A workflow the repository does not have: GitHub's 404, not retried.
   fx.fake.dispatches.calls.length = 0;
   fx.fake.dispatches.removeWorkflow("acme/github-cop", "configure.yml");
-  await sendDelivery(fx.gw.url, { event: "repository", payload: CREATED, secret: SECRET });
+  await sendDelivery(fx.gw.url, { event: "repository", payload: created("app-2"), secret: SECRET });
   await fx.gw.gateway.webhooks.settled();
   assert.deepEqual(fx.fake.dispatches.calls.map((call) => call.status), [404]);
   const failed = fx.gw.logs.map((line) => JSON.parse(line)).find((line) =>
@@ -298,7 +339,7 @@ Deno.test("webhooks: a dispatch answered 5xx is retried until GitHub takes it; a
   fx.fake.dispatches.addWorkflow("acme/github-cop", "configure.yml");
   fx.fake.dispatches.calls.length = 0;
   fx.fake.dispatches.failNext(10, 503);
-  await sendDelivery(fx.gw.url, { event: "repository", payload: CREATED, secret: SECRET });
+  await sendDelivery(fx.gw.url, { event: "repository", payload: created("app-3"), secret: SECRET });
   await fx.gw.gateway.webhooks.settled();
   assert.equal(fx.fake.dispatches.calls.length, 4, "bounded attempts");
   const metrics = await scrape(fx);
