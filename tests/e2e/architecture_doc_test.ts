@@ -6,8 +6,8 @@ const ROOT = new URL("../../", import.meta.url);
 /** The paths in the first column of the `## Modules` table, in order. */
 async function tableModules(): Promise<string[]> {
   const doc = await Deno.readTextFile(new URL("docs/ARCHITECTURE.md", ROOT));
-  const section = doc.slice(doc.indexOf("## Modules"));
-  const table = section.slice(0, section.indexOf("\n\n", section.indexOf("| module")));
+  const section = doc.slice(doc.indexOf("| module", doc.indexOf("## Modules")));
+  const table = section.slice(0, section.indexOf("\n\n"));
   const rows = table.split("\n").slice(2);
   assert.ok(rows.every((row) => !/^\|[\s|-]+\|$/.test(row)), "a separator row inside the table");
   return rows.flatMap((row) =>
