@@ -30,9 +30,6 @@ export {
   type WebhookActivity,
   type WebhookOptions,
 } from "./src/gateway.ts";
-export type { DeliveryLog } from "./src/webhooks/deliveries.ts";
-export type { StaleMarks } from "./src/webhooks/stale_marks.ts";
-export type { StaleResource } from "./src/webhooks/stale_resource.ts";
 export { type Config, ConfigError, parseConfig, type TelemetryCollector } from "./src/config.ts";
 export type { AppSource, CredentialSource, PatSource } from "./src/credentials/sources.ts";
 export type {

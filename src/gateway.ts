@@ -53,14 +53,11 @@ export interface GatewayOptions {
 }
 
 /**
- * What the webhook receiver (DESIGN §12) shares or reports beyond the gateway. The delivery log
- * and the stale marks default to this process's memory; replicas pass shared ones (§13).
+ * What the webhook receiver (DESIGN §12) reports beyond the gateway. Its delivery log and stale
+ * marks are this process's memory, or the replicas' shared state (§13) that `CACHE_BACKEND_URL`
+ * chooses.
  */
 export interface WebhookOptions {
-  /** Which delivery ids were seen in the last 24 h (default: this process's memory). */
-  readonly deliveries?: DeliveryLog;
-  /** What webhook events made stale (default: this process's memory, bounded). */
-  readonly staleMarks?: StaleMarks;
   /**
    * Called after an `installation*` event, once the pool has listed the App's installations
    * again (which the gateway does itself); the delivery's rules wait for it.
@@ -253,12 +250,11 @@ export async function createGateway(
     now: options.now,
   });
   // The built-in `webhooks` client has a budget like the others once webhooks are on.
-  const budgets = () =>
-    admitState.budgets(
-      config.webhookSecrets.length > 0
-        ? [...registry.current.clients, registry.current.webhooks.client]
-        : registry.current.clients,
-    );
+  const budgetedClients = () =>
+    config.webhookSecrets.length > 0
+      ? [...registry.current.clients, registry.current.webhooks.client]
+      : registry.current.clients;
+  const budgets = () => admitState.budgets(budgetedClients());
   const telemetry = createTelemetry(config.telemetry, {
     quotas,
     cooldowns: () => ownerCooldowns(pool.snapshot()),
@@ -314,7 +310,7 @@ export async function createGateway(
     now: options.now,
     fills: shared.fills,
   });
-  const staleMarks = options.webhooks?.staleMarks ?? shared.staleMarks ??
+  const staleMarks = shared.staleMarks ??
     new LocalStaleMarks({ ttlMs: config.cacheTtlSeconds * 1000, now: options.now });
   const webhooks = await webhookReceiver(config, options, {
     registry,
@@ -345,7 +341,7 @@ export async function createGateway(
         nowMs: (options.now ?? Date.now)(),
         version: VERSION,
         pool: pool.snapshot(),
-        clients: registry.current.clients,
+        clients: budgetedClients(),
         usage: telemetry.usage.clients(),
         budgets: budgets(),
         cache: {
@@ -468,7 +464,7 @@ async function webhookReceiver(
   });
   const receiver = new WebhookReceiver({
     verifier: await SignatureVerifier.of(config.webhookSecrets),
-    deliveries: options.webhooks?.deliveries ?? parts.deliveries ??
+    deliveries: parts.deliveries ??
       new LocalDeliveryLog({ now: options.now }),
     staleMarks: parts.staleMarks,
     dispatcher,

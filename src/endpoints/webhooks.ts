@@ -32,7 +32,9 @@ export function webhooksEndpoint(receiver: WebhookReceiver | undefined) {
         "deliveries are at most 25 MB",
       );
     }
-    if (!await receiver.verified(body, request.headers.get("x-hub-signature-256"))) {
+    const signature = request.headers.get("x-hub-signature-256");
+    // A missing signature is refused by `verified` (and counted); the second test narrows it.
+    if (!await receiver.verified(body, signature) || signature === null) {
       return githubError(
         401,
         "Bad credentials",
@@ -56,6 +58,7 @@ export function webhooksEndpoint(receiver: WebhookReceiver | undefined) {
       id,
       event,
       body,
+      signature,
       contentType: request.headers.get("content-type"),
     });
     if (taken === "ping") return c.json({ message: "pong" }, 200);

@@ -15,8 +15,16 @@ const RULE_FIELDS = new Set(["on", "dispatch", "repository_dispatch"]);
 const DISPATCH_FIELDS = new Set(["repository", "workflow", "ref", "inputs"]);
 const REPOSITORY_DISPATCH_FIELDS = new Set(["repository", "event_type", "client_payload"]);
 const ON = /^([a-z_]+)(?:\.([a-z_]+))?$/;
-/** `owner/name` as GitHub allows them; a value with a lookup is checked once it is filled. */
-export const REPOSITORY = /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/;
+/**
+ * `owner/name` as GitHub allows them, never `.` or `..` as the name (a path segment that would
+ * climb out of the repository); a value with a lookup is checked once it is filled.
+ */
+export const REPOSITORY = /^[A-Za-z0-9-]+\/(?!\.\.?$)[A-Za-z0-9._-]+$/;
+
+/** Whether `value` is `.` or `..`: a workflow so named would leave the dispatch path. */
+export function isDotSegment(value: string): boolean {
+  return value === "." || value === "..";
+}
 
 /** The rules under `webhooks:`; problems and warnings are pushed, each `file:line: …`. */
 export function parseWebhookRules(
@@ -91,6 +99,14 @@ function dispatchTarget(node: unknown, r: Reader): WebhookTarget | undefined {
   if (!map) return undefined;
   const repository = repositoryOf(map, "dispatch", r);
   const workflow = required(map, "workflow", "dispatch", r);
+  if (workflow !== undefined && isDotSegment(workflow)) {
+    r.problems.push(
+      `${
+        r.at(r.field(map, "workflow"))
+      }: ${r.name} dispatch.workflow must be a workflow file name or id, got "${workflow}"`,
+    );
+    return undefined;
+  }
   const ref = required(map, "ref", "dispatch", r);
   const inputs = objectOf(r.field(map, "inputs"), `dispatch.inputs`, r);
   if (!repository || !workflow || !ref || !inputs) return undefined;

@@ -1,6 +1,6 @@
 /**
- * Webhook delivery ids across replicas (DESIGN §12, §13): GitHub may redeliver to any replica
- * behind the load balancer, so the first replica to see an id claims it in the shared store
+ * Webhook delivery ids and body digests across replicas (DESIGN §12, §13): GitHub may redeliver
+ * to any replica behind the load balancer, so the first replica to see a key claims it in the shared store
  * (`SET NX PX` for the dedupe window) and the others then answer "duplicate". Each replica also
  * keeps its own log, which answers a redelivery to itself without a round trip and decides
  * alone while the store fails: a redelivery to another replica during an outage is worked
@@ -30,10 +30,10 @@ export class SharedDeliveryLog implements DeliveryLog {
     this.#windowMs = options.windowMs ?? DEDUPE_WINDOW_MS;
   }
 
-  async firstSeen(id: string): Promise<boolean> {
-    if (!this.#local.firstSeen(id)) return false;
+  async firstSeen(key: string): Promise<boolean> {
+    if (!this.#local.firstSeen(key)) return false;
     const claimed = await this.store.write((store) =>
-      store.setIfAbsent(PREFIX + id, this.replica, this.#windowMs)
+      store.setIfAbsent(PREFIX + key, this.replica, this.#windowMs)
     );
     return claimed !== false;
   }

@@ -7,6 +7,7 @@
  * times; any other answer is final. Every call ends in one counted, logged outcome.
  */
 import type { Admitted } from "../admit/admit.ts";
+import { pathAccount } from "../credentials/routing.ts";
 import type { RequestTarget } from "../identify/target.ts";
 import { USER_AGENT } from "../http/headers.ts";
 import { type Transport, UpstreamError } from "../http/upstream.ts";
@@ -108,7 +109,9 @@ export class Dispatcher {
   async #send(job: DispatchJob): Promise<void> {
     const base = this.deps.retryDelayMs ?? 1000;
     let last = "";
+    let attempts = 0;
     for (let attempt = 1; attempt <= DISPATCH_ATTEMPTS; attempt++) {
+      attempts = attempt;
       const result = await this.#attempt(job);
       if (result.kind === "done") {
         const fields = { status: result.status, attempts: attempt };
@@ -128,7 +131,8 @@ export class Dispatcher {
       });
       if (!await sleep(waitMs, this.#closed.signal)) break;
     }
-    this.#finish(job, "failed", { attempts: DISPATCH_ATTEMPTS, reason: last });
+    // Fewer than DISPATCH_ATTEMPTS when the gateway stopped during a wait.
+    this.#finish(job, "failed", { attempts, reason: last });
   }
 
   async #attempt(job: DispatchJob): Promise<Attempt> {
@@ -154,6 +158,8 @@ export class Dispatcher {
         signal,
         resource: "core",
         client: client.name,
+        // Routed as a client's call is: the installation of the repository's account (DESIGN §8).
+        account: pathAccount(job.call.path),
         mutating: true,
         replayable: true,
       });

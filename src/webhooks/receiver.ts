@@ -1,10 +1,14 @@
 /**
  * What happens to a verified delivery (DESIGN §12): a ping is acknowledged; a delivery id seen
- * before changes nothing; any other delivery is taken at once and worked after the answer
+ * before changes nothing, nor does a signed body seen before under a new id (the signature does
+ * not cover `X-GitHub-Delivery`, so a captured delivery could otherwise be replayed with a fresh
+ * one; GitHub's own redeliveries keep the body, so nothing genuine is lost); any other delivery
+ * is taken at once and worked after the answer
  * (GitHub gives up after 10 s): its stale resources are marked, an installation change is
  * reported, and the `webhooks:` rules it triggers are queued for the dispatcher. Each step is
  * counted and logged with the delivery id; the last deliveries are kept for `/usage`.
  */
+import { sha256Hex } from "../digest.ts";
 import type { Logger } from "../log.ts";
 import type { WebhookRule } from "../registry/model.ts";
 import type { DeliveryLog } from "./deliveries.ts";
@@ -50,6 +54,8 @@ export interface Delivery {
   /** `X-GitHub-Event`. */
   readonly event: string;
   readonly body: Uint8Array;
+  /** `X-Hub-Signature-256`, as verified. */
+  readonly signature: string;
   /** `Content-Type`: GitHub sends JSON, or a form with the JSON in `payload`. */
   readonly contentType: string | null;
 }
@@ -83,7 +89,10 @@ export class WebhookReceiver {
       this.#record(delivery, "ping", receivedAt);
       return "ping";
     }
-    if (!await this.deps.deliveries.firstSeen(delivery.id)) {
+    if (
+      !await this.deps.deliveries.firstSeen(delivery.id) ||
+      !await this.deps.deliveries.firstSeen(replayKey(delivery))
+    ) {
       this.#record(delivery, "duplicate", receivedAt);
       return "duplicate";
     }
@@ -177,6 +186,14 @@ export class WebhookReceiver {
       outcome,
     });
   }
+}
+
+/**
+ * What a replay of `delivery` under another id has in common with it: its body and signature
+ * (hex in lower case, which the verifier accepts in either), digested.
+ */
+function replayKey(delivery: Delivery): string {
+  return `body:${sha256Hex(delivery.body, "\n", delivery.signature.trim().toLowerCase())}`;
 }
 
 /** The payload as JSON (an object), from either content type GitHub sends; else undefined. */

@@ -2,10 +2,11 @@
  * Which `webhooks:` rules a delivery triggers and what each sends (DESIGN §12), as a pure
  * function: a rule matches on the event name and, when it names one, the payload's `action`;
  * its target is filled from the payload. A rule whose lookups find nothing, or whose filled
- * repository is not `owner/name`, is skipped with the reason, never sent half-filled.
+ * repository is not `owner/name` or workflow is `.`/`..` (either would leave the repository's
+ * path), is skipped with the reason, never sent half-filled.
  */
 import type { TemplateValue, WebhookRule } from "../registry/model.ts";
-import { REPOSITORY } from "../registry/webhook_rules.ts";
+import { isDotSegment, REPOSITORY } from "../registry/webhook_rules.ts";
 import { render } from "./template.ts";
 
 /** One call a rule makes: `POST <path>` with a JSON body. */
@@ -59,6 +60,9 @@ function outcomeOf(rule: WebhookRule, payload: unknown): RuleOutcome {
     const { workflow, ref, inputs } = filled;
     if (typeof workflow !== "string" || workflow === "" || typeof ref !== "string" || ref === "") {
       return { rule, skipped: "workflow or ref is empty once filled" };
+    }
+    if (isDotSegment(workflow)) {
+      return { rule, skipped: `workflow ${JSON.stringify(workflow)} is not a file name or id` };
     }
     return {
       rule,

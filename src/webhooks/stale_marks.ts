@@ -43,10 +43,37 @@ interface Mark {
   readonly atMs: number;
 }
 
+/**
+ * Where a pattern is filed within its scope: its leading segments up to the first with a `*`
+ * (all of them for a pattern without one). A path can only be covered by patterns filed under
+ * one of its own leading-segment prefixes, so a read looks in as many buckets as its path has
+ * segments, plus one. Per-pull-request and per-commit patterns (`pulls/123/*`) are filed under
+ * their number or SHA, so ten thousand of them cost an unrelated read nothing.
+ */
+function patternKey(pattern: string): string {
+  const segments = pattern.split("/");
+  const wild = segments.findIndex((segment) => segment.includes("*"));
+  return wild < 0 ? pattern : segments.slice(0, wild).join("/");
+}
+
+/** The buckets a path's rest (after its scope) may find covering patterns in. */
+function pathKeys(rest: string): Set<string> {
+  const keys = new Set([""]);
+  let at = rest.indexOf("/");
+  while (at >= 0) {
+    keys.add(rest.slice(0, at));
+    at = rest.indexOf("/", at + 1);
+  }
+  keys.add(rest);
+  return keys;
+}
+
 /** Stale marks in this process's memory: per scope, the latest time of each pattern. */
 export class LocalStaleMarks implements StaleMarks {
-  /** scope → pattern → latest mark time. */
-  readonly #byScope = new Map<string, Map<string, number>>();
+  /** scope → pattern key (`patternKey`) → pattern → latest mark time. */
+  readonly #byScope = new Map<string, Map<string, Map<string, number>>>();
+  /** Patterns compared with a path so far (the cost of the reads; for tests and diagnostics). */
+  #compared = 0;
   /** Every mark, oldest first (re-marking moves it to the end). */
   readonly #order = new Map<string, Mark>();
   /**
@@ -69,14 +96,21 @@ export class LocalStaleMarks implements StaleMarks {
     return this.#order.size;
   }
 
+  /** Patterns `isStale` has compared with a path since this was made. */
+  get compared(): number {
+    return this.#compared;
+  }
+
   mark(resources: readonly StaleResource[], atMs: number): void {
     this.#expire();
     for (const { scope, pattern } of resources) {
       const key = `${scope} ${pattern}`;
-      const patterns = this.#byScope.get(scope) ?? new Map<string, number>();
-      this.#byScope.set(scope, patterns);
-      const latest = Math.max(patterns.get(pattern) ?? -Infinity, atMs);
-      patterns.set(pattern, latest);
+      const buckets = this.#byScope.get(scope) ?? new Map<string, Map<string, number>>();
+      this.#byScope.set(scope, buckets);
+      const bucket = buckets.get(patternKey(pattern)) ?? new Map<string, number>();
+      buckets.set(patternKey(pattern), bucket);
+      const latest = Math.max(bucket.get(pattern) ?? -Infinity, atMs);
+      bucket.set(pattern, latest);
       this.#order.delete(key);
       this.#order.set(key, { scope, pattern, atMs: latest });
     }
@@ -101,10 +135,13 @@ export class LocalStaleMarks implements StaleMarks {
     const before = validatedAtMs - SETTLE_MS;
     if (this.#droppedUpTo > before) return true;
     const scoped = scopeOf(path);
-    const patterns = scoped && this.#byScope.get(scoped.scope);
-    if (!scoped || !patterns) return false;
-    for (const [pattern, atMs] of patterns) {
-      if (atMs > before && covers(pattern, scoped.rest)) return true;
+    const buckets = scoped && this.#byScope.get(scoped.scope);
+    if (!scoped || !buckets) return false;
+    for (const key of pathKeys(scoped.rest)) {
+      for (const [pattern, atMs] of buckets.get(key) ?? []) {
+        this.#compared++;
+        if (atMs > before && covers(pattern, scoped.rest)) return true;
+      }
     }
     return false;
   }
@@ -121,8 +158,10 @@ export class LocalStaleMarks implements StaleMarks {
 
   #drop(key: string, mark: Mark): void {
     this.#order.delete(key);
-    const patterns = this.#byScope.get(mark.scope);
-    patterns?.delete(mark.pattern);
-    if (patterns?.size === 0) this.#byScope.delete(mark.scope);
+    const buckets = this.#byScope.get(mark.scope);
+    const bucket = buckets?.get(patternKey(mark.pattern));
+    bucket?.delete(mark.pattern);
+    if (bucket?.size === 0) buckets!.delete(patternKey(mark.pattern));
+    if (buckets?.size === 0) this.#byScope.delete(mark.scope);
   }
 }

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { fakeAndGateway } from "../support/fixtures.ts";
 import { parseExposition } from "../support/prometheus_text.ts";
-import { findTool, runTool } from "../support/tools.ts";
+import { requiredTool, runTool } from "../support/tools.ts";
 
 const DASHBOARD = new URL("../../deploy/grafana-dashboard.json", import.meta.url).pathname;
 const RULES = new URL("../../deploy/prometheus-alerts.yml", import.meta.url).pathname;
@@ -76,13 +76,8 @@ Deno.test("the Grafana dashboard imports: schema, a Prometheus input, the operat
 });
 
 Deno.test("promtool check rules passes on the alert rules", async () => {
-  const promtool = findTool("promtool");
-  if (!promtool) {
-    console.log(
-      "skipped: promtool is not installed (Debian package prometheus; .ci/run installs it)",
-    );
-    return;
-  }
+  const promtool = requiredTool(["promtool"], "prometheus");
+  if (!promtool) return;
   const result = await runTool(promtool, ["check", "rules", RULES]);
   assert.equal(result.code, 0, `${result.stdout}${result.stderr}`);
   assert.match(result.stdout, /SUCCESS: \d+ rules found/);

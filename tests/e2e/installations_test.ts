@@ -213,6 +213,40 @@ Deno.test("installation webhooks: the pool lists the App's installations again a
   assert.equal(fake.requests.filter((r) => r.path === "/app/installations").length, 3);
 });
 
+Deno.test("webhook dispatches are routed by installation: the second account's token, 204 not 404", async () => {
+  const ops: FakeInstallation = { id: "504", account: "acme-ops" };
+  const { fakeApp, env } = await app([ACME, ops]);
+  await using setup = await fakeAndGateway({
+    fake: { apps: [fakeApp] },
+    env: { ...env, GITHUB_WEBHOOK_SECRET: "hook-secret" },
+    gateway: {
+      registry: `version: 1
+clients:
+  - name: tester
+    token: ${TEST_TOKEN}
+webhooks:
+  - on: repository.created
+    dispatch:
+      repository: acme-ops/cop
+      workflow: configure.yml
+      ref: main
+`,
+    },
+  });
+  const { fake, gw } = setup;
+  fake.dispatches.addWorkflow("acme-ops/cop", "configure.yml");
+  const { response } = await sendDelivery(gw.url, {
+    event: "repository",
+    payload: { action: "created", repository: { name: "x", owner: { login: "acme" } } },
+    secret: "hook-secret",
+  });
+  assert.equal(response.status, 202);
+  await response.body?.cancel();
+  await gw.gateway.webhooks.settled();
+  assert.deepEqual(fake.dispatches.calls.map((call) => call.status), [204]);
+  assert.equal(installationOf(fake, fake.dispatches.calls[0].credential), ops.id);
+});
+
 Deno.test("discovery follows every page and routes to at most 100 installations of an App", async () => {
   const many = Array.from({ length: 120 }, (_, i) => ({ id: `${1000 + i}`, account: `org-${i}` }));
   const { fakeApp, env } = await app(many);

@@ -9,7 +9,7 @@ import { REFUSAL_REASONS } from "../../src/admit/state.ts";
 import { CACHE_RESULTS } from "../../src/telemetry/events.ts";
 import { fakeAndGateway } from "../support/fixtures.ts";
 import { parseExposition } from "../support/prometheus_text.ts";
-import { findTool, runTool } from "../support/tools.ts";
+import { requiredTool, runTool } from "../support/tools.ts";
 
 const REGISTRY = `version: 1
 clients:
@@ -110,13 +110,8 @@ Deno.test("points spent and saved per client and resource", async () => {
 });
 
 Deno.test("promtool check metrics finds the exposition clean", async () => {
-  const promtool = findTool("promtool");
-  if (!promtool) {
-    console.log(
-      "skipped: promtool is not installed (Debian package prometheus; .ci/run installs it)",
-    );
-    return;
-  }
+  const promtool = requiredTool(["promtool"], "prometheus");
+  if (!promtool) return;
   await using setup = await gateway();
   const { gw } = setup;
   const response = await fetch(`${gw.url}/repos/acme/app`, {

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { fakeAndGateway } from "../support/fixtures.ts";
 import { withStatusSections } from "../support/status_sections.ts";
-import { findTool, runTool } from "../support/tools.ts";
+import { requiredTool, runTool } from "../support/tools.ts";
 
 const PAT = "ghp_browser_test_secret";
 const REGISTRY = `version: 1
@@ -64,15 +64,9 @@ async function withStatusUrl(
   }
 }
 
-/** The Chromium binary, or undefined (and a line saying the test is skipped). */
+/** The Chromium binary; missing, a failure under CI, else undefined (the test is skipped). */
 function chromiumBinary(): string | undefined {
-  const chromium = findTool("chromium") ?? findTool("chromium-browser");
-  if (!chromium) {
-    console.log(
-      "skipped: chromium is not installed (Debian package chromium; .ci/run installs it)",
-    );
-  }
-  return chromium;
+  return requiredTool(["chromium", "chromium-browser"], "chromium");
 }
 
 Deno.test("headless Chromium renders /status with the clients and the fake's quota", async () => {

@@ -180,6 +180,14 @@ Deno.test("/status JSON: the pool's installations with narrowed tokens, the rece
   );
   assert.equal(status.webhooks.outcomes.sent, 1);
   assert.equal(status.webhooks.outcomes.failed, 0);
+  // The built-in client the dispatch was made as is listed, as /metrics lists its budget.
+  assert.deepEqual(
+    status.clients.map((client: { name: string; pointsSpent: number }) => [
+      client.name,
+      client.pointsSpent,
+    ]),
+    [["site-bot", 1], ["webhooks", 1]],
+  );
   assert.equal(fake.dispatches.calls.filter((call) => call.status === 204).length, 1);
   assert.equal(fake.issuedTokens().length, 2);
   for (const { token } of fake.issuedTokens()) {

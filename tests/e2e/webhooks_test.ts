@@ -42,6 +42,11 @@ const CREATED = {
   organization: { login: "acme" },
 };
 
+/** Another repository's `created` event: a body of its own, so not a replay of `CREATED`. */
+function created(name: string) {
+  return { ...CREATED, repository: { ...CREATED.repository, name, full_name: `acme/${name}` } };
+}
+
 interface Options {
   readonly secret?: string;
   readonly now?: () => number;
@@ -102,8 +107,10 @@ Deno.test("webhooks: a delivery signed under either secret is taken, whatever th
     { secret: SECRET, signatureHeader: "x-hub-signature-256" },
     { secret: SECRET, signatureHeader: "X-HUB-SIGNATURE-256", upperHex: true },
   ];
-  for (const variant of variants) {
-    const { response } = await sendDelivery(fx.gw.url, { event: "star", payload: {}, ...variant });
+  for (const [n, variant] of variants.entries()) {
+    // Each its own body: one body twice is a replay, whatever its id (the next test).
+    const payload = { starred_at: `2026-01-0${n + 1}T00:00:00Z` };
+    const { response } = await sendDelivery(fx.gw.url, { event: "star", payload, ...variant });
     assert.equal(response.status, 202, JSON.stringify(variant));
     assert.deepEqual(await response.json(), { message: "accepted" });
   }
@@ -203,7 +210,7 @@ Deno.test("webhooks: without GITHUB_WEBHOOK_SECRET the endpoint answers 404, wit
   assert.equal(fx.fake.requests.filter((r) => r.path.includes("webhooks")).length, 0);
 });
 
-Deno.test("webhooks: a rule sends exactly one dispatch with the rendered inputs; a redelivery sends none", async () => {
+Deno.test("webhooks: a rule sends exactly one dispatch with the rendered inputs; a redelivery or a replay sends none", async () => {
   await using fx = await setup();
   const first = await sendDelivery(fx.gw.url, {
     event: "repository",
@@ -220,6 +227,18 @@ Deno.test("webhooks: a rule sends exactly one dispatch with the rendered inputs;
   });
   assert.equal(again.response.status, 202);
   assert.deepEqual(await again.response.json(), { message: "already received" });
+  // The signed body replayed under a fresh id (the signature does not cover it), hex in any case.
+  for (const upperHex of [false, true]) {
+    const replay = await sendDelivery(fx.gw.url, {
+      event: "repository",
+      payload: CREATED,
+      secret: SECRET,
+      upperHex,
+    });
+    assert.notEqual(replay.id, first.id);
+    assert.equal(replay.response.status, 202);
+    assert.deepEqual(await replay.response.json(), { message: "already received" });
+  }
   await fx.gw.gateway.webhooks.settled();
   assert.deepEqual(
     fx.fake.dispatches.calls.map(({ method, path, body, credential, status }) => ({
@@ -252,7 +271,7 @@ Deno.test("webhooks: a rule sends exactly one dispatch with the rendered inputs;
       event: "repository",
       outcome: "duplicate",
     }),
-    1,
+    3,
   );
   // Made as the built-in client: its points are its own.
   assert.equal(metrics.value("github_proxy_client_points_spent_total", { client: "webhooks" }), 1);
@@ -290,7 +309,7 @@ Deno.test("webhooks: a dispatch answered 5xx is retried until GitHub takes it; a
   // A workflow the repository does not have: GitHub's 404, not retried.
   fx.fake.dispatches.calls.length = 0;
   fx.fake.dispatches.removeWorkflow("acme/github-cop", "configure.yml");
-  await sendDelivery(fx.gw.url, { event: "repository", payload: CREATED, secret: SECRET });
+  await sendDelivery(fx.gw.url, { event: "repository", payload: created("app-2"), secret: SECRET });
   await fx.gw.gateway.webhooks.settled();
   assert.deepEqual(fx.fake.dispatches.calls.map((call) => call.status), [404]);
   const failed = fx.gw.logs.map((line) => JSON.parse(line)).find((line) =>
@@ -301,7 +320,7 @@ Deno.test("webhooks: a dispatch answered 5xx is retried until GitHub takes it; a
   fx.fake.dispatches.addWorkflow("acme/github-cop", "configure.yml");
   fx.fake.dispatches.calls.length = 0;
   fx.fake.dispatches.failNext(10, 503);
-  await sendDelivery(fx.gw.url, { event: "repository", payload: CREATED, secret: SECRET });
+  await sendDelivery(fx.gw.url, { event: "repository", payload: created("app-3"), secret: SECRET });
   await fx.gw.gateway.webhooks.settled();
   assert.equal(fx.fake.dispatches.calls.length, 4, "bounded attempts");
   const metrics = await scrape(fx);

@@ -1,4 +1,4 @@
-/** Optional command-line tools some tests use (promtool, chromium): found on PATH or not. */
+/** Command-line tools some tests use (promtool, chromium): found on PATH, required under CI. */
 
 /** The absolute path of `name` on PATH, or undefined when it is not installed. */
 export function findTool(name: string): string | undefined {
@@ -11,6 +11,24 @@ export function findTool(name: string): string | undefined {
       // Not in this directory.
     }
   }
+  return undefined;
+}
+
+/**
+ * The first of `names` found on PATH. Missing, it fails the test under CI (`CI` set, as
+ * `.ci/run` does), naming the Debian package to install; elsewhere it is undefined and the test
+ * says it is skipped, so a developer without the tool can still run the rest.
+ */
+export function requiredTool(names: readonly string[], debianPackage: string): string | undefined {
+  for (const name of names) {
+    const path = findTool(name);
+    if (path) return path;
+  }
+  const missing = `${
+    names[0]
+  } is not installed (Debian package ${debianPackage}; .ci/run installs it)`;
+  if (Deno.env.get("CI")) throw new Error(`${missing}: install ${debianPackage} (CI is set)`);
+  console.log(`skipped: ${missing}`);
   return undefined;
 }
 

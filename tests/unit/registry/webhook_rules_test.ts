@@ -96,6 +96,21 @@ Deno.test("webhooks: malformed rules are errors at their line", () => {
       /dispatch\.repository must be owner\/name, got "acme"/,
     ],
     [
+      "  - on: push\n    dispatch: { repository: acme/.., workflow: w, ref: main }\n",
+      7,
+      /dispatch\.repository must be owner\/name, got "acme\/\.\."/,
+    ],
+    [
+      "  - on: push\n    repository_dispatch: { repository: acme/., event_type: t }\n",
+      7,
+      /repository_dispatch\.repository must be owner\/name, got "acme\/\."/,
+    ],
+    [
+      "  - on: push\n    dispatch: { repository: a/b, workflow: .., ref: main }\n",
+      7,
+      /dispatch\.workflow must be a workflow file name or id, got "\.\."/,
+    ],
+    [
       "  - on: push\n    dispatch: { repository: a/b, ref: main }\n",
       7,
       /dispatch has no "workflow"/,

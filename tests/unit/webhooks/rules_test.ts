@@ -73,6 +73,49 @@ Deno.test("rules: a missing field or a filled repository that is not owner/name 
   );
 });
 
+Deno.test("rules: a repository or workflow filled as . or .. skips the rule, as a missing field does", () => {
+  const byEvent: WebhookRule = {
+    label: "webhooks[2] repository.created",
+    event: "repository",
+    target: {
+      kind: "dispatch",
+      repository: "acme/{{ event.repository.name }}",
+      workflow: "{{ event.repository.description }}",
+      ref: "main",
+      inputs: {},
+    },
+  };
+  const fired = (name: string, description: string) =>
+    triggeredRules([byEvent], "repository", { repository: { name, description } });
+  assert.deepEqual(fired("..", "w.yml"), [
+    { rule: byEvent, skipped: 'repository "acme/.." is not owner/name' },
+  ]);
+  assert.deepEqual(fired(".", "w.yml"), [
+    { rule: byEvent, skipped: 'repository "acme/." is not owner/name' },
+  ]);
+  assert.deepEqual(fired("app", ".."), [
+    { rule: byEvent, skipped: 'workflow ".." is not a file name or id' },
+  ]);
+  assert.deepEqual(fired("app", "."), [
+    { rule: byEvent, skipped: 'workflow "." is not a file name or id' },
+  ]);
+  assert.deepEqual(fired("..app", "w.yml"), [{
+    rule: byEvent,
+    call: {
+      path: "/repos/acme/..app/actions/workflows/w.yml/dispatches",
+      body: { ref: "main", inputs: {} },
+    },
+  }]);
+  assert.deepEqual(
+    triggeredRules([mirror], "push", {
+      ref: "x",
+      pusher: { name: "o" },
+      repository: { full_name: "acme/.." },
+    }),
+    [{ rule: mirror, skipped: 'repository "acme/.." is not owner/name' }],
+  );
+});
+
 Deno.test("template: only {{ event.path }} lookups; null is a value, absence is missing", () => {
   assert.equal(templateProblem("{{ event.a.b }}-{{event.c}}"), undefined);
   assert.match(templateProblem("{{ env.X }}") ?? "", /only \{\{ event/);

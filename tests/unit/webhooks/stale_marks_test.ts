@@ -81,3 +81,56 @@ Deno.test("stale marks expire after CACHE_TTL, and past their bound stay conserv
   assert.equal(marks.isStale("/repos/a/two/issues", 0), false);
   assert.equal(marks.size, 0);
 });
+
+Deno.test("stale marks: the index finds every covering pattern, as covers decides", () => {
+  const table: [string, string][] = [
+    ["commits*", "commitsx"],
+    ["commits*", "commits/abc/status"],
+    ["git/*", "git/refs/heads/main"],
+    ["pulls", "pulls"],
+    ["pulls/7", "pulls/7"],
+    ["pulls/7/*", "pulls/7/files"],
+    ["pulls/*", "pulls/7/files"],
+    ["", ""],
+    ["*", "issues"],
+    ["branches/*/protection*", "branches/main/protection/required_status_checks"],
+    ["commits/abc/check-*", "commits/abc/check-runs"],
+    ["actions/jobs/*", "actions/jobs/9/logs"],
+  ];
+  for (const [pattern, rest] of table) {
+    const marks = new LocalStaleMarks({ ttlMs: 60_000, now: () => 10_000 });
+    marks.mark([{ scope: "/repos/acme/app", pattern }], 10_000);
+    const path = rest ? `/repos/acme/app/${rest}` : "/repos/acme/app";
+    assert.equal(marks.isStale(path, 10_000), true, `${pattern} ${rest}`);
+    const other = covers(pattern, "releases/1");
+    assert.equal(marks.isStale("/repos/acme/app/releases/1", 10_000), other, pattern);
+  }
+});
+
+Deno.test("stale marks: 10 000 per-PR marks in one repository cost an unrelated read a bounded count", () => {
+  const clock = new ManualClock();
+  const marks = new LocalStaleMarks({ ttlMs: 3_600_000, now: clock.now, maxMarks: 20_000 });
+  const scope = "/repos/acme/busy";
+  for (let n = 1; n <= 2500; n++) {
+    marks.mark([
+      { scope, pattern: `pulls/${n}` },
+      { scope, pattern: `pulls/${n}/*` },
+      { scope, pattern: `issues/${n}` },
+      { scope, pattern: `issues/${n}/*` },
+    ], clock.now());
+  }
+  marks.mark([{ scope, pattern: "pulls" }, { scope, pattern: "issues" }], clock.now());
+  assert.equal(marks.size, 10_002);
+  const validated = clock.now() - SETTLE_MS - 1;
+  assert.equal(marks.isStale(`${scope}/releases/latest`, validated), false);
+  assert.ok(marks.compared <= 4, `${marks.compared} patterns compared`);
+  const before = marks.compared;
+  assert.equal(marks.isStale(`${scope}/pulls/1234/files`, validated), true);
+  assert.ok(marks.compared - before <= 4, `${marks.compared - before} patterns compared`);
+  // Expired marks leave the index with them.
+  clock.advance(3_600_000 + SETTLE_MS + 1);
+  marks.mark([{ scope, pattern: "pulls/1/*" }], clock.now());
+  assert.equal(marks.size, 1);
+  assert.equal(marks.isStale(`${scope}/pulls/2/files`, clock.now() - SETTLE_MS - 1), false);
+  assert.equal(marks.isStale(`${scope}/pulls/1/files`, clock.now() - SETTLE_MS - 1), true);
+});
