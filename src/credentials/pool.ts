@@ -630,7 +630,20 @@ export function createPool(
   };
 
   const call = async (next: Transport, request: UpstreamRequest): Promise<UpstreamAnswer> => {
-    if (now() >= nextListingAtMs) await refreshInstallations();
+    if (now() >= nextListingAtMs) {
+      // Only a pool that never listed has no table to route by; the hourly listing (up to
+      // its timeout) runs behind the requests, which route by the table as it is meanwhile.
+      const first = nextListingAtMs === -Infinity;
+      const listed = refreshInstallations();
+      if (first) await listed;
+      else {
+        listed.catch((error) =>
+          logger.error("GitHub App installations could not be listed; keeping what was known", {
+            detail: error instanceof Error ? error.message : "error",
+          })
+        );
+      }
+    }
     if (standing.credentials.length === 0) return anonymousCall(next, request);
     await ownersKnown(next);
     await joinOwners(next);
