@@ -31,7 +31,7 @@ import { route } from "./routing.ts";
 import { githubError } from "../http/errors.ts";
 import type { RateLimitStatus } from "../http/rate_refusal.ts";
 import { isBadCredentials, limitVerdict, pointsSpent, readRateLimit } from "./rate_limit.ts";
-import { type Credential, type Owner, Standing } from "./standing.ts";
+import { type Credential, markRefused, markTriedAgain, type Owner, Standing } from "./standing.ts";
 import {
   ANONYMOUS,
   NO_CREDENTIAL,
@@ -473,7 +473,7 @@ export function createPool(
       });
       return "next" as const;
     }
-    credential.bad = true;
+    markRefused(credential, now());
     logger.error("GitHub refused a personal access token (401): excluded until reload", {
       credential: name,
     });
@@ -793,7 +793,7 @@ export function createPool(
           if (credential.bad) {
             logger.info("credential tried again after reload", { credential: name });
           }
-          credential.bad = false;
+          markTriedAgain(credential, now());
           credential.unusableUntilMs = 0;
           continue;
         }
