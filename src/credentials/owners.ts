@@ -13,7 +13,7 @@ import {
   type QuotaReading,
   readRateLimit,
 } from "./rate_limit.ts";
-import type { Credential } from "./standing.ts";
+import { type Credential, markRefused } from "./standing.ts";
 
 /** One lookup may take this long, answer included. */
 const LOOKUP_TIMEOUT_MS = 10_000;
@@ -81,7 +81,7 @@ async function lookUp(
       paddingMs,
     );
     if (isBadCredentials(response.status, text)) {
-      credential.bad = true;
+      markRefused(credential, receivedAtMs);
       logger.error("GitHub refused a personal access token (401): excluded until reload", {
         credential: name,
       });

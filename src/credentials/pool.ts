@@ -32,7 +32,7 @@ import { route } from "./routing.ts";
 import { githubError } from "../http/errors.ts";
 import type { RateLimitStatus } from "../http/rate_refusal.ts";
 import { isBadCredentials, limitVerdict, pointsSpent, readRateLimit } from "./rate_limit.ts";
-import { type Credential, type Owner, Standing } from "./standing.ts";
+import { type Credential, markRefused, markTriedAgain, type Owner, Standing } from "./standing.ts";
 import {
   ANONYMOUS,
   narrowingKey,
@@ -564,7 +564,7 @@ export function createPool(
       });
       return "next" as const;
     }
-    credential.bad = true;
+    markRefused(credential, now());
     logger.error("GitHub refused a personal access token (401): excluded until reload", {
       credential: name,
     });
@@ -729,7 +729,20 @@ export function createPool(
   };
 
   const call = async (next: Transport, request: UpstreamRequest): Promise<UpstreamAnswer> => {
-    if (now() >= nextListingAtMs) await refreshInstallations();
+    if (now() >= nextListingAtMs) {
+      // Only a pool that never listed has no table to route by; the hourly listing (up to
+      // its timeout) runs behind the requests, which route by the table as it is meanwhile.
+      const first = nextListingAtMs === -Infinity;
+      const listed = refreshInstallations();
+      if (first) await listed;
+      else {
+        listed.catch((error) =>
+          logger.error("GitHub App installations could not be listed; keeping what was known", {
+            detail: error instanceof Error ? error.message : "error",
+          })
+        );
+      }
+    }
     if (standing.credentials.length === 0) return anonymousCall(next, request);
     await ownersKnown(next);
     await joinOwners(next);
@@ -884,7 +897,7 @@ export function createPool(
           if (credential.bad) {
             logger.info("credential tried again after reload", { credential: name });
           }
-          credential.bad = false;
+          markTriedAgain(credential, now());
           credential.unusableUntilMs = 0;
           continue;
         }

@@ -5,6 +5,7 @@
  * that could not mint). From that follow the choices: which credential takes a request, the
  * pool's totals (each owner once), and the pool's own answer when none can.
  */
+import { createHash } from "node:crypto";
 import type { RateLimitStatus } from "../http/rate_refusal.ts";
 import type { CredentialSource } from "./sources.ts";
 import { exhaustedResponse, noCredentialResponse, secondaryLimitResponse } from "./exhausted.ts";
@@ -25,6 +26,13 @@ export interface Credential {
   readonly source: CredentialSource;
   /** Refused by GitHub (a PAT's 401): out of the pool until a reload (`SIGHUP`) or restart. */
   bad: boolean;
+  /**
+   * When `bad` was last decided (epoch ms): GitHub's refusal, or the (re)load that tries the PAT
+   * again. Of two replicas' verdicts on the same secret the later holds (`absorb`).
+   */
+  verdictAtMs: number;
+  /** A PAT's `secretFingerprint`: ties a shared verdict to the secret it was about. */
+  readonly fingerprint: string | undefined;
   /** An App that could not mint rests until then. */
   unusableUntilMs: number;
   owner: Owner;
@@ -59,11 +67,39 @@ export interface OwnerRecord {
   readonly quotas: Readonly<Record<string, QuotaRecord>>;
 }
 
+/** One PAT's verdict as replicas exchange it: refused or tried again, when, for which secret. */
+export interface PatRecord {
+  /** `secretFingerprint` of the token the verdict is about. */
+  readonly secret: string;
+  readonly bad: boolean;
+  readonly atMs: number;
+}
+
 /** What one replica learnt of the pool, keyed by owner name; see `Standing.learnt`. */
 export interface StandingRecord {
   readonly owners: Readonly<Record<string, OwnerRecord>>;
-  /** Names of the PATs GitHub refused. */
-  readonly bad: readonly string[];
+  /** Every PAT's verdict, by credential name. */
+  readonly pats: Readonly<Record<string, PatRecord>>;
+}
+
+/**
+ * A short SHA-256 of a PAT (hex): replicas compare secrets by it without sharing them; 64 bits
+ * tell a changed token apart and reveal nothing of it.
+ */
+export function secretFingerprint(token: string): string {
+  return createHash("sha256").update(token).digest("hex").slice(0, 16);
+}
+
+/** GitHub refused the PAT at `atMs`: it leaves the pool, and so it does for peers with its secret. */
+export function markRefused(credential: Credential, atMs: number): void {
+  credential.bad = true;
+  credential.verdictAtMs = atMs;
+}
+
+/** A reload at `atMs` names the PAT again: it is tried again, here and by peers with its secret. */
+export function markTriedAgain(credential: Credential, atMs: number): void {
+  credential.bad = false;
+  credential.verdictAtMs = atMs;
 }
 
 /** Two replicas read GitHub's reset time off its `Date` within this of each other. */
@@ -94,7 +130,7 @@ export class Standing {
     private readonly rateLimitStatus: RateLimitStatus,
     private readonly gateLimits: GateLimits,
   ) {
-    const credentials = sources.map(newCredential);
+    const credentials = sources.map((source) => newCredential(source, now()));
     this.#credentials = credentials;
     this.#owners = credentials.map((credential) => this.#newOwner([credential], undefined));
   }
@@ -110,7 +146,7 @@ export class Standing {
 
   /** Credentials joining a running pool (a reload, a discovered installation): each its own owner. */
   add(sources: readonly CredentialSource[]): Credential[] {
-    const added = sources.map(newCredential);
+    const added = sources.map((source) => newCredential(source, this.now()));
     this.#credentials = [...this.#credentials, ...added];
     this.#owners = [
       ...this.#owners,
@@ -315,7 +351,7 @@ export class Standing {
 
   /**
    * What this replica learnt that the others can use (DESIGN §13): per owner its cooldown and,
-   * per resource, the last quota GitHub showed and the parking; the PATs GitHub refused.
+   * per resource, the last quota GitHub showed and the parking; each PAT's verdict.
    */
   learnt(): StandingRecord {
     const owners: Record<string, OwnerRecord> = {};
@@ -327,14 +363,22 @@ export class Standing {
       }
       owners[owner.name] = { frozenUntilMs: owner.frozenUntilMs, quotas };
     }
-    const bad = this.credentials.filter((credential) => credential.bad).map((c) => c.source.name);
-    return { owners, bad };
+    const pats: Record<string, PatRecord> = {};
+    for (const { source, bad, verdictAtMs, fingerprint } of this.credentials) {
+      if (fingerprint !== undefined) {
+        pats[source.name] = { secret: fingerprint, bad, atMs: verdictAtMs };
+      }
+    }
+    return { owners, pats };
   }
 
   /**
    * Takes in what another replica learnt: the later of two cooldowns and parkings, the newer
-   * of two quotas (`newerQuota`), a refusal of a PAT. Owners and credentials this replica does
-   * not know are ignored, so replicas with different pools cannot confuse each other.
+   * of two quotas (`newerQuota`), and of two verdicts on a PAT the later (a refusal on a tie),
+   * so a refusal learnt before this replica (re)loaded the secret does not come back, and a
+   * reload elsewhere tries the secret again here. Owners and credentials this replica does not
+   * know, and verdicts on another secret under the same name, are ignored, so replicas with
+   * different pools (or one not yet reloaded) cannot confuse each other.
    */
   absorb(record: StandingRecord): void {
     for (const owner of this.#owners) {
@@ -348,7 +392,11 @@ export class Standing {
       }
     }
     for (const credential of this.credentials) {
-      if (record.bad.includes(credential.source.name)) credential.bad = true;
+      const theirs = record.pats[credential.source.name];
+      if (!isPatRecord(theirs) || theirs.secret !== credential.fingerprint) continue;
+      const later = theirs.atMs > credential.verdictAtMs ||
+        (theirs.atMs === credential.verdictAtMs && theirs.bad);
+      if (later) [credential.bad, credential.verdictAtMs] = [theirs.bad, theirs.atMs];
     }
   }
 
@@ -371,6 +419,15 @@ export class Standing {
   }
 }
 
-function newCredential(source: CredentialSource): Credential {
-  return { source, bad: false, unusableUntilMs: 0 } as Credential;
+/** A credential loaded at `atMs`: a PAT's load is its first try. */
+function newCredential(source: CredentialSource, atMs: number): Credential {
+  const fingerprint = source.kind === "pat" ? secretFingerprint(source.token) : undefined;
+  return { source, bad: false, verdictAtMs: atMs, fingerprint, unusableUntilMs: 0 } as Credential;
+}
+
+/** A peer's field is read from the shared store: its shape is checked before it is believed. */
+function isPatRecord(value: unknown): value is PatRecord {
+  const record = value as Partial<PatRecord> | undefined;
+  return typeof record?.secret === "string" && typeof record.bad === "boolean" &&
+    typeof record.atMs === "number";
 }

@@ -52,6 +52,12 @@ export class LocalStore implements StateStore {
     return Promise.resolve(value instanceof Map ? Object.fromEntries(value) : {});
   }
 
+  mapDelete(key: string, fields: readonly string[]): Promise<void> {
+    const value = this.#live(key)?.value;
+    if (value instanceof Map) { for (const field of fields) value.delete(field); }
+    return Promise.resolve();
+  }
+
   spend(
     key: string,
     points: number,

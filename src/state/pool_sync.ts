@@ -6,19 +6,27 @@
  * replica writes only its own field, and merging keeps the later or lower of two readings, so
  * writes never race and repeating one changes nothing. A replica also rewrites its field every
  * `HEARTBEAT_MS` with the time, so each can tell how many replicas are running (for `/status`).
+ * A field without a recent heartbeat is a replica that stopped: what it learnt is not merged
+ * (its refusal of a PAT since reloaded would otherwise come back for ever), and the readers
+ * remove it, a few per exchange, so the map holds about one field per running replica.
  */
 import type { Standing, StandingRecord } from "../credentials/standing.ts";
 import type { GuardedStore } from "./guarded.ts";
 
 const KEY = "github-proxy:state:pool";
-/** A replica gone for this long is forgotten with its field (the map expires as a whole). */
+/** The map itself is forgotten this long after the last write (every replica gone). */
 const TTL_MS = 3_600_000;
 /** How often the standing is exchanged: a park is seen by the others within about twice this. */
 export const POOL_SYNC_INTERVAL_MS = 250;
 /** How often a replica rewrites its field even unchanged: it is counted as running meanwhile. */
 const HEARTBEAT_MS = 10_000;
-/** A replica whose field is older than this is no longer counted (three missed heartbeats). */
+/**
+ * A replica whose field is older than this is no longer counted, merged or kept (three missed
+ * heartbeats; a running replica that reaches the store rewrites its field every `HEARTBEAT_MS`).
+ */
 const RUNNING_MS = 3 * HEARTBEAT_MS;
+/** Abandoned fields one exchange removes at most: its work stays bounded after any churn. */
+const PRUNED_PER_SYNC = 16;
 
 export interface PoolSyncOptions {
   /** This replica's field in the shared map. */
@@ -63,13 +71,19 @@ export function syncStanding(
     const all = await store.read((s) => s.mapGetAll(KEY));
     if (all === undefined) return;
     let alive = 1;
+    const abandoned: string[] = [];
     for (const [replica, text] of Object.entries(all)) {
       if (replica === options.replica) continue;
-      const record = parseRecord(text);
-      if (!record) continue;
-      standing.absorb(record);
-      if (typeof record.at === "number" && record.at > at - RUNNING_MS) alive++;
+      const field = parseField(text);
+      if (field === undefined || field.at <= at - RUNNING_MS) {
+        if (abandoned.length < PRUNED_PER_SYNC) abandoned.push(replica);
+        continue;
+      }
+      alive++;
+      if (field.record) standing.absorb(field.record);
     }
+    // A replica silent this long that comes back rewrites its field at its next heartbeat.
+    if (abandoned.length > 0) await store.write((s) => s.mapDelete(KEY, abandoned));
     view = { replicas: alive, lastSyncAt: at };
   };
 
@@ -95,13 +109,22 @@ export function syncStanding(
   };
 }
 
-/** A field another replica wrote; undefined when it is not a standing record. */
-function parseRecord(text: string): (StandingRecord & { at?: unknown }) | undefined {
+/**
+ * A field another replica wrote: its heartbeat, and its standing unless written in a shape this
+ * version does not read (a replica of another version still counts as running); undefined
+ * when it carries no heartbeat at all.
+ */
+function parseField(text: string): { at: number; record?: StandingRecord } | undefined {
+  let value;
   try {
-    const value = JSON.parse(text);
-    if (typeof value?.owners !== "object" || !Array.isArray(value?.bad)) return undefined;
-    return value as StandingRecord;
+    value = JSON.parse(text);
   } catch {
     return undefined;
   }
+  if (typeof value?.at !== "number") return undefined;
+  const isMap = (part: unknown) =>
+    typeof part === "object" && part !== null && !Array.isArray(part);
+  return isMap(value.owners) && isMap(value.pats)
+    ? { at: value.at, record: value }
+    : { at: value.at };
 }

@@ -41,6 +41,10 @@ export class RedisStore implements StateStore {
     return { ...await this.redis.hGetAll(key) };
   }
 
+  async mapDelete(key: string, fields: readonly string[]): Promise<void> {
+    if (fields.length > 0) await this.redis.hDel(key, [...fields]);
+  }
+
   async spend(
     key: string,
     points: number,

@@ -29,6 +29,8 @@ export interface StateStore {
   mapSet(key: string, field: string, value: string, ttlMs: number): Promise<void>;
   /** Every field of the map under `key` (empty when absent). */
   mapGetAll(key: string): Promise<Record<string, string>>;
+  /** Removes `fields` from the map under `key` (`HDEL`): records their writer abandoned. */
+  mapDelete(key: string, fields: readonly string[]): Promise<void>;
   /**
    * Takes `points` (negative: gives back) from the bucket under `key`, refilled at `rate` up
    * to its capacity as of `nowMs`, atomically; resolves to the points left (below 0 when

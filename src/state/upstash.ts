@@ -47,6 +47,10 @@ export class UpstashStore implements StateStore {
     return map;
   }
 
+  async mapDelete(key: string, fields: readonly string[]): Promise<void> {
+    if (fields.length > 0) await this.redis.hdel(key, ...fields);
+  }
+
   async spend(
     key: string,
     points: number,

@@ -224,7 +224,7 @@ export function createPrometheus(sources: GaugeSources): PrometheusTelemetry {
   new Gauge({
     name: "github_proxy_credential_bad",
     help:
-      "Did GitHub refuse a credential: 1 for a credential answered 401 (out of the pool until restart), 0 otherwise.",
+      "Did GitHub refuse a credential: 1 for a credential answered 401 (out of the pool until a reload (SIGHUP) or restart), 0 otherwise.",
     labelNames: ["credential"],
     registers,
     collect() {

@@ -88,3 +88,22 @@ Deno.test("systemd unit and docs install the registry 0640 root:github-proxy, re
     assert.doesNotMatch(text, /install -m 0644 registry\.yaml/, name);
   }
 });
+
+Deno.test("a refused PAT is out of the pool until a reload or restart, as every text says", async () => {
+  const texts = [
+    "src/telemetry/prometheus.ts",
+    "src/endpoints/status/data.ts",
+    "docs/operations.md",
+  ];
+  for (const path of [...texts, "deploy/prometheus-alerts.yml"]) {
+    const text = (await read(path)).replace(/\s+/g, " ");
+    assert.doesNotMatch(text, /until (?:the gateway )?restarts?\b/, path);
+    assert.match(text, /until a reload \(`?SIGHUP`?\) or restart/, path);
+  }
+  // systemd copies LoadCredential= files at start: a reload cannot see a changed one.
+  const unit = await read("deploy/github-proxy.service");
+  const reload = unit.split("\n").find((line) => line.includes("systemctl reload"))!;
+  assert.doesNotMatch(reload, /credentials/);
+  assert.match(unit, /systemctl reload github-proxy .*tries refused PATs again/);
+  assert.match(unit, /changed\n#\s+# credential file needs `systemctl restart`/);
+});

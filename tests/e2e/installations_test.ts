@@ -38,6 +38,14 @@ function last(fake: FakeGitHub, path: string) {
   return request && { credential: request.credential, status: request.status };
 }
 
+/** Resolves once `condition` holds (checked every 20 ms, for at most 10 s). */
+async function until(condition: () => boolean): Promise<void> {
+  for (let waited = 0; !condition(); waited += 20) {
+    if (waited > 10_000) throw new Error("condition not met within 10 s");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /** Which installation each issued token belongs to. */
 function installationOf(fake: FakeGitHub, token: string | null | undefined): string | undefined {
   return fake.issuedTokens().find((t) => t.token === token)?.installationId;
@@ -160,9 +168,15 @@ Deno.test("installations are listed again hourly (injected clock) and on demand"
   clock.advance(59 * 60_000);
   await call(gw, "/repos/newco/a", { headers: { "cache-control": "no-store" } });
   assert.equal(listings(), 1);
-  clock.advance(60_000);
+  // The hourly listing is slow: the request that starts it does not wait for it.
+  fake.setListingLatency(3000);
+  clock.advance(2 * 60_000);
   await call(gw, "/repos/newco/a", { headers: { "cache-control": "no-store" } });
+  assert.equal(last(fake, "/repos/newco/a")?.credential, "ghp-main", "routed by the old table");
+  await until(() => gw.gateway.pool.installations().some((i) => i.account === "newco"));
   assert.equal(listings(), 2, "an hour after the last listing");
+  fake.setListingLatency(0);
+  await call(gw, "/repos/newco/a", { headers: { "cache-control": "no-store" } });
   assert.equal(installationOf(fake, last(fake, "/repos/newco/a")?.credential), "503");
   // An installation webhook asks for it at once.
   installations.splice(0, 1);

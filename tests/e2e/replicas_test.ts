@@ -398,3 +398,62 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "redis://: a PAT refused on both replicas is used again after each is reloaded with a fixed token file, and stays usable",
+  ignore: !hasRedis,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using fake = await FakeGitHub.start({
+      pats: { "ghp-revoked": { login: "fixed" }, "ghp-fixed": { login: "fixed" }, [PAT_B]: {} },
+    });
+    fake.revokeToken("ghp-revoked");
+    const store = await redisStore();
+    const creds = await Deno.makeTempDir({ prefix: "github-proxy-replica-creds-" });
+    await Deno.writeTextFile(`${creds}/GITHUB_PAT_A`, "ghp-revoked\n");
+    await Deno.writeTextFile(`${creds}/GITHUB_PAT_B`, PAT_B);
+    const env = { CACHE_BACKEND_URL: store.url, GITHUB_CREDENTIALS_DIR: creds, LOG_LEVEL: "info" };
+    const processes = await Promise.all(
+      [0, 1].map(() => startGatewayProcess(fake.url, env, { registry: REGISTRY })),
+    );
+    const replicas = processes.map((p) => p.server.url);
+    const bad = /^github_proxy_credential_bad\{credential="A"\}/;
+    let paths = 0;
+    /** Which tokens GitHub served six requests through `base` with. */
+    const tokensThrough = async (base: string) => {
+      const since = fake.requests.length;
+      // Paths not read before: nothing cached ties a request to the credential that fetched it.
+      for (let i = 0; i < 6; i++) assert.equal(await get(base, `/repos/o/r${paths++}/issues`), 200);
+      const served = fake.requests.slice(since).filter((r) => r.path.startsWith("/repos/"));
+      return new Set(served.map((r) => r.credential));
+    };
+    try {
+      // The first request looks the PATs' owners up: GitHub refuses A.
+      for (const base of replicas) {
+        assert.ok(!(await tokensThrough(base)).has("ghp-revoked"));
+        await waitFor("A refused", 5000, async () => await metric(base, bad) === 1);
+      }
+      await Deno.writeTextFile(`${creds}/GITHUB_PAT_A`, "ghp-fixed\n");
+      // One after the other, as a rolling reload does: the second still holds the refusal of
+      // the old token while the first reads the new one, for several sync intervals.
+      for (const { server } of processes) {
+        const reloaded = server.waitForLog(/"msg":"credentials reloaded"/);
+        server.child.kill("SIGHUP");
+        await reloaded;
+        await sleep(1000);
+      }
+      for (const base of replicas) {
+        assert.equal(await metric(base, bad), 0, `A usable again through ${base}`);
+        assert.ok((await tokensThrough(base)).has("ghp-fixed"), "the fixed token is used");
+      }
+      await sleep(1000);
+      for (const base of replicas) assert.equal(await metric(base, bad), 0, "and stays usable");
+    } finally {
+      await Promise.all(processes.map((p) => p.stop()));
+      await store.close();
+      await Deno.remove(creds, { recursive: true });
+    }
+  },
+});

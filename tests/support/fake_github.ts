@@ -248,6 +248,7 @@ export class FakeGitHub implements AsyncDisposable {
   readonly #accounts = new Map<string, Account>();
   readonly #spent = new Map<string, number>();
   #latencyMs: number;
+  #listingLatencyMs = 0;
   #graphqlCost: number;
   #secondaryAnswers = 0;
   #peakInFlight = 0;
@@ -393,6 +394,11 @@ export class FakeGitHub implements AsyncDisposable {
     this.#latencyMs = ms;
   }
 
+  /** Every `GET /app/installations` answer from now on takes `ms` more (a slow listing). */
+  setListingLatency(ms: number): void {
+    this.#listingLatencyMs = ms;
+  }
+
   /** Points every GraphQL query costs from now on (GitHub: about one per 100 nodes asked for). */
   setGraphqlCost(points: number): void {
     this.#graphqlCost = points;
@@ -524,6 +530,9 @@ export class FakeGitHub implements AsyncDisposable {
         this.#breaksSecondaryRule(inc, account);
       if (this.#latencyMs > 0 && inc.apiPath !== null) {
         await new Promise((resolve) => setTimeout(resolve, this.#latencyMs));
+      }
+      if (this.#listingLatencyMs > 0 && inc.apiPath === "/app/installations") {
+        await new Promise((resolve) => setTimeout(resolve, this.#listingLatencyMs));
       }
       return await this.#decide(inc, auth, key, account, secondaryBroken);
     } finally {

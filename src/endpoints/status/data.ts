@@ -28,7 +28,7 @@ export interface ResourceStatus {
 export interface CredentialStatus {
   readonly name: string;
   readonly kind: "pat" | "app";
-  /** Refused by GitHub (401): out of the pool until restart. */
+  /** Refused by GitHub (401): out of the pool until a reload (`SIGHUP`) or restart. */
   readonly bad: boolean;
   /** An App whose token could not be minted rests this many seconds (0: usable). */
   readonly restingSeconds: number;

@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import type { AppSource } from "../../../src/credentials/sources.ts";
 import { createAppTokens } from "../../../src/credentials/app_tokens.ts";
-import { newerQuota, Standing } from "../../../src/credentials/standing.ts";
+import {
+  markRefused,
+  markTriedAgain,
+  newerQuota,
+  Standing,
+} from "../../../src/credentials/standing.ts";
 import { createLogger } from "../../../src/log.ts";
 import type { Client } from "../../../src/registry/model.ts";
 import { AdmitState } from "../../../src/admit/state.ts";
@@ -37,9 +42,9 @@ class RecordingStore extends LocalStore {
   }
 }
 
-const pat = (name: string) => ({ kind: "pat" as const, name, token: `t-${name}` });
-const standing = () =>
-  new Standing([pat("A"), pat("B")], 60_000, Date.now, 403, {
+const pat = (name: string, token = `t-${name}`) => ({ kind: "pat" as const, name, token });
+const standing = (now: () => number = Date.now, tokenA?: string) =>
+  new Standing([pat("A", tokenA), pat("B")], 60_000, now, 403, {
     concurrency: 5,
     maxQueued: 20,
     maxWaitMs: 1000,
@@ -67,7 +72,7 @@ Deno.test("pool sync: a park, a cooldown and a refused PAT on one replica reach 
     one.quotaOf(a, "core").parkedUntilMs = until;
     one.quotaOf(a, "core").view = { limit: 5000, remaining: 0, resetAtMs: until - 60_000 };
     b.frozenUntilMs = until;
-    one.credentials[1].bad = true;
+    markRefused(one.credentials[1], Date.now());
     assert.ok(two.ready(two.owners[0], "core"));
     await syncOne.flush();
     await syncTwo.flush();
@@ -105,6 +110,92 @@ Deno.test("pool sync: each replica counts the replicas whose heartbeat is recent
     assert.deepEqual(syncs[0].view(), { replicas: 1, lastSyncAt: now });
   } finally {
     await syncs[0].stop();
+  }
+});
+
+Deno.test("pool sync: a field without a recent heartbeat is not merged, and is removed a few at a time", async () => {
+  const store = sharedLocal();
+  let now = 1_000_000;
+  const clock = () => now;
+  const live = standing(clock);
+  const liveSync = syncStanding(live, guarded(store), {
+    replica: "live",
+    intervalMs: 3_600_000,
+    now: clock,
+  });
+  try {
+    await liveSync.flush();
+    // Twenty replicas refused PAT A after the live one loaded it, then stopped.
+    for (let i = 0; i < 20; i++) {
+      const dead = standing(clock);
+      now += 1;
+      markRefused(dead.credentials[0], now);
+      const sync = syncStanding(dead, guarded(store), {
+        replica: `dead-${i}`,
+        intervalMs: 3_600_000,
+        now: clock,
+      });
+      await sync.stop();
+    }
+    const fields = async () => Object.keys(await store.mapGetAll("github-proxy:state:pool")).length;
+    assert.equal(await fields(), 21);
+    now += 30_000;
+    await liveSync.flush();
+    assert.equal(live.credentials[0].bad, false, "a stopped replica's refusal is not merged");
+    assert.equal(liveSync.view().replicas, 1);
+    assert.equal(await fields(), 21 - 16, "sixteen removed by one exchange");
+    await liveSync.flush();
+    assert.equal(await fields(), 1, "only the live replica's own field is left");
+  } finally {
+    await liveSync.stop();
+  }
+});
+
+Deno.test("pool sync: a refusal from before a reload does not come back; the reload tries the PAT again on peers with its secret", async () => {
+  const store = sharedLocal();
+  let now = 1_000_000;
+  const clock = () => now;
+  const [one, two] = [standing(clock), standing(clock)];
+  // A third replica still holds the old token under the same name.
+  const old = standing(clock, "t-A-old");
+  const options = (replica: string) => ({ replica, intervalMs: 3_600_000, now: clock });
+  const syncs = [
+    syncStanding(one, guarded(store), options("one")),
+    syncStanding(two, guarded(store), options("two")),
+    syncStanding(old, guarded(store), options("old")),
+  ];
+  /** Two rounds: every replica reads what every other wrote after the change. */
+  const exchange = async () => {
+    for (let round = 0; round < 2; round++) for (const sync of syncs) await sync.flush();
+  };
+  const bad = () => [one, two, old].map((s) => s.credentials[0].bad);
+  try {
+    now += 1000;
+    markRefused(two.credentials[0], now);
+    await exchange();
+    assert.deepEqual(
+      bad(),
+      [true, true, false],
+      "the refusal reaches the replica with that secret",
+    );
+    now += 1000;
+    markRefused(old.credentials[0], now);
+    // One replica is reloaded (SIGHUP): the PAT is tried again there and on the peer with its
+    // secret; the peer still holding the old secret keeps its own refusal.
+    now += 1000;
+    markTriedAgain(one.credentials[0], now);
+    for (let i = 0; i < 3; i++) {
+      now += 250;
+      await exchange();
+    }
+    assert.deepEqual(bad(), [false, false, true]);
+    // GitHub refusing it after the reload is a new verdict, shared again.
+    now += 1000;
+    markRefused(one.credentials[0], now);
+    await exchange();
+    assert.deepEqual(bad(), [true, true, true]);
+  } finally {
+    for (const sync of syncs) await sync.stop();
   }
 });
 
@@ -166,7 +257,17 @@ Deno.test("guarded store: a failure is logged once until the store is back, and 
   const store = new LocalStore();
   const flaky: StateStore = {
     ...Object.fromEntries(
-      (["get", "set", "setIfAbsent", "delete", "mapSet", "mapGetAll", "spend", "ping"] as const)
+      ([
+        "get",
+        "set",
+        "setIfAbsent",
+        "delete",
+        "mapSet",
+        "mapGetAll",
+        "mapDelete",
+        "spend",
+        "ping",
+      ] as const)
         .map((
           name,
         ) => [

@@ -47,6 +47,13 @@ for (const [name, available, open] of stores) {
         });
         await sleep(300);
         assert.deepEqual(await store.mapGetAll("stale:octo/repo"), {});
+        // A reader removes the fields their writers abandoned; the others stay.
+        for (const field of ["gone-1", "gone-2", "live"]) {
+          await store.mapSet("github-proxy:state:pool", field, field, 60_000);
+        }
+        await store.mapDelete("github-proxy:state:pool", ["gone-1", "gone-2", "never-there"]);
+        await store.mapDelete("github-proxy:state:pool", []);
+        assert.deepEqual(await store.mapGetAll("github-proxy:state:pool"), { live: "live" });
       } finally {
         await close();
       }
