@@ -162,6 +162,10 @@ export class Revalidator {
       if (filled) return filled;
     }
     try {
+      // The miss was seen before the claim: another replica may have stored the entry and
+      // released its claim in between, and fetching again would pay for the key twice.
+      const stored = fills && await this.deps.backend.get(key);
+      if (stored && stored.ok && stored.entry) return filledOutcome(stored.entry);
       return await this.#fetch(key, entry, backendOk, request, signal, marked);
     } finally {
       fills?.release(key);
@@ -179,21 +183,7 @@ export class Revalidator {
       await new Promise((resolve) => setTimeout(resolve, FILL_POLL_MS));
       // A failed lookup is taken as a slow moment: the store that holds the lock is answering.
       const lookup = await this.deps.backend.get(key);
-      if (lookup.ok && lookup.entry) {
-        return {
-          kind: "entry",
-          entry: lookup.entry,
-          latest: new Headers(),
-          event: {
-            reason: "uri-miss",
-            backendDown: false,
-            kind: "forward",
-            status: 200,
-            stored: false,
-          },
-          upstream: { credential: NO_CREDENTIAL, ms: 0, points: 0 },
-        };
-      }
+      if (lookup.ok && lookup.entry) return filledOutcome(lookup.entry);
     }
     return undefined;
   }
@@ -288,6 +278,17 @@ export class Revalidator {
     this.#pendingWrites.add(write);
     write.finally(() => this.#pendingWrites.delete(write));
   }
+}
+
+/** An entry another replica fetched and stored, served as this replica's first fetch. */
+function filledOutcome(entry: CacheEntry): Outcome {
+  return {
+    kind: "entry",
+    entry,
+    latest: new Headers(),
+    event: { reason: "uri-miss", backendDown: false, kind: "forward", status: 200, stored: false },
+    upstream: { credential: NO_CREDENTIAL, ms: 0, points: 0 },
+  };
 }
 
 /**

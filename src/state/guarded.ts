@@ -3,6 +3,7 @@
  * timeout (writes by its write timeout) and never throws; a failure is counted, the replica goes
  * on with its own view, and the change between healthy and failing is logged once each way.
  */
+import { withDeadline } from "../deadline.ts";
 import { safeErrorSummary } from "../http/errors.ts";
 import type { Logger } from "../log.ts";
 import type { StateStore, StoreKind } from "./store.ts";
@@ -54,12 +55,12 @@ export class GuardedStore {
   }
 
   async #bounded<T>(ms: number, call: (store: StateStore) => Promise<T>): Promise<T | undefined> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`shared state took longer than ${ms} ms`)), ms);
-    });
     try {
-      const result = await Promise.race([call(this.store), timeout]);
+      const result = await withDeadline(
+        call(this.store),
+        ms,
+        () => new Error(`shared state took longer than ${ms} ms`),
+      );
       if (!this.#healthy) {
         this.#healthy = true;
         this.options.logger.info("shared state reachable again: replicas share it", {
@@ -77,8 +78,6 @@ export class GuardedStore {
         });
       }
       return undefined;
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

@@ -3,12 +3,14 @@
  * failure turns a lookup into a miss and a write into a no-op; failures are counted and logged
  * at most once per interval, so a dead backend cannot flood the log or fail a client request.
  * After a failed lookup the backend is left alone for a cool-down, so that while it hangs only
- * one request now and then waits for the timeout. (A slow write does not trigger it: writes are
- * off the request path, and skipping lookups would turn free revalidations into paid requests.)
+ * one request now and then waits for the timeout; a timed-out lookup that answers late ends the
+ * cool-down, as skipping lookups turns free revalidations into paid requests. (A slow write does
+ * not trigger it: writes are off the request path.)
  */
 import type { CacheBackendEvent } from "../../telemetry/events.ts";
 import type { Logger } from "../../log.ts";
 import { safeErrorSummary } from "../../http/errors.ts";
+import { withDeadline } from "../../deadline.ts";
 import { BackendAuthError, type CacheBackend } from "./backend.ts";
 import type { CacheEntry } from "../entry.ts";
 
@@ -79,16 +81,25 @@ export class GuardedBackend {
   /** The backend's lookup; `acceptedAgeMs` as `CacheBackend.get` takes it. */
   async get(key: string, acceptedAgeMs = 0): Promise<Lookup> {
     if (this.#coolingDown()) return { ok: false };
+    let late: Promise<unknown> | undefined;
     try {
-      const entry = await this.#bounded(
-        "get",
-        this.options.readTimeoutMs,
-        () => this.backend.get(key, acceptedAgeMs),
-      );
+      const entry = await this.#bounded("get", this.options.readTimeoutMs, () => {
+        const lookup = this.backend.get(key, acceptedAgeMs);
+        late = lookup;
+        return lookup;
+      });
       return { ok: true, entry };
     } catch (error) {
       this.#failed("get", error);
-      this.#skipUntil = this.#now() + this.options.cooldownMs;
+      const until = this.#skipUntil = this.#now() + this.options.cooldownMs;
+      // A lookup answered after its timeout shows a slow moment (a loaded machine), not a
+      // backend gone: the cool-down ends, since every lookup it skips is a revalidation that
+      // would have been free and is paid instead.
+      if (error instanceof BackendTimeout) {
+        late?.then(() => {
+          if (this.#skipUntil === until) this.#skipUntil = -Infinity;
+        }, () => {});
+      }
       return { ok: false };
     }
   }
@@ -133,19 +144,14 @@ export class GuardedBackend {
     ms: number,
     call: () => Promise<T>,
   ): Promise<T> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new BackendTimeout(operation, ms)), ms);
-    });
     const started = performance.now();
     let error = true;
     try {
-      const result = await Promise.race([call(), timeout]);
+      const result = await withDeadline(call(), ms, () => new BackendTimeout(operation, ms));
       error = false;
       this.#healthy = true;
       return result;
     } finally {
-      clearTimeout(timer);
       this.options.onOperation?.({
         operation,
         seconds: (performance.now() - started) / 1000,

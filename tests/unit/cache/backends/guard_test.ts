@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import type { CacheBackend } from "../../../../src/cache/backends/backend.ts";
 import { GuardedBackend } from "../../../../src/cache/backends/guard.ts";
 import { createLogger } from "../../../../src/log.ts";
+import type { CacheEntry } from "../../../../src/cache/entry.ts";
+import { arrivedAnswer, stall } from "../../../support/stall.ts";
 
 /** A backend whose every call fails the way the test says. */
 function brokenBackend(failure: "throw" | "hang"): CacheBackend & { release(): void } {
@@ -94,4 +96,59 @@ Deno.test("guard: a backend that hangs is cut off at the timeout", async () => {
   await assert.rejects(guard.ping(), /took longer than 30 ms/);
   assert.equal(guard.failures, 1);
   backend.release();
+});
+
+Deno.test("guard: a lookup answered while the gateway was stalled past the read timeout is a hit, not a failure", async () => {
+  await using answer = await arrivedAnswer();
+  const entry = { status: 200 } as CacheEntry;
+  const backend: CacheBackend = { ...brokenBackend("throw"), get: () => answer.read(entry) };
+  const guard = new GuardedBackend(backend, {
+    readTimeoutMs: 20,
+    writeTimeoutMs: 20,
+    reportIntervalMs: 60_000,
+    cooldownMs: 1000,
+    logger: createLogger("info", "json", () => {}),
+  });
+  await answer.send();
+  const lookup = guard.get("k");
+  stall(100);
+  assert.deepEqual(await lookup, { ok: true, entry });
+  assert.equal(guard.failures, 0);
+  // No cool-down followed: the next lookup reaches the backend.
+  await answer.send();
+  assert.deepEqual(await guard.get("k"), { ok: true, entry });
+});
+
+Deno.test("guard: a lookup that answers after its timeout ends the cool-down; one that never answers keeps it", async () => {
+  let now = 0;
+  const slow = Promise.withResolvers<CacheEntry | undefined>();
+  const hanging = Promise.withResolvers<CacheEntry | undefined>();
+  const answers = [slow.promise, hanging.promise];
+  let calls = 0;
+  const backend: CacheBackend = {
+    ...brokenBackend("throw"),
+    get: () => answers[calls++] ?? Promise.resolve(undefined),
+  };
+  const guard = new GuardedBackend(backend, {
+    readTimeoutMs: 20,
+    writeTimeoutMs: 20,
+    reportIntervalMs: 60_000,
+    cooldownMs: 1000,
+    logger: createLogger("error", "json", () => {}),
+    now: () => now,
+  });
+  assert.deepEqual(await guard.get("k"), { ok: false });
+  assert.deepEqual(await guard.get("k"), { ok: false }, "cooling down");
+  assert.equal(calls, 1);
+  slow.resolve(undefined);
+  await slow.promise;
+  assert.deepEqual(await guard.get("k"), { ok: false }, "the hanging lookup");
+  assert.equal(calls, 2);
+  now = 999;
+  assert.deepEqual(await guard.get("k"), { ok: false }, "still cooling down");
+  assert.equal(calls, 2);
+  now = 1000;
+  assert.deepEqual(await guard.get("k"), { ok: true, entry: undefined });
+  assert.equal(guard.failures, 2);
+  assert.equal(guard.skipped, 2);
 });
