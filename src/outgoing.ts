@@ -45,6 +45,7 @@ export function outgoing(
     method: target.method,
     url: target.query ? `${base}?${target.query}` : base,
     headers: upstreamRequestHeaders(request.headers),
+    ownHeaders: true,
     resource: inferResource(target),
     client: client.name,
     // GraphQL names no account in its path: the pool's usual choice.

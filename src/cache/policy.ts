@@ -3,7 +3,7 @@
  * requests and responses the cache may touch, how fresh an entry must be, and the
  * `Cache-Status` (RFC 9211) that says what happened.
  */
-import { sha256, toHex } from "../digest.ts";
+import { sha256Hex } from "../digest.ts";
 import { noneMatchHits } from "./github_etag.ts";
 
 /** The `Accept` the gateway sends when a client sends none (what `fetch` would add anyway). */
@@ -22,15 +22,29 @@ export interface KeyParts {
   readonly apiVersion: string | null;
 }
 
+/** Keys hashed so far, by their text: a warm resource is hashed once, not on every request. */
+const hashedKeys = new Map<string, string>();
+/** The memo's bound (the memory backend's default capacity); the oldest half goes when full. */
+const HASHED_KEYS = 10_000;
+
 /** Hex SHA-256 of the key's parts: fixed length for every backend, no path in backend keys. */
 export function cacheKey(parts: KeyParts): string {
-  return toHex(
-    sha256(
-      ["GET", parts.apiUrl, parts.path, parts.query, parts.accept, parts.apiVersion ?? ""].join(
-        "\n",
-      ),
-    ),
-  );
+  const text = `GET\n${parts.apiUrl}\n${parts.path}\n${parts.query}\n${parts.accept}\n${
+    parts.apiVersion ?? ""
+  }`;
+  let key = hashedKeys.get(text);
+  if (key === undefined) {
+    key = sha256Hex(text);
+    if (hashedKeys.size >= HASHED_KEYS) {
+      let drop = HASHED_KEYS / 2;
+      for (const old of hashedKeys.keys()) {
+        if (drop-- === 0) break;
+        hashedKeys.delete(old);
+      }
+    }
+    hashedKeys.set(text, key);
+  }
+  return key;
 }
 
 /**

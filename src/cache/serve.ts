@@ -6,7 +6,12 @@
  * entry keeps.
  */
 import { clientBody, type ClientUrls, toClientResponse } from "../http/client_response.ts";
-import { clientResponseHeaders, type HeaderList, listValue } from "../http/headers.ts";
+import {
+  clientResponseHeaders,
+  type HeaderList,
+  listValue,
+  responseWith,
+} from "../http/headers.ts";
 import { rewriteLinks, type UrlMap } from "../http/links.ts";
 import type { Bytes, CacheEntry } from "./entry.ts";
 import { clientEtag } from "./github_etag.ts";
@@ -127,9 +132,9 @@ export function serveEntry(
   if (ageSeconds !== undefined) headers.push(["age", String(ageSeconds)]);
   headers.push(["cache-status", cacheStatus(event)]);
   if (clientIsCurrent(view.clientHeaders, etag, entry.lastModified)) {
-    return new Response(null, { status: 304, headers });
+    return responseWith(null, { status: 304 }, headers);
   }
-  return new Response(view.method === "HEAD" ? null : body, { status: 200, headers });
+  return responseWith(view.method === "HEAD" ? null : body, { status: 200 }, headers);
 }
 
 /** The client's answer from an upstream answer the cache read (`Bytes`) or streams through. */

@@ -3,6 +3,7 @@
  * resource, and the GitHub-shaped answers when no credential can serve (DESIGN §5, §8).
  */
 import { githubError } from "../http/errors.ts";
+import { type HeaderList, responseWith } from "../http/headers.ts";
 import { type RateLimitStatus, rateRefusal } from "../http/rate_refusal.ts";
 import type { PoolTotals } from "./quota.ts";
 
@@ -10,13 +11,20 @@ function epochSeconds(ms: number): number {
   return Math.ceil(ms / 1000);
 }
 
+/** The pool's totals as GitHub's `x-ratelimit-*` headers. */
+function poolRateLimit(resource: string, totals: PoolTotals): [string, string][] {
+  return [
+    ["x-ratelimit-limit", String(totals.limit)],
+    ["x-ratelimit-remaining", String(totals.remaining)],
+    ["x-ratelimit-used", String(totals.limit - totals.remaining)],
+    ["x-ratelimit-reset", String(epochSeconds(totals.resetAtMs))],
+    ["x-ratelimit-resource", resource],
+  ];
+}
+
 /** Sets the pool's totals as GitHub's `x-ratelimit-*` headers. */
 export function setPoolRateLimit(headers: Headers, resource: string, totals: PoolTotals): void {
-  headers.set("x-ratelimit-limit", String(totals.limit));
-  headers.set("x-ratelimit-remaining", String(totals.remaining));
-  headers.set("x-ratelimit-used", String(totals.limit - totals.remaining));
-  headers.set("x-ratelimit-reset", String(epochSeconds(totals.resetAtMs)));
-  headers.set("x-ratelimit-resource", resource);
+  for (const [name, value] of poolRateLimit(resource, totals)) headers.set(name, value);
 }
 
 /** The upstream answer with the per-credential rate-limit headers replaced by the pool's. */
@@ -26,13 +34,18 @@ export function withPoolRateLimit(
   totals: PoolTotals | undefined,
 ): Response {
   if (totals === undefined || !response.headers.has("x-ratelimit-limit")) return response;
-  const headers = new Headers(response.headers);
-  setPoolRateLimit(headers, resource, totals);
-  return new Response(response.body, {
-    status: response.status,
-    statusText: response.statusText,
-    headers,
+  const pool = poolRateLimit(resource, totals);
+  const replaced = new Set(pool.map(([name]) => name));
+  const headers: HeaderList = [];
+  response.headers.forEach((value, name) => {
+    if (!replaced.has(name)) headers.push([name, value]);
   });
+  headers.push(...pool);
+  return responseWith(
+    response.body,
+    { status: response.status, statusText: response.statusText },
+    headers,
+  );
 }
 
 const after = (atMs: number, nowMs: number) => new Date(Math.max(atMs, nowMs)).toISOString();

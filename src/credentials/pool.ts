@@ -781,8 +781,9 @@ export function createPool(
       let learned;
       try {
         authorization = await authorizationFor(credential, request.narrowing);
-        // A copy per attempt: a retry must not inherit the refused credential's header.
-        const headers = new Headers(request.headers);
+        // Headers made for this call alone are changed in place: each attempt sets what it
+        // sends, so a retry replaces the refused credential's header. Others are copied.
+        const headers = request.ownHeaders ? request.headers : new Headers(request.headers);
         headers.set("authorization", authorization);
         answer = await next({ ...request, headers, ownHeaders: true });
         learned = await learn(credential, request, answer);

@@ -4,7 +4,7 @@
  * JSON body too, the `Cache-Status` set, and no body for HEAD or a status that may not carry one.
  */
 import type { Bytes } from "../cache/entry.ts";
-import { clientResponseHeaders, listValue } from "./headers.ts";
+import { clientResponseHeaders, listValue, responseWith } from "./headers.ts";
 import { isJson, JsonUrlRewriter } from "./json_urls.ts";
 import { rewriteLinks, type UrlMap } from "./links.ts";
 
@@ -66,9 +66,9 @@ export function toClientResponse(
   const bodiless = view.method === "HEAD" || NULL_BODY_STATUSES.has(upstream.status);
   if (bodiless && body instanceof ReadableStream) body.cancel();
   const contentType = listValue(headers, "content-type");
-  return new Response(bodiless ? null : clientBody(body, contentType, view), {
-    status: upstream.status,
-    statusText: upstream.statusText,
+  return responseWith(
+    bodiless ? null : clientBody(body, contentType, view),
+    { status: upstream.status, statusText: upstream.statusText },
     headers,
-  });
+  );
 }

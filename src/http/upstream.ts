@@ -67,8 +67,9 @@ export interface UpstreamRequest {
   /** As they go upstream; a layer that changes them changes a copy. */
   readonly headers: Headers;
   /**
-   * `headers` were copied for this call alone (one attempt of it): a layer below may change them
-   * in place instead of copying them again.
+   * `headers` were made for this call alone: a layer below may change them in place instead of
+   * copying them again. Every layer sets (replaces) what it changes, so a retry's attempt
+   * overwrites what the previous attempt sent.
    */
   readonly ownHeaders?: boolean;
   readonly body: BodyInit | null;

@@ -12,14 +12,18 @@ export class BackendAuthError extends Error {
   }
 }
 
+/** An entry, or undefined for none. */
+export type MaybeEntry = CacheEntry | undefined;
+
 export interface CacheBackend {
   /** `memory`, `denokv`, `upstash`: the label in logs. */
   readonly kind: string;
   /**
    * The live entry under `key`, or undefined when absent or expired. `acceptedAgeMs`, the age
-   * since validation the client accepts, lets a tiered backend answer from a nearer tier.
+   * since validation the client accepts, lets a tiered backend answer from a nearer tier. An
+   * answer from this process's memory comes at once, not as a promise: it needs no deadline.
    */
-  get(key: string, acceptedAgeMs?: number): Promise<CacheEntry | undefined>;
+  get(key: string, acceptedAgeMs?: number): MaybeEntry | Promise<MaybeEntry>;
   /** Stores `entry` for `ttlSeconds`, replacing whatever `key` held. */
   set(key: string, entry: CacheEntry, ttlSeconds: number): Promise<void>;
   /**

@@ -11,7 +11,7 @@ import type { CacheBackendEvent } from "../../telemetry/events.ts";
 import type { Logger } from "../../log.ts";
 import { safeErrorSummary } from "../../http/errors.ts";
 import { withDeadline } from "../../deadline.ts";
-import { BackendAuthError, type CacheBackend } from "./backend.ts";
+import { BackendAuthError, type CacheBackend, type MaybeEntry } from "./backend.ts";
 import type { CacheEntry } from "../entry.ts";
 
 export interface GuardOptions {
@@ -78,30 +78,49 @@ export class GuardedBackend {
     return this.#skipped;
   }
 
-  /** The backend's lookup; `acceptedAgeMs` as `CacheBackend.get` takes it. */
-  async get(key: string, acceptedAgeMs = 0): Promise<Lookup> {
+  /**
+   * The backend's lookup; `acceptedAgeMs` as `CacheBackend.get` takes it. An answer from this
+   * process's memory comes at once (no deadline to arm), others within the read timeout.
+   */
+  get(key: string, acceptedAgeMs = 0): Lookup | Promise<Lookup> {
     if (this.#coolingDown()) return { ok: false };
-    let late: Promise<unknown> | undefined;
+    const started = performance.now();
+    let answer: MaybeEntry | Promise<MaybeEntry>;
     try {
-      const entry = await this.#bounded("get", this.options.readTimeoutMs, () => {
-        const lookup = this.backend.get(key, acceptedAgeMs);
-        late = lookup;
-        return lookup;
-      });
-      return { ok: true, entry };
+      answer = this.backend.get(key, acceptedAgeMs);
     } catch (error) {
-      this.#failed("get", error);
-      const until = this.#skipUntil = this.#now() + this.options.cooldownMs;
+      this.#report("get", started, true);
+      return this.#lookupFailed(error);
+    }
+    if (answer instanceof Promise) return this.#awaitLookup(answer);
+    this.#healthy = true;
+    this.#report("get", started, false);
+    return { ok: true, entry: answer };
+  }
+
+  async #awaitLookup(answer: Promise<MaybeEntry>): Promise<Lookup> {
+    try {
+      return { ok: true, entry: await this.#bounded("get", this.options.readTimeoutMs, answer) };
+    } catch (error) {
+      this.#lookupFailed(error);
+      const until = this.#skipUntil;
       // A lookup answered after its timeout shows a slow moment (a loaded machine), not a
       // backend gone: the cool-down ends, since every lookup it skips is a revalidation that
       // would have been free and is paid instead.
       if (error instanceof BackendTimeout) {
-        late?.then(() => {
+        answer.then(() => {
           if (this.#skipUntil === until) this.#skipUntil = -Infinity;
         }, () => {});
       }
       return { ok: false };
     }
+  }
+
+  /** A failed lookup: counted, and the backend left alone for the cool-down. */
+  #lookupFailed(error: unknown): { readonly ok: false } {
+    this.#failed("get", error);
+    this.#skipUntil = this.#now() + this.options.cooldownMs;
+    return { ok: false };
   }
 
   set(key: string, entry: CacheEntry, ttlSeconds: number): Promise<boolean> {
@@ -118,7 +137,7 @@ export class GuardedBackend {
 
   /** Throws when the backend does not answer in time: for `/readyz`. */
   ping(): Promise<void> {
-    return this.#bounded("ping", this.options.readTimeoutMs, () => this.backend.ping());
+    return this.#bounded("ping", this.options.readTimeoutMs, this.backend.ping());
   }
 
   close(): Promise<void> {
@@ -131,7 +150,7 @@ export class GuardedBackend {
   ): Promise<boolean> {
     if (this.#coolingDown()) return false;
     try {
-      await this.#bounded(operation, this.options.writeTimeoutMs, call);
+      await this.#bounded(operation, this.options.writeTimeoutMs, call());
       return true;
     } catch (error) {
       this.#failed(operation, error);
@@ -142,22 +161,26 @@ export class GuardedBackend {
   async #bounded<T>(
     operation: CacheBackendEvent["operation"],
     ms: number,
-    call: () => Promise<T>,
+    work: Promise<T>,
   ): Promise<T> {
     const started = performance.now();
     let error = true;
     try {
-      const result = await withDeadline(call(), ms, () => new BackendTimeout(operation, ms));
+      const result = await withDeadline(work, ms, () => new BackendTimeout(operation, ms));
       error = false;
       this.#healthy = true;
       return result;
     } finally {
-      this.options.onOperation?.({
-        operation,
-        seconds: (performance.now() - started) / 1000,
-        error,
-      });
+      this.#report(operation, started, error);
     }
+  }
+
+  #report(operation: CacheBackendEvent["operation"], started: number, error: boolean): void {
+    this.options.onOperation?.({
+      operation,
+      seconds: (performance.now() - started) / 1000,
+      error,
+    });
   }
 
   #coolingDown(): boolean {

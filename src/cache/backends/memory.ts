@@ -47,16 +47,16 @@ export class MemoryBackend implements CacheBackend {
     return { entries: this.#slots.size, bytes: this.#bytes };
   }
 
-  get(key: string): Promise<CacheEntry | undefined> {
+  get(key: string): CacheEntry | undefined {
     const slot = this.#slots.get(key);
-    if (!slot) return Promise.resolve(undefined);
+    if (!slot) return undefined;
     this.#slots.delete(key);
     if (slot.expiresAt <= this.now()) {
       this.#bytes -= slot.bytes;
-      return Promise.resolve(undefined);
+      return undefined;
     }
     this.#slots.set(key, slot);
-    return Promise.resolve(slot.entry);
+    return slot.entry;
   }
 
   set(key: string, entry: CacheEntry, ttlSeconds: number): Promise<void> {

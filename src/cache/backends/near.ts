@@ -9,7 +9,7 @@
  * instance holds a newer one. Webhook stale marks are the cache layer's to check, against the
  * entry's `validatedAt`, whichever tier the entry came from.
  */
-import type { CacheBackend } from "./backend.ts";
+import type { CacheBackend, MaybeEntry } from "./backend.ts";
 import type { CacheEntry } from "../entry.ts";
 import { MemoryBackend } from "./memory.ts";
 
@@ -39,8 +39,8 @@ export class NearCache implements CacheBackend {
    * The near entry while it is current (taken within the near TTL, or validated within
    * `acceptedAgeMs`, the age the client accepts), else the shared backend's.
    */
-  async get(key: string, acceptedAgeMs = 0): Promise<CacheEntry | undefined> {
-    const near = await this.near.get(key);
+  get(key: string, acceptedAgeMs = 0): MaybeEntry | Promise<MaybeEntry> {
+    const near = this.near.get(key);
     if (near) {
       const now = this.now();
       const taken = this.#takenAt.get(near) ?? -Infinity;
@@ -48,6 +48,10 @@ export class NearCache implements CacheBackend {
         return near;
       }
     }
+    return this.#shared(key);
+  }
+
+  async #shared(key: string): Promise<MaybeEntry> {
     const entry = await this.shared.get(key);
     if (entry) await this.#keep(key, entry, NEAR_KEEP_SECONDS);
     return entry;

@@ -92,7 +92,7 @@ Deno.test({
     const other = await openBackend(`redis://127.0.0.1:${server.port}/0`, { stateDirectory: "" });
     try {
       // Database 0 of the same server does not hold database 5's entry; the default user is off.
-      await assert.rejects(other.get("k"));
+      await assert.rejects(async () => await other.get("k"));
     } finally {
       await other.close();
     }
@@ -122,7 +122,7 @@ Deno.test({
       await backend.set("k", entry("{}"), 60);
       await server.close();
       const started = performance.now();
-      await assert.rejects(backend.get("k"));
+      await assert.rejects(async () => await backend.get("k"));
       // No offline queue: a dead server is an error now, not a call that waits for it.
       assert.ok(performance.now() - started < 1500);
       server = await startRedis({ port });
