@@ -56,7 +56,12 @@ export function servedHeaders(
   stored: readonly (readonly [string, string])[],
   latest: Headers | undefined,
 ): HeaderList {
-  const out: HeaderList = stored.map(([name, value]) => [name, value]);
+  return [...stored.map(([name, value]) => [name, value] as [string, string]), ...fresh(latest)];
+}
+
+/** The per-response headers of `latest` an answer from an entry carries. */
+function fresh(latest: Headers | undefined): HeaderList {
+  const out: HeaderList = [];
   latest?.forEach((value, name) => {
     if (PER_RESPONSE.has(name) && !REPRESENTATION_ONLY.has(name)) out.push([name, value]);
   });
@@ -65,8 +70,11 @@ export function servedHeaders(
 
 /**
  * An entry's content as one kind of client is served it: headers with `Link`/`Location`
- * rewritten, the body with its URLs rewritten, and the tag over that body. Worked out once per
- * content and client base, not per request (DESIGN §10).
+ * rewritten, the body with its URLs rewritten, the tag over that body, and the 200 itself with
+ * every header that does not change from one answer to the next. Worked out once per content
+ * and client base, not per request (DESIGN §10): each answer clones the 200 (Deno copies a
+ * cloned header list without validating it again, several times cheaper than building one) and
+ * appends only the per-response headers.
  */
 interface Prepared {
   readonly links: UrlMap;
@@ -74,6 +82,9 @@ interface Prepared {
   readonly headers: readonly (readonly [string, string])[];
   readonly body: Bytes;
   readonly etag: string;
+  /** The entry's `Last-Modified` the template carries. */
+  readonly lastModified: string | undefined;
+  readonly template: Response;
 }
 
 /**
@@ -90,7 +101,8 @@ const sameLinks = (a: UrlMap, b: UrlMap) =>
 function prepared(entry: CacheEntry, view: ServeView): Prepared {
   const forms = preparedForms.get(entry.body) ?? [];
   const found = forms.find((form) =>
-    form.rewriteBodies === view.rewriteBodies && sameLinks(form.links, view.links)
+    form.rewriteBodies === view.rewriteBodies && sameLinks(form.links, view.links) &&
+    form.lastModified === entry.lastModified
   );
   if (found) return found;
   const headers: HeaderList = entry.headers.flatMap(([name, value]) =>
@@ -100,9 +112,26 @@ function prepared(entry: CacheEntry, view: ServeView): Prepared {
   const body = clientBody(entry.body, listValue(headers, "content-type"), view);
   // Over what this client receives: a body its base changed gets a tag of its own.
   const etag = clientEtag(entry.digest, body === entry.body ? undefined : view.links);
-  const form = { links: view.links, rewriteBodies: view.rewriteBodies, headers, body, etag };
+  const { lastModified } = entry;
+  const template = responseWith(body, { status: 200 }, [
+    ...headers,
+    ...validators(etag, lastModified),
+  ]);
+  const form = {
+    links: view.links,
+    rewriteBodies: view.rewriteBodies,
+    headers,
+    body,
+    etag,
+    lastModified,
+    template,
+  };
   preparedForms.set(entry.body, [form, ...forms.slice(0, FORMS_PER_BODY - 1)]);
   return form;
+}
+
+function validators(etag: string, lastModified: string | undefined): HeaderList {
+  return lastModified ? [["etag", etag], ["last-modified", lastModified]] : [["etag", etag]];
 }
 
 /** Who a cached answer is for. */
@@ -125,16 +154,22 @@ export function serveEntry(
   view: ServeView,
   ageSeconds?: number,
 ): Response {
-  const { headers: stored, body, etag } = prepared(entry, view);
-  const headers = servedHeaders(stored, latest);
-  headers.push(["etag", etag]);
-  if (entry.lastModified) headers.push(["last-modified", entry.lastModified]);
-  if (ageSeconds !== undefined) headers.push(["age", String(ageSeconds)]);
-  headers.push(["cache-status", cacheStatus(event)]);
-  if (clientIsCurrent(view.clientHeaders, etag, entry.lastModified)) {
-    return responseWith(null, { status: 304 }, headers);
+  const form = prepared(entry, view);
+  const own: HeaderList = [];
+  if (ageSeconds !== undefined) own.push(["age", String(ageSeconds)]);
+  own.push(["cache-status", cacheStatus(event)]);
+  const current = clientIsCurrent(view.clientHeaders, form.etag, entry.lastModified);
+  if (current || view.method === "HEAD") {
+    return responseWith(null, { status: current ? 304 : 200 }, [
+      ...servedHeaders(form.headers, latest),
+      ...validators(form.etag, entry.lastModified),
+      ...own,
+    ]);
   }
-  return responseWith(view.method === "HEAD" ? null : body, { status: 200 }, headers);
+  const response = form.template.clone();
+  const headers = response.headers;
+  for (const [name, value] of [...fresh(latest), ...own]) headers.append(name, value);
+  return response;
 }
 
 /** The client's answer from an upstream answer the cache read (`Bytes`) or streams through. */
