@@ -66,6 +66,7 @@ export function forward(
         response.body && idleBounded(response.body, upstreamTimeoutMs),
         {
           method: request.method,
+          rateLimit: answer.rateLimit,
           links: clientLinks(urls, c.var),
           rewriteBodies,
           cacheStatus: cacheStatus({ kind: "bypass" }),

@@ -43,7 +43,12 @@ export function createLogger(
 
 function formatLine(format: LogFormat, at: LogLevel, message: string, fields: LogFields): string {
   const time = new Date().toISOString();
-  if (format === "json") return JSON.stringify({ time, level: at, msg: message, ...fields });
+  if (format === "json") {
+    // Joined, not spread into one object: a line per request, and the fields are the bulk.
+    const head = `{"time":"${time}","level":"${at}","msg":${JSON.stringify(message)}`;
+    const rest = JSON.stringify(fields);
+    return rest === "{}" ? `${head}}` : `${head},${rest.slice(1)}`;
+  }
   const rest = Object.entries(fields).flatMap(([k, v]) =>
     v === undefined || v === null || v === "" ? [] : [`${k}=${prettyValue(v)}`]
   );

@@ -138,7 +138,7 @@ export function cacheLayer(deps: CacheLayerDeps): MiddlewareHandler<
       c.set("cacheEvent", event);
       if (outcome.kind === "entry") return serveEntry(outcome.entry, outcome.latest, event, view);
       const body = outcome.kind === "response" ? outcome.body : stream ?? null;
-      return serveAnswer(outcome.response, body, event, view);
+      return serveAnswer(outcome.response, body, event, view, outcome.rateLimit);
     } catch (error) {
       return upstreamFailure(error, c.req.raw.signal, logger, target.path);
     }

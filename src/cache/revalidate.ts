@@ -18,7 +18,8 @@ import type { GuardedBackend } from "./backends/guard.ts";
 import { Coalescer } from "./coalesce.ts";
 import { bodyDigest, type Bytes, type CacheEntry } from "./entry.ts";
 import { type CacheEvent, isStorable, MAX_STORED_BODY_BYTES } from "./policy.ts";
-import { keptHeaders } from "./serve.ts";
+import { keptHeaders, type Latest } from "./serve.ts";
+import type { HeaderList } from "../http/headers.ts";
 
 /** A 304 with unchanged validators rewrites the entry at most this often. */
 const TOUCH_INTERVAL_MS = 1000;
@@ -29,13 +30,15 @@ interface Answered {
   readonly event: ForwardEvent;
   /** The credential that answered, how long it took and the points spent (`UpstreamAnswer`'s). */
   readonly upstream: { readonly credential: string; readonly ms: number; readonly points: number };
+  /** `UpstreamAnswer.rateLimit`: the pool's `x-ratelimit-*` for the client. */
+  readonly rateLimit?: HeaderList;
 }
 
 /** What one upstream call for a key brought back. */
 export type Outcome =
   & Answered
   & (
-    | { readonly kind: "entry"; readonly entry: CacheEntry; readonly latest: Headers }
+    | { readonly kind: "entry"; readonly entry: CacheEntry; readonly latest: Latest }
     /** An answer read whole but not stored (an error, or not storable). */
     | { readonly kind: "response"; readonly response: Response; readonly body: Bytes }
     /** An answer too large to buffer: its body streams to one caller. */
@@ -200,6 +203,8 @@ export class Revalidator {
     const answer = await transport({ ...request, signal, deadlined: true });
     const { response } = answer;
     const upstream = { credential: answer.credential, ms: answer.ms, points: answer.points ?? 0 };
+    const { rateLimit } = answer;
+    const latest = { headers: response.headers, rateLimit };
     const narrowing = narrowingKey(request.narrowing);
     const validatedWith = { credential: answer.credential, ...(narrowing ? { narrowing } : {}) };
     const base = { reason: entry ? "stale" : "uri-miss", backendDown: !backendOk } as const;
@@ -214,7 +219,7 @@ export class Revalidator {
       };
       if (backendOk) this.#refresh(key, entry, refreshed, marked);
       const event = { ...base, kind: "forward", status: 304, stored: false } as const;
-      return { kind: "entry", entry: refreshed, latest: response.headers, event, upstream };
+      return { kind: "entry", entry: refreshed, latest, event, upstream, rateLimit };
     }
     const read = await readUpTo(response, MAX_STORED_BODY_BYTES).catch(() => {
       if (signal.aborted) throw signal.reason;
@@ -233,7 +238,7 @@ export class Revalidator {
         stream = undefined;
         return claimed;
       };
-      return { kind: "stream", response, claim, event, upstream };
+      return { kind: "stream", response, claim, event, upstream, rateLimit };
     }
     if (isStorable(response.status, response.headers, read.length)) {
       const now = this.#now();
@@ -253,14 +258,15 @@ export class Revalidator {
       return {
         kind: "entry",
         entry: created,
-        latest: response.headers,
+        latest,
         event: { ...event, stored },
         upstream,
+        rateLimit,
       };
     }
     // A 200 that may not be stored supersedes the entry; an error never replaces it.
     if (entry && response.status === 200 && backendOk) this.#background(backend.delete(key));
-    return { kind: "response", response, body: read, event, upstream };
+    return { kind: "response", response, body: read, event, upstream, rateLimit };
   }
 
   /**
@@ -285,7 +291,7 @@ function filledOutcome(entry: CacheEntry): Outcome {
   return {
     kind: "entry",
     entry,
-    latest: new Headers(),
+    latest: { headers: new Headers() },
     event: { reason: "uri-miss", backendDown: false, kind: "forward", status: 200, stored: false },
     upstream: { credential: NO_CREDENTIAL, ms: 0, points: 0 },
   };

@@ -54,17 +54,30 @@ export function keptHeaders(upstream: Headers): [string, string][] {
  */
 export function servedHeaders(
   stored: readonly (readonly [string, string])[],
-  latest: Headers | undefined,
+  latest: Latest | undefined,
 ): HeaderList {
   return [...stored.map(([name, value]) => [name, value] as [string, string]), ...fresh(latest)];
 }
 
+/** The upstream answer an entry was last validated by: its headers, and the pool's rate limit. */
+export interface Latest {
+  readonly headers: Headers;
+  /** `UpstreamAnswer.rateLimit`: the pool's `x-ratelimit-*`, in place of the answer's. */
+  readonly rateLimit?: HeaderList;
+}
+
 /** The per-response headers of `latest` an answer from an entry carries. */
-function fresh(latest: Headers | undefined): HeaderList {
+function fresh(latest: Latest | undefined): HeaderList {
+  if (latest === undefined) return [];
   const out: HeaderList = [];
-  latest?.forEach((value, name) => {
-    if (PER_RESPONSE.has(name) && !REPRESENTATION_ONLY.has(name)) out.push([name, value]);
+  const { headers, rateLimit } = latest;
+  const replaced = rateLimit && new Set(rateLimit.map(([name]) => name));
+  headers.forEach((value, name) => {
+    if (PER_RESPONSE.has(name) && !REPRESENTATION_ONLY.has(name) && !replaced?.has(name)) {
+      out.push([name, value]);
+    }
   });
+  if (rateLimit) out.push(...rateLimit);
   return out;
 }
 
@@ -149,7 +162,7 @@ export interface ServeView extends ClientUrls {
  */
 export function serveEntry(
   entry: CacheEntry,
-  latest: Headers | undefined,
+  latest: Latest | undefined,
   event: CacheEvent,
   view: ServeView,
   ageSeconds?: number,
@@ -178,6 +191,7 @@ export function serveAnswer(
   body: Bytes | ReadableStream<Uint8Array> | null,
   event: CacheEvent,
   view: ServeView,
+  rateLimit?: HeaderList,
 ): Response {
-  return toClientResponse(response, body, { ...view, cacheStatus: cacheStatus(event) });
+  return toClientResponse(response, body, { ...view, cacheStatus: cacheStatus(event), rateLimit });
 }

@@ -3,7 +3,7 @@
  * resource, and the GitHub-shaped answers when no credential can serve (DESIGN §5, §8).
  */
 import { githubError } from "../http/errors.ts";
-import { type HeaderList, responseWith } from "../http/headers.ts";
+import type { HeaderList } from "../http/headers.ts";
 import { type RateLimitStatus, rateRefusal } from "../http/rate_refusal.ts";
 import type { PoolTotals } from "./quota.ts";
 
@@ -22,30 +22,17 @@ function poolRateLimit(resource: string, totals: PoolTotals): [string, string][]
   ];
 }
 
-/** Sets the pool's totals as GitHub's `x-ratelimit-*` headers. */
-export function setPoolRateLimit(headers: Headers, resource: string, totals: PoolTotals): void {
-  for (const [name, value] of poolRateLimit(resource, totals)) headers.set(name, value);
-}
-
-/** The upstream answer with the per-credential rate-limit headers replaced by the pool's. */
-export function withPoolRateLimit(
+/**
+ * The pool's totals as the `x-ratelimit-*` headers a client gets in place of those of the
+ * credential that answered; undefined when the answer carries none (nothing to replace).
+ */
+export function poolRateLimitFor(
   response: Response,
   resource: string,
   totals: PoolTotals | undefined,
-): Response {
-  if (totals === undefined || !response.headers.has("x-ratelimit-limit")) return response;
-  const pool = poolRateLimit(resource, totals);
-  const replaced = new Set(pool.map(([name]) => name));
-  const headers: HeaderList = [];
-  response.headers.forEach((value, name) => {
-    if (!replaced.has(name)) headers.push([name, value]);
-  });
-  headers.push(...pool);
-  return responseWith(
-    response.body,
-    { status: response.status, statusText: response.statusText },
-    headers,
-  );
+): HeaderList | undefined {
+  if (totals === undefined || !response.headers.has("x-ratelimit-limit")) return undefined;
+  return poolRateLimit(resource, totals);
 }
 
 const after = (atMs: number, nowMs: number) => new Date(Math.max(atMs, nowMs)).toISOString();

@@ -17,7 +17,7 @@ import {
   type TokenShare,
 } from "./app_tokens.ts";
 import type { PoolEvent, PoolObserver, PoolSnapshot } from "./events.ts";
-import { secondaryLimitResponse, withPoolRateLimit } from "./exhausted.ts";
+import { poolRateLimitFor, secondaryLimitResponse } from "./exhausted.ts";
 import type { PoolTotals } from "./quota.ts";
 import { lookUpOwners } from "./owners.ts";
 import {
@@ -805,7 +805,8 @@ export function createPool(
       if (!learned.limited && !learned.refused) {
         const totals = standing.totals(learned.resource);
         return {
-          response: withPoolRateLimit(learned.response, learned.resource, totals),
+          response: learned.response,
+          rateLimit: poolRateLimitFor(learned.response, learned.resource, totals),
           credential: credential.source.name,
           ms: answer.ms,
           points,

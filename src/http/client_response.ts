@@ -4,7 +4,7 @@
  * JSON body too, the `Cache-Status` set, and no body for HEAD or a status that may not carry one.
  */
 import type { Bytes } from "../cache/entry.ts";
-import { clientResponseHeaders, listValue, responseWith } from "./headers.ts";
+import { clientResponseHeaders, type HeaderList, listValue, responseWith } from "./headers.ts";
 import { isJson, JsonUrlRewriter } from "./json_urls.ts";
 import { rewriteLinks, type UrlMap } from "./links.ts";
 
@@ -23,6 +23,8 @@ export interface ClientView extends ClientUrls {
   /** The client's method, upper-cased. */
   readonly method: string;
   readonly cacheStatus: string;
+  /** The pool's `x-ratelimit-*` for the client (`UpstreamAnswer.rateLimit`), if any. */
+  readonly rateLimit?: HeaderList;
 }
 
 /** A body as the gateway holds it: read whole, streaming through, or none. */
@@ -58,7 +60,7 @@ export function toClientResponse(
   view: ClientView,
 ): Response {
   // The gateway's Cache-Status replaces any from upstream.
-  const headers = clientResponseHeaders(upstream.headers).filter(([name]) =>
+  const headers = clientResponseHeaders(upstream.headers, view.rateLimit).filter(([name]) =>
     name !== "cache-status"
   );
   rewriteLinks(headers, view.links);

@@ -99,10 +99,17 @@ export function upstreamRequestHeaders(client: Headers): Headers {
   return headers;
 }
 
-/** The upstream headers a client may see, in one pass, as a list for its `Response`. */
-export function clientResponseHeaders(upstream: Headers): HeaderList {
+/**
+ * The upstream headers a client may see, in one pass, as a list for its `Response`; `replacing`
+ * ones (the pool's `x-ratelimit-*`) stand in for the upstream's of the same names.
+ */
+export function clientResponseHeaders(upstream: Headers, replacing?: HeaderList): HeaderList {
   const list: HeaderList = [];
-  eachCrossing(upstream, DROPPED_RESPONSE, undefined, (name, value) => list.push([name, value]));
+  const replaced = replacing && new Set(replacing.map(([name]) => name));
+  eachCrossing(upstream, DROPPED_RESPONSE, undefined, (name, value) => {
+    if (!replaced?.has(name)) list.push([name, value]);
+  });
+  if (replacing) list.push(...replacing);
   return list;
 }
 

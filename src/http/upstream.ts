@@ -6,6 +6,7 @@
  */
 import { connectFailure } from "./connect_failure.ts";
 import { githubError } from "./errors.ts";
+import type { HeaderList } from "./headers.ts";
 import type { Logger } from "../log.ts";
 
 export type UpstreamFailure = "timeout" | "unreachable";
@@ -121,6 +122,11 @@ export interface UpstreamAnswer {
    * absent below the pool, which is where they are counted.
    */
   readonly points?: number;
+  /**
+   * The pool's totals as `x-ratelimit-*` headers, which the client gets in place of the
+   * response's (those describe the one credential that answered); set by the pool.
+   */
+  readonly rateLimit?: HeaderList;
 }
 
 /**

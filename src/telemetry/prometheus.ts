@@ -146,19 +146,25 @@ export function createPrometheus(sources: GaugeSources): PrometheusTelemetry {
       registers,
     }),
   );
-  const upstreamRequests = new Counter({
+  const pendingUpstream = new PendingCounts<"credential" | "resource" | "status">();
+  new Counter({
     name: "github_proxy_upstream_requests_total",
     help: "How many calls went to GitHub, by credential, rate-limit resource and status.",
     labelNames: ["credential", "resource", "status"],
     registers,
+    collect() {
+      pendingUpstream.flushInto(this);
+    },
   });
-  const upstreamDuration = new Histogram({
-    name: "github_proxy_upstream_request_duration_seconds",
-    help: "How long did GitHub take to answer with headers, by credential and resource.",
-    labelNames: ["credential", "resource"],
-    buckets: LATENCY_BUCKETS,
-    registers,
-  });
+  const upstreamDuration = new BoundHistogram(
+    new Histogram({
+      name: "github_proxy_upstream_request_duration_seconds",
+      help: "How long did GitHub take to answer with headers, by credential and resource.",
+      labelNames: ["credential", "resource"],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+  );
   const clientPoints = new Counter({
     name: "github_proxy_client_points_spent_total",
     help:
@@ -178,13 +184,15 @@ export function createPrometheus(sources: GaugeSources): PrometheusTelemetry {
       zeroes(this, { credential: credentials(), resource: KNOWN_RESOURCES });
     },
   });
-  const pointsSaved = new Counter({
+  const pendingSaved = new PendingCounts<"client" | "resource">();
+  new Counter({
     name: "github_proxy_client_points_saved_total",
     help:
       "How much did the cache save: rate-limit points each client did not spend because the cache answered (hits, free 304s, shared calls), by resource.",
     labelNames: ["client", "resource"],
     registers,
     collect() {
+      pendingSaved.flushInto(this);
       zeroes(this, { client: clients(), resource: KNOWN_RESOURCES });
     },
   });
@@ -394,13 +402,15 @@ export function createPrometheus(sources: GaugeSources): PrometheusTelemetry {
       zeroes(this, { operation: CACHE_BACKEND_OPERATIONS });
     },
   });
-  const cacheLatency = new Histogram({
-    name: "github_proxy_cache_operation_duration_seconds",
-    help: "How fast is the cache backend, by operation.",
-    labelNames: ["operation"],
-    buckets: LATENCY_BUCKETS,
-    registers,
-  });
+  const cacheLatency = new BoundHistogram(
+    new Histogram({
+      name: "github_proxy_cache_operation_duration_seconds",
+      help: "How fast is the cache backend, by operation.",
+      labelNames: ["operation"],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+  );
   new Gauge({
     name: "github_proxy_cache_backend_up",
     help: "1 while the cache backend answers in time, 0 while requests go through uncached.",
@@ -483,19 +493,17 @@ export function createPrometheus(sources: GaugeSources): PrometheusTelemetry {
       clientDuration.observe(answerKey, answer, e.seconds);
     },
     upstreamRequest(e) {
-      upstreamRequests.inc({
-        credential: e.credential,
-        resource: e.resource,
-        status: String(e.status),
-      });
-      upstreamDuration.observe({ credential: e.credential, resource: e.resource }, e.seconds);
+      const call = `${e.credential}\0${e.resource}`;
+      const labels = { credential: e.credential, resource: e.resource };
+      pendingUpstream.add(`${call}\0${e.status}`, { ...labels, status: String(e.status) });
+      upstreamDuration.observe(call, labels, e.seconds);
       if (e.points > 0) {
         clientPoints.inc({ client: e.client, resource: e.resource }, e.points);
         credentialPoints.inc({ credential: e.credential, resource: e.resource }, e.points);
       }
     },
     pointsSaved(client, resource, points) {
-      pointsSaved.inc({ client, resource }, points);
+      pendingSaved.add(`${client}\0${resource}`, { client, resource }, points);
     },
     tokenCache(event) {
       if (event === "hit" || event === "miss") tokenEvents.inc({ event });
@@ -503,7 +511,7 @@ export function createPrometheus(sources: GaugeSources): PrometheusTelemetry {
       else tokenRequests.inc({ status: event });
     },
     cacheBackend(e) {
-      cacheLatency.observe({ operation: e.operation }, e.seconds);
+      cacheLatency.observe(e.operation, { operation: e.operation }, e.seconds);
       if (e.error) cacheErrors.inc({ operation: e.operation });
     },
     coalescedWaiter() {

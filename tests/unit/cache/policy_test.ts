@@ -214,11 +214,20 @@ Deno.test("keptHeaders keeps the representation; servedHeaders adds the latest p
     "x-ratelimit-remaining": "9",
     "content-type": "text/plain",
   });
-  const served = new Headers(servedHeaders(kept, latest));
+  const served = new Headers(servedHeaders(kept, { headers: latest }));
   assert.equal(served.get("content-type"), "application/json");
   assert.equal(served.get("x-github-request-id"), "TWO");
   assert.equal(served.get("x-ratelimit-remaining"), "9");
   assert.equal(served.get("date"), "Tue, 02 Jan 2024 00:00:00 GMT");
   assert.equal(served.get("etag"), null);
   assert.equal(new Headers(servedHeaders(kept, undefined)).get("x-github-request-id"), null);
+  // The pool's totals stand in for the answering credential's, each name once.
+  const pooled = servedHeaders(kept, {
+    headers: latest,
+    rateLimit: [["x-ratelimit-remaining", "4990"], ["x-ratelimit-limit", "10000"]],
+  });
+  assert.deepEqual(pooled.filter(([name]) => name.startsWith("x-ratelimit-")), [
+    ["x-ratelimit-remaining", "4990"],
+    ["x-ratelimit-limit", "10000"],
+  ]);
 });
