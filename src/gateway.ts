@@ -457,7 +457,7 @@ async function webhookReceiver(
     transport: parts.transport,
     apiUrl: config.githubApiUrl,
     client: () => registry.current.webhooks.client,
-    admit: (client, target, signal) => admitRequest(parts.admit, client, target, signal),
+    admit: (client, target, signal) => admitRequest(parts.admit, client, target, () => signal),
     logger,
     counted: (rule, outcome) => counters.dispatch(rule, outcome),
     retryDelayMs: options.webhooks?.retryDelayMs,

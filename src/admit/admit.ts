@@ -62,7 +62,12 @@ export function admit(
   deps: AdmitDeps,
 ): MiddlewareHandler<{ Variables: IdentifyVariables & AdmitVariables }> {
   return async (c, next) => {
-    const entered = await admitRequest(deps, c.get("client"), c.get("target"), c.req.raw.signal);
+    const entered = await admitRequest(
+      deps,
+      c.get("client"),
+      c.get("target"),
+      () => c.req.raw.signal,
+    );
     if (entered instanceof Response) return entered;
     c.set("admission", entered.admission);
     try {
@@ -83,12 +88,13 @@ export interface Admitted {
 /**
  * Admit's decision for one request of `client` to `target`, for the middleware and for the
  * gateway's own calls made as a client (webhook dispatches): the refusal, or the admission.
+ * `signal` gives the request's signal, asked for only when it must wait for a place.
  */
 export async function admitRequest(
   deps: AdmitDeps,
   client: Client,
   target: Pick<RequestTarget, "method" | "path" | "graphql">,
-  signal: AbortSignal,
+  signal: () => AbortSignal,
 ): Promise<Admitted | Response> {
   const { state, registry, capacity } = deps;
   const now = deps.now ?? Date.now;

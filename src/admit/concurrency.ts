@@ -33,13 +33,15 @@ export class ConcurrencyGate {
 
   /**
    * Resolves true once the request may run (it then holds a place until `release`), false when
-   * the queue is full, the wait ran out or `signal` aborted.
+   * the queue is full, the wait ran out or the signal aborted. `waiting` gives the signal, only
+   * asked for when the request must wait (a request's signal costs Deno an operation).
    */
-  acquire(limit: number, waitMs: number, signal?: AbortSignal): Promise<boolean> {
+  acquire(limit: number, waitMs: number, waiting?: () => AbortSignal): Promise<boolean> {
     if (this.#inFlight < limit && this.#queue.length === 0) {
       this.#inFlight++;
       return Promise.resolve(true);
     }
+    const signal = waiting?.();
     if (this.#queue.length >= limit || signal?.aborted) return Promise.resolve(false);
     const { promise, resolve } = Promise.withResolvers<boolean>();
     const leave = (admitted: boolean) => {

@@ -93,7 +93,7 @@ export class AdmitState {
    * among its requests in flight (waiting briefly for one). Undefined when admitted, and the
    * caller then calls `leave` once the request is answered.
    */
-  async enter(client: Client, signal?: AbortSignal): Promise<Refusal | undefined> {
+  async enter(client: Client, signal?: () => AbortSignal): Promise<Refusal | undefined> {
     const state = this.#state(client);
     const now = this.#now();
     const { requestsPerMinute, concurrency } = client.limits;

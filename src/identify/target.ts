@@ -168,7 +168,12 @@ function fail(reason: string): { ok: false; reason: string } {
   return { ok: false, reason };
 }
 
+/** What a segment needs looked at: an escape, a backslash or a control character. */
+const NEEDS_DECODING = /[%\\\x00-\x1f\x7f]/;
+
 function decodeSegment(segment: string): string | { ok: false; reason: string } {
+  // Most segments are plain: one linear test, no character-by-character copy.
+  if (!NEEDS_DECODING.test(segment)) return segment;
   let out = "";
   for (let i = 0; i < segment.length; i++) {
     const char = segment[i];

@@ -118,7 +118,7 @@ Deno.test("concurrency: a waiter whose client left gives up its place", async ()
   const ci = client({ concurrency: 1 });
   await state.enter(ci);
   const gone = new AbortController();
-  const waiting = state.enter(ci, gone.signal);
+  const waiting = state.enter(ci, () => gone.signal);
   gone.abort();
   assert.equal((await waiting)?.reason, "concurrency");
   const next = state.enter(ci);
