@@ -280,7 +280,8 @@ export class Revalidator {
     this.#background(this.deps.backend.touch(key, refreshed, this.deps.ttlSeconds));
   }
 
-  #background(write: Promise<unknown>): void {
+  #background(write: boolean | Promise<boolean>): void {
+    if (!(write instanceof Promise)) return;
     this.#pendingWrites.add(write);
     write.finally(() => this.#pendingWrites.delete(write));
   }

@@ -14,6 +14,8 @@ export class BackendAuthError extends Error {
 
 /** An entry, or undefined for none. */
 export type MaybeEntry = CacheEntry | undefined;
+/** A write: done on return, or when the promise resolves. */
+export type Written = void | Promise<void>;
 
 export interface CacheBackend {
   /** `memory`, `denokv`, `upstash`: the label in logs. */
@@ -24,14 +26,17 @@ export interface CacheBackend {
    * answer from this process's memory comes at once, not as a promise: it needs no deadline.
    */
   get(key: string, acceptedAgeMs?: number): MaybeEntry | Promise<MaybeEntry>;
-  /** Stores `entry` for `ttlSeconds`, replacing whatever `key` held. */
-  set(key: string, entry: CacheEntry, ttlSeconds: number): Promise<void>;
+  /**
+   * Stores `entry` for `ttlSeconds`, replacing whatever `key` held. Writes to this process's
+   * memory are done when they return (no promise, no deadline); others resolve when done.
+   */
+  set(key: string, entry: CacheEntry, ttlSeconds: number): Written;
   /**
    * Records a revalidation: `entry` carries the content `get` returned and a new state; its TTL
    * restarts. A backend may rewrite only the state when the stored content is the same.
    */
-  touch(key: string, entry: CacheEntry, ttlSeconds: number): Promise<void>;
-  delete(key: string): Promise<void>;
+  touch(key: string, entry: CacheEntry, ttlSeconds: number): Written;
+  delete(key: string): Written;
   /** Entries and bytes held, for backends that can tell cheaply. */
   stats?(): { entries: number; bytes: number };
   /** Resolves when the backend answers; for readiness checks. */

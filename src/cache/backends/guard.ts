@@ -11,7 +11,7 @@ import type { CacheBackendEvent } from "../../telemetry/events.ts";
 import type { Logger } from "../../log.ts";
 import { safeErrorSummary } from "../../http/errors.ts";
 import { withDeadline } from "../../deadline.ts";
-import { BackendAuthError, type CacheBackend, type MaybeEntry } from "./backend.ts";
+import { BackendAuthError, type CacheBackend, type MaybeEntry, type Written } from "./backend.ts";
 import type { CacheEntry } from "../entry.ts";
 
 export interface GuardOptions {
@@ -123,15 +123,16 @@ export class GuardedBackend {
     return { ok: false };
   }
 
-  set(key: string, entry: CacheEntry, ttlSeconds: number): Promise<boolean> {
+  /** Whether the entry was stored: at once for this process's memory, else within the bound. */
+  set(key: string, entry: CacheEntry, ttlSeconds: number): boolean | Promise<boolean> {
     return this.#write("set", () => this.backend.set(key, entry, ttlSeconds));
   }
 
-  touch(key: string, entry: CacheEntry, ttlSeconds: number): Promise<boolean> {
+  touch(key: string, entry: CacheEntry, ttlSeconds: number): boolean | Promise<boolean> {
     return this.#write("touch", () => this.backend.touch(key, entry, ttlSeconds));
   }
 
-  delete(key: string): Promise<boolean> {
+  delete(key: string): boolean | Promise<boolean> {
     return this.#write("delete", () => this.backend.delete(key));
   }
 
@@ -144,18 +145,32 @@ export class GuardedBackend {
     return this.backend.close();
   }
 
-  async #write(
+  #write(
     operation: CacheBackendEvent["operation"],
-    call: () => Promise<void>,
-  ): Promise<boolean> {
+    call: () => Written,
+  ): boolean | Promise<boolean> {
     if (this.#coolingDown()) return false;
+    const started = performance.now();
+    let written: Written;
     try {
-      await this.#bounded(operation, this.options.writeTimeoutMs, call());
-      return true;
+      written = call();
     } catch (error) {
+      this.#report(operation, started, true);
       this.#failed(operation, error);
       return false;
     }
+    if (!(written instanceof Promise)) {
+      this.#healthy = true;
+      this.#report(operation, started, false);
+      return true;
+    }
+    return this.#bounded(operation, this.options.writeTimeoutMs, written).then(
+      () => true,
+      (error) => {
+        this.#failed(operation, error);
+        return false;
+      },
+    );
   }
 
   async #bounded<T>(

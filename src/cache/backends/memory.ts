@@ -59,10 +59,10 @@ export class MemoryBackend implements CacheBackend {
     return slot.entry;
   }
 
-  set(key: string, entry: CacheEntry, ttlSeconds: number): Promise<void> {
+  set(key: string, entry: CacheEntry, ttlSeconds: number): void {
     this.#remove(key);
     const bytes = entryBytes(key, entry);
-    if (bytes > this.limits.maxBytes) return Promise.resolve();
+    if (bytes > this.limits.maxBytes) return;
     this.#slots.set(key, { entry, expiresAt: this.now() + ttlSeconds * 1000, bytes });
     this.#bytes += bytes;
     for (const [oldest, slot] of this.#slots) {
@@ -70,16 +70,14 @@ export class MemoryBackend implements CacheBackend {
       this.#slots.delete(oldest);
       this.#bytes -= slot.bytes;
     }
-    return Promise.resolve();
   }
 
-  touch(key: string, entry: CacheEntry, ttlSeconds: number): Promise<void> {
-    return this.set(key, entry, ttlSeconds);
+  touch(key: string, entry: CacheEntry, ttlSeconds: number): void {
+    this.set(key, entry, ttlSeconds);
   }
 
-  delete(key: string): Promise<void> {
+  delete(key: string): void {
     this.#remove(key);
-    return Promise.resolve();
   }
 
   ping(): Promise<void> {

@@ -129,7 +129,10 @@ Deno.test({
       const deadline = Date.now() + 5000;
       let back = false;
       while (!back && Date.now() < deadline) {
-        back = await backend.set("k", entry("{}"), 60).then(() => true, () => false);
+        back = await Promise.resolve(backend.set("k", entry("{}"), 60)).then(
+          () => true,
+          () => false,
+        );
         if (!back) await new Promise((resolve) => setTimeout(resolve, 50));
       }
       assert.ok(back, "the backend reconnected");
