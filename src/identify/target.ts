@@ -169,6 +169,7 @@ function fail(reason: string): { ok: false; reason: string } {
 }
 
 /** What a segment needs looked at: an escape, a backslash or a control character. */
+// deno-lint-ignore no-control-regex
 const NEEDS_DECODING = /[%\\\x00-\x1f\x7f]/;
 
 function decodeSegment(segment: string): string | { ok: false; reason: string } {
