@@ -52,7 +52,10 @@ export function forward(
         c.get("graphqlOperation"),
         body,
       );
-      const answer = await transport({ ...request, body, replayable, mutating });
+      // Aborts when the client disconnects: the call it was waiting for stops. (The cache asks
+      // for the signal only when its call runs long: see `Coalescer`.)
+      const signal = c.req.raw.signal;
+      const answer = await transport({ ...request, signal, body, replayable, mutating });
       if (answer.credential !== NO_CREDENTIAL) {
         c.set("upstream", {
           credential: answer.credential,

@@ -51,8 +51,6 @@ export function outgoing(
     // GraphQL names no account in its path: the pool's usual choice.
     ...(target.graphql === "endpoint" ? {} : { account: pathAccount(target.path) }),
     ...(client.githubToken ? { narrowing: client.githubToken } : {}),
-    // Aborts when the client disconnects: the upstream call it was waiting for stops.
-    signal: request.signal,
   };
 }
 

@@ -130,6 +130,7 @@ export function cacheLayer(deps: CacheLayerDeps): MiddlewareHandler<
         lookup.ok,
         conditional(outgoing(c.req.raw, c.var, urls), entry, accept, apiVersion),
         marked,
+        () => c.req.raw.signal,
       );
       if (!collapsed && outcome.upstream.credential !== NO_CREDENTIAL) {
         c.set("upstream", outcome.upstream);

@@ -15,7 +15,7 @@ import {
   type UpstreamRequest,
 } from "../http/upstream.ts";
 import type { GuardedBackend } from "./backends/guard.ts";
-import { Coalescer } from "./coalesce.ts";
+import { Coalescer, type Waiter } from "./coalesce.ts";
 import { bodyDigest, type Bytes, type CacheEntry } from "./entry.ts";
 import { type CacheEvent, isStorable, MAX_STORED_BODY_BYTES } from "./policy.ts";
 import { keptHeaders, type Latest } from "./serve.ts";
@@ -119,10 +119,10 @@ export class Revalidator {
   }
 
   /**
-   * Joins the call for `key` or starts it. `request.signal` is the caller's: when it aborts the
-   * caller leaves, and a call no one waits for stops. A streamed answer another caller claimed
-   * is fetched again for this one alone. `marked`: the entry is revalidated because a webhook
-   * marked it stale, and its new validation time must be recorded (it clears the mark).
+   * Joins the call for `key` or starts it. `waiter` gives the caller's signal: when it aborts
+   * the caller leaves, and a call no one waits for stops. A streamed answer another caller
+   * claimed is fetched again for this one alone. `marked`: the entry is revalidated because a
+   * webhook marked it stale, and its new validation time must be recorded (it clears the mark).
    */
   async revalidate(
     key: string,
@@ -130,15 +130,16 @@ export class Revalidator {
     backendOk: boolean,
     request: UpstreamRequest,
     marked = false,
+    waiter?: Waiter,
   ): Promise<Revalidated> {
     const call = (signal: AbortSignal) =>
       this.#call(key, entry, backendOk, request, signal, marked);
-    const joined = this.#flights.join(flightKey(key, request.narrowing), call, request.signal);
+    const joined = this.#flights.join(flightKey(key, request.narrowing), call, waiter);
     const outcome = await joined.result;
     if (outcome.kind !== "stream") return { outcome, collapsed: !joined.leader };
     const stream = outcome.claim();
     if (stream) return { outcome, collapsed: !joined.leader, stream };
-    const solo = await this.#flights.solo(call, request.signal);
+    const solo = await this.#flights.solo(call, waiter);
     return {
       outcome: solo,
       collapsed: false,

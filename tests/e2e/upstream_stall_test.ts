@@ -89,6 +89,21 @@ Deno.test("when every waiting client has gone, the stalled upstream call is canc
   assert.equal(later.headers.get("cache-status"), "github-proxy; fwd=uri-miss; stored");
 });
 
+Deno.test("a client that leaves at once still cancels the stalled cached call it alone waited for", async () => {
+  // The cache asks for a client's signal only once its call has run a while: a client already
+  // gone by then must still be seen as gone.
+  await using setup = await stallingGateway(["stall", "answer"], 60);
+  const { upstream, gw } = setup;
+  const leaving = new AbortController();
+  const pending = request(gw, {}, leaving.signal);
+  const stalled = await within(upstream.connection(0), BOUND_MS, "the upstream call");
+  await stalled.sent;
+  leaving.abort();
+  await assert.rejects(pending);
+  await within(stalled.closed, BOUND_MS, "the stalled upstream connection closing");
+  assert.equal(gw.gateway.cache.inflight, 0);
+});
+
 Deno.test("a client that leaves before GitHub's headers cancels a forwarded call", async () => {
   await using setup = await stallingGateway(["silent"], 60);
   const { upstream, gw } = setup;

@@ -4,6 +4,8 @@ import { UpstreamError } from "../../../src/http/upstream.ts";
 
 /** A deadline no test reaches. */
 const LONG = { deadlineMs: 60_000, overdue: () => new Error("overdue") };
+/** …and waiters watched from the flight's first turn of the event loop. */
+const WATCHED = { ...LONG, watchAfterMs: 0 };
 
 Deno.test("coalescer: concurrent joins share one run; a later join runs again", async () => {
   const flights = new Coalescer<number>(LONG);
@@ -65,7 +67,7 @@ Deno.test("coalescer: an overdue flight is aborted, forgotten, and not joined", 
 });
 
 Deno.test("coalescer: the flight stops when its last waiter leaves, not before", async () => {
-  const flights = new Coalescer<string>(LONG);
+  const flights = new Coalescer<string>(WATCHED);
   const gate = Promise.withResolvers<string>();
   let signal: AbortSignal | undefined;
   const work = (s: AbortSignal) => {
@@ -73,8 +75,8 @@ Deno.test("coalescer: the flight stops when its last waiter leaves, not before",
     return gate.promise;
   };
   const [a, b] = [new AbortController(), new AbortController()];
-  const first = flights.join("k", work, a.signal);
-  const second = flights.join("k", work, b.signal);
+  const first = flights.join("k", work, () => a.signal);
+  const second = flights.join("k", work, () => b.signal);
   a.abort(new Error("a left"));
   await assert.rejects(first.result, /a left/);
   assert.equal(signal!.aborted, false);
@@ -87,13 +89,13 @@ Deno.test("coalescer: the flight stops when its last waiter leaves, not before",
 });
 
 Deno.test("coalescer: a waiter leaving after the answer changes nothing", async () => {
-  const flights = new Coalescer<string>(LONG);
+  const flights = new Coalescer<string>(WATCHED);
   let signal: AbortSignal | undefined;
   const leaving = new AbortController();
   const joined = flights.join("k", (s) => {
     signal = s;
     return Promise.resolve("answer");
-  }, leaving.signal);
+  }, () => leaving.signal);
   assert.equal(await joined.result, "answer");
   leaving.abort();
   assert.equal(signal!.aborted, false);
@@ -110,21 +112,21 @@ Deno.test("coalescer: a waiter already gone when it joins leaves no unhandled re
   };
   globalThis.addEventListener("unhandledrejection", record);
   try {
-    const flights = new Coalescer<string>(LONG);
+    const flights = new Coalescer<string>(WATCHED);
     const gone = new AbortController();
     gone.abort(new DOMException("The request has been cancelled.", "AbortError"));
     let workSignal: AbortSignal | undefined;
     const joined = flights.join("k", (signal) => {
       workSignal = signal;
       return new Promise<string>(() => {});
-    }, gone.signal);
+    }, () => gone.signal);
     await assert.rejects(joined.result, (error: DOMException) => error === gone.signal.reason);
     assert.equal(workSignal?.aborted, true, "the flight no one waits for is stopped");
     await assert.rejects(
       flights.solo((signal) => {
         workSignal = signal;
         return new Promise<string>(() => {});
-      }, gone.signal),
+      }, () => gone.signal),
       (error: DOMException) => error === gone.signal.reason,
     );
     assert.equal(workSignal?.aborted, true);
@@ -135,4 +137,43 @@ Deno.test("coalescer: a waiter already gone when it joins leaves no unhandled re
   } finally {
     globalThis.removeEventListener("unhandledrejection", record);
   }
+});
+
+Deno.test("coalescer: a flight that ends before the watch never asks for its waiters' signals", async () => {
+  // Asking Deno for a request's signal costs an operation per request: a quick flight skips it.
+  const flights = new Coalescer<string>({ ...LONG, watchAfterMs: 50 });
+  let asked = 0;
+  const waiter = () => {
+    asked++;
+    return new AbortController().signal;
+  };
+  const quick = flights.join("k", () => Promise.resolve("answer"), waiter);
+  assert.equal(await quick.result, "answer");
+  const gate = Promise.withResolvers<string>();
+  const slow = flights.join("slow", () => gate.promise, waiter);
+  const joined = flights.join("slow", () => gate.promise, waiter);
+  await new Promise((resolve) => setTimeout(resolve, 80));
+  assert.equal(asked, 2, "both waiters of the slow flight are watched once it has run 50 ms");
+  const late = flights.join("slow", () => gate.promise, waiter);
+  assert.equal(asked, 3, "a waiter joining a watched flight is watched at once");
+  gate.resolve("late answer");
+  assert.deepEqual(await Promise.all([slow.result, joined.result, late.result]), [
+    "late answer",
+    "late answer",
+    "late answer",
+  ]);
+});
+
+Deno.test("coalescer: a waiter that left before the watch leaves at the watch and stops a flight no one waits for", async () => {
+  const flights = new Coalescer<string>({ ...LONG, watchAfterMs: 20 });
+  const gone = new AbortController();
+  let workSignal: AbortSignal | undefined;
+  const joined = flights.join("k", (signal) => {
+    workSignal = signal;
+    return new Promise<string>(() => {});
+  }, () => gone.signal);
+  gone.abort(new Error("client left"));
+  await assert.rejects(joined.result, /client left/);
+  assert.equal(workSignal?.aborted, true);
+  assert.equal(flights.has("k"), false);
 });
