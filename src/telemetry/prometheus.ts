@@ -137,14 +137,19 @@ export function createPrometheus(sources: GaugeSources): PrometheusTelemetry {
       zeroes(this, { client: clients(), cache: CACHE_RESULTS });
     },
   });
-  const clientDuration = new BoundHistogram(
-    new Histogram({
-      name: "github_proxy_client_request_duration_seconds",
-      help: "How long did clients wait for response headers, by client and cache result.",
-      labelNames: ["client", "cache"],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    }),
+  /** A latency histogram whose label children are bound once (`BoundHistogram`). */
+  const latencyHistogram = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+  ) =>
+    new BoundHistogram(
+      new Histogram({ name, help, labelNames, buckets: LATENCY_BUCKETS, registers }),
+    );
+  const clientDuration = latencyHistogram(
+    "github_proxy_client_request_duration_seconds",
+    "How long did clients wait for response headers, by client and cache result.",
+    ["client", "cache"] as const,
   );
   const pendingUpstream = new PendingCounts<"credential" | "resource" | "status">();
   new Counter({
@@ -156,14 +161,10 @@ export function createPrometheus(sources: GaugeSources): PrometheusTelemetry {
       pendingUpstream.flushInto(this);
     },
   });
-  const upstreamDuration = new BoundHistogram(
-    new Histogram({
-      name: "github_proxy_upstream_request_duration_seconds",
-      help: "How long did GitHub take to answer with headers, by credential and resource.",
-      labelNames: ["credential", "resource"],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    }),
+  const upstreamDuration = latencyHistogram(
+    "github_proxy_upstream_request_duration_seconds",
+    "How long did GitHub take to answer with headers, by credential and resource.",
+    ["credential", "resource"] as const,
   );
   const clientPoints = new Counter({
     name: "github_proxy_client_points_spent_total",
@@ -402,14 +403,10 @@ export function createPrometheus(sources: GaugeSources): PrometheusTelemetry {
       zeroes(this, { operation: CACHE_BACKEND_OPERATIONS });
     },
   });
-  const cacheLatency = new BoundHistogram(
-    new Histogram({
-      name: "github_proxy_cache_operation_duration_seconds",
-      help: "How fast is the cache backend, by operation.",
-      labelNames: ["operation"],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    }),
+  const cacheLatency = latencyHistogram(
+    "github_proxy_cache_operation_duration_seconds",
+    "How fast is the cache backend, by operation.",
+    ["operation"] as const,
   );
   new Gauge({
     name: "github_proxy_cache_backend_up",
