@@ -53,8 +53,9 @@ export function memoisedRevalidationTags(
   let byHeaders = tagMemo.get(body);
   if (byHeaders === undefined) tagMemo.set(body, byHeaders = new Map());
   // Control characters cannot occur in a header value: NUL separates, SOH stands for "absent".
-  const key = [headers.accept, headers.authorization, headers.cookie, storedEtag]
-    .map((value) => value ?? "\x01").join("\0");
+  const key = `${headers.accept ?? "\x01"}\0${headers.authorization ?? "\x01"}\0${
+    headers.cookie ?? "\x01"
+  }\0${storedEtag ?? "\x01"}`;
   let tags = byHeaders.get(key);
   if (tags === undefined) {
     tags = revalidationTags(storedEtag, headers, body);

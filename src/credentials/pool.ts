@@ -783,9 +783,10 @@ export function createPool(
         authorization = await authorizationFor(credential, request.narrowing);
         // Headers made for this call alone are changed in place: each attempt sets what it
         // sends, so a retry replaces the refused credential's header. Others are copied.
-        const headers = request.ownHeaders ? request.headers : new Headers(request.headers);
+        const own = request.ownHeaders === true;
+        const headers = own ? request.headers : new Headers(request.headers);
         headers.set("authorization", authorization);
-        answer = await next({ ...request, headers, ownHeaders: true });
+        answer = await next(own ? request : { ...request, headers, ownHeaders: true });
         learned = await learn(credential, request, answer);
       } catch (error) {
         if (!(error instanceof MintError)) throw error;
