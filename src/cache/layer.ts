@@ -137,7 +137,10 @@ export function cacheLayer(deps: CacheLayerDeps): MiddlewareHandler<
       }
       const event: CacheEvent = { ...outcome.event, collapsed };
       c.set("cacheEvent", event);
-      if (outcome.kind === "entry") return serveEntry(outcome.entry, outcome.latest, event, view);
+      if (outcome.kind === "entry") {
+        const latest = { headers: outcome.latest, rateLimit: outcome.rateLimit };
+        return serveEntry(outcome.entry, latest, event, view);
+      }
       const body = outcome.kind === "response" ? outcome.body : stream ?? null;
       return serveAnswer(outcome.response, body, event, view, outcome.rateLimit);
     } catch (error) {

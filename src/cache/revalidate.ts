@@ -18,7 +18,7 @@ import type { GuardedBackend } from "./backends/guard.ts";
 import { Coalescer, type Waiter } from "./coalesce.ts";
 import { bodyDigest, type Bytes, type CacheEntry } from "./entry.ts";
 import { type CacheEvent, isStorable, MAX_STORED_BODY_BYTES } from "./policy.ts";
-import { keptHeaders, type Latest } from "./serve.ts";
+import { keptHeaders } from "./serve.ts";
 import type { HeaderList } from "../http/headers.ts";
 
 /** A 304 with unchanged validators rewrites the entry at most this often. */
@@ -38,7 +38,7 @@ interface Answered {
 export type Outcome =
   & Answered
   & (
-    | { readonly kind: "entry"; readonly entry: CacheEntry; readonly latest: Latest }
+    | { readonly kind: "entry"; readonly entry: CacheEntry; readonly latest: Headers }
     /** An answer read whole but not stored (an error, or not storable). */
     | { readonly kind: "response"; readonly response: Response; readonly body: Bytes }
     /** An answer too large to buffer: its body streams to one caller. */
@@ -205,7 +205,6 @@ export class Revalidator {
     const { response } = answer;
     const upstream = { credential: answer.credential, ms: answer.ms, points: answer.points ?? 0 };
     const { rateLimit } = answer;
-    const latest = { headers: response.headers, rateLimit };
     const narrowing = narrowingKey(request.narrowing);
     const validatedWith = { credential: answer.credential, ...(narrowing ? { narrowing } : {}) };
     const base = { reason: entry ? "stale" : "uri-miss", backendDown: !backendOk } as const;
@@ -220,7 +219,14 @@ export class Revalidator {
       };
       if (backendOk) this.#refresh(key, entry, refreshed, marked);
       const event = { ...base, kind: "forward", status: 304, stored: false } as const;
-      return { kind: "entry", entry: refreshed, latest, event, upstream, rateLimit };
+      return {
+        kind: "entry",
+        entry: refreshed,
+        latest: response.headers,
+        event,
+        upstream,
+        rateLimit,
+      };
     }
     const read = await readUpTo(response, MAX_STORED_BODY_BYTES).catch(() => {
       if (signal.aborted) throw signal.reason;
@@ -259,7 +265,7 @@ export class Revalidator {
       return {
         kind: "entry",
         entry: created,
-        latest,
+        latest: response.headers,
         event: { ...event, stored },
         upstream,
         rateLimit,
@@ -293,7 +299,7 @@ function filledOutcome(entry: CacheEntry): Outcome {
   return {
     kind: "entry",
     entry,
-    latest: { headers: new Headers() },
+    latest: new Headers(),
     event: { reason: "uri-miss", backendDown: false, kind: "forward", status: 200, stored: false },
     upstream: { credential: NO_CREDENTIAL, ms: 0, points: 0 },
   };

@@ -10,6 +10,7 @@ import {
   clientResponseHeaders,
   type HeaderList,
   listValue,
+  replacedBy,
   responseWith,
 } from "../http/headers.ts";
 import { rewriteLinks, type UrlMap } from "../http/links.ts";
@@ -70,15 +71,10 @@ export interface Latest {
 function fresh(latest: Latest | undefined): HeaderList {
   if (latest === undefined) return [];
   const out: HeaderList = [];
-  const { headers, rateLimit } = latest;
-  const replaced = rateLimit && new Set(rateLimit.map(([name]) => name));
-  headers.forEach((value, name) => {
-    if (PER_RESPONSE.has(name) && !REPRESENTATION_ONLY.has(name) && !replaced?.has(name)) {
-      out.push([name, value]);
-    }
+  latest.headers.forEach((value, name) => {
+    if (PER_RESPONSE.has(name) && !REPRESENTATION_ONLY.has(name)) out.push([name, value]);
   });
-  if (rateLimit) out.push(...rateLimit);
-  return out;
+  return replacedBy(out, latest.rateLimit);
 }
 
 /**

@@ -12,7 +12,7 @@ function epochSeconds(ms: number): number {
 }
 
 /** The pool's totals as GitHub's `x-ratelimit-*` headers. */
-function poolRateLimit(resource: string, totals: PoolTotals): [string, string][] {
+function poolRateLimit(resource: string, totals: PoolTotals): HeaderList {
   return [
     ["x-ratelimit-limit", String(totals.limit)],
     ["x-ratelimit-remaining", String(totals.remaining)],

@@ -105,12 +105,15 @@ export function upstreamRequestHeaders(client: Headers): Headers {
  */
 export function clientResponseHeaders(upstream: Headers, replacing?: HeaderList): HeaderList {
   const list: HeaderList = [];
-  const replaced = replacing && new Set(replacing.map(([name]) => name));
-  eachCrossing(upstream, DROPPED_RESPONSE, undefined, (name, value) => {
-    if (!replaced?.has(name)) list.push([name, value]);
-  });
-  if (replacing) list.push(...replacing);
-  return list;
+  eachCrossing(upstream, DROPPED_RESPONSE, undefined, (name, value) => list.push([name, value]));
+  return replacedBy(list, replacing);
+}
+
+/** `list` with the headers `replacing` names taken from `replacing` instead. */
+export function replacedBy(list: HeaderList, replacing: HeaderList | undefined): HeaderList {
+  if (replacing === undefined) return list;
+  const names = new Set(replacing.map(([name]) => name));
+  return [...list.filter(([name]) => !names.has(name)), ...replacing];
 }
 
 /**
