@@ -125,8 +125,12 @@ export interface PoolView {
 export interface CacheActivity {
   /** Upstream calls the cache has in flight (identical concurrent requests share one). */
   readonly inflight: number;
+  /** Callers waiting on those calls. */
+  readonly waiting: number;
   /** Backend calls that failed or timed out and were served around. */
   readonly backendFailures: number;
+  /** Resolves when every backend write made behind an answer has finished. */
+  drain(): Promise<void>;
 }
 
 /** The webhook receiver's work, for tests and diagnostics. */

@@ -54,6 +54,13 @@ export class Coalescer<T> {
     return this.#inflight.has(key);
   }
 
+  /** Callers waiting on flights others can join (counted when asked, not on the way). */
+  get waiting(): number {
+    let waiting = 0;
+    for (const flight of this.#inflight.values()) waiting += flight.waiters;
+    return waiting;
+  }
+
   /** Joins the flight for `key`, or starts one; `waiter` aborting means this caller left. */
   join(key: string, work: Work<T>, waiter?: Waiter): Joined<T> {
     const running = this.#inflight.get(key);

@@ -108,6 +108,11 @@ export class Revalidator {
     return this.#flights.size;
   }
 
+  /** Callers waiting on those calls. */
+  get waiting(): number {
+    return this.#flights.waiting;
+  }
+
   /** Backend calls that failed or timed out and were served around. */
   get backendFailures(): number {
     return this.deps.backend.failures;

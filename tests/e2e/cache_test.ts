@@ -4,6 +4,7 @@ import { authed, startGateway, type TestGateway } from "../support/gateway.ts";
 import { rawRequest } from "../support/raw_http.ts";
 import { startSlowProxy } from "../support/slow_proxy.ts";
 import { fakeAndGateway } from "../support/fixtures.ts";
+import { until } from "../support/until.ts";
 
 const PAT = "pat-one";
 const OTHER_PAT = "pat-two";
@@ -390,14 +391,15 @@ Deno.test("an upstream body that breaks off is a 502, not an internal error", as
 Deno.test("a waiter whose client goes away does not cancel the shared upstream call", async () => {
   await using fake = await FakeGitHub.start({ pats: { [PAT]: {} } });
   fake.setResource(WIDGET, { name: "widget" });
-  await using slow = startSlowProxy(fake.url, 200);
+  // GitHub answers late enough for both clients to be waiting when the first leaves.
+  await using slow = startSlowProxy(fake.url, 1000);
   await using gw = await startGateway({ githubApiUrl: slow.url, env: { GITHUB_PAT_ONE: PAT } });
   const leaving = new AbortController();
   const first = fetch(`${gw.url}${WIDGET}`, authed(undefined, { signal: leaving.signal }));
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await until(() => gw.gateway.cache.waiting === 1, "the first client's call");
   const second = get(gw, WIDGET);
   // The second joins before the first leaves: a flight no one waits for is cancelled.
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await until(() => gw.gateway.cache.waiting === 2, "the second client joining the call");
   leaving.abort();
   await assert.rejects(first);
   const answer = await second;

@@ -30,6 +30,13 @@ Deno.test("JUnit summary counts passed, failed and skipped test cases", () => {
   for (const [xml, line] of cases) assert.equal(summaryLine(summarise(xml)), line);
 });
 
+Deno.test("JUnit summary names each failed test case by file and name", () => {
+  assert.deepEqual(summarise(REPORT).failures, ["./tests/a_test.ts > fails"]);
+  const escaped =
+    '<testcase name="a &quot;b&quot; &amp; &lt;c&gt;" classname="./x_test.ts"><error message="x"/></testcase>';
+  assert.deepEqual(summarise(escaped).failures, ['./x_test.ts > a "b" & <c>']);
+});
+
 Deno.test("the pinned Deno version is the one running, and the README installs it", async () => {
   const pinned = (await Deno.readTextFile(new URL("../../.deno-version", import.meta.url))).trim();
   assert.equal(pinned, Deno.version.deno);

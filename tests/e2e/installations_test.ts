@@ -12,6 +12,7 @@ import { authed, startGateway, TEST_TOKEN, type TestGateway } from "../support/g
 import { sendDelivery } from "../support/webhook_sender.ts";
 import { RegistryError } from "../../src/registry/parse.ts";
 import { parseExposition } from "../support/prometheus_text.ts";
+import { until } from "../support/until.ts";
 
 const ACME: FakeInstallation = { id: "501", account: "acme" };
 const LABS: FakeInstallation = {
@@ -36,14 +37,6 @@ async function call(gw: TestGateway, path: string, init: RequestInit = {}, token
 function last(fake: FakeGitHub, path: string) {
   const request = fake.requests.findLast((r) => r.path === path);
   return request && { credential: request.credential, status: request.status };
-}
-
-/** Resolves once `condition` holds (checked every 20 ms, for at most 10 s). */
-async function until(condition: () => boolean): Promise<void> {
-  for (let waited = 0; !condition(); waited += 20) {
-    if (waited > 10_000) throw new Error("condition not met within 10 s");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** Which installation each issued token belongs to. */
@@ -564,7 +557,7 @@ Deno.test("a narrowed client does not join another credential's call in flight f
   const { fake, gw } = setup;
   fake.setLatency(300);
   const full = fetch(`${gw.url}/repos/acme/other`, authed());
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await until(() => gw.gateway.cache.inflight === 1, "the full client's call");
   const narrowed = await fetch(`${gw.url}/repos/acme/other`, authed("narrow-token"));
   assert.equal(narrowed.status, 404, "its own call, with its own token");
   assert.doesNotMatch(narrowed.headers.get("cache-status") ?? "", /collapsed/);

@@ -5,6 +5,7 @@ import { widenedClients } from "../../src/registry/widening.ts";
 import { createLogger } from "../../src/log.ts";
 import { FakeGitHub } from "../support/fake_github.ts";
 import { authed, startGateway } from "../support/gateway.ts";
+import { until } from "../support/until.ts";
 
 const ONE = "version: 1\nclients:\n  - name: one\n    token: one-token\n";
 const TWO = "version: 1\nclients:\n  - name: two\n    token: two-token\n";
@@ -26,14 +27,6 @@ function recorder() {
 
 const names = (store: RegistryStore) => store.current.clients.map((c) => c.name);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 /** Runs `body` with the store watching; waits for the watcher's timers after stopping it. */
 async function watching(

@@ -12,6 +12,7 @@ import {
   startStallingUpstream,
   within,
 } from "../support/stalling_upstream.ts";
+import { until } from "../support/until.ts";
 
 const PATH = "/repos/acme/widget";
 /** Generous bound on every wait: far above the 1 s deadline, far below "forever". */
@@ -74,8 +75,7 @@ Deno.test("when every waiting client has gone, the stalled upstream call is canc
   const stalled = await within(upstream.connection(0), BOUND_MS, "the upstream call");
   await stalled.sent;
   const second = request(gw, {}, leaving[1].signal);
-  // Time for the second request to reach the gateway and join the flight.
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await until(() => gw.gateway.cache.waiting === 2, "the second client joining the call");
   for (const client of leaving) client.abort();
   await assert.rejects(first);
   await assert.rejects(second);

@@ -77,14 +77,17 @@ Deno.test("coalescer: the flight stops when its last waiter leaves, not before",
   const [a, b] = [new AbortController(), new AbortController()];
   const first = flights.join("k", work, () => a.signal);
   const second = flights.join("k", work, () => b.signal);
+  assert.equal(flights.waiting, 2);
   a.abort(new Error("a left"));
   await assert.rejects(first.result, /a left/);
   assert.equal(signal!.aborted, false);
   assert.equal(flights.has("k"), true);
+  assert.equal(flights.waiting, 1);
   b.abort(new Error("b left"));
   await assert.rejects(second.result, /b left/);
   assert.equal(signal!.aborted, true);
   assert.equal(flights.has("k"), false);
+  assert.equal(flights.waiting, 0);
   gate.resolve("too late");
 });
 
