@@ -20,6 +20,7 @@
  * @module
  */
 export {
+  type AdmissionActivity,
   type CacheActivity,
   createGateway,
   type CredentialControl,

@@ -133,6 +133,12 @@ export interface CacheActivity {
   drain(): Promise<void>;
 }
 
+/** What admission is doing, for tests and diagnostics. */
+export interface AdmissionActivity {
+  /** Requests waiting for a place among their client's requests in flight (`concurrency`). */
+  readonly waiting: number;
+}
+
 /** The webhook receiver's work, for tests and diagnostics. */
 export interface WebhookActivity {
   /** Resolves when every delivery taken so far is worked and its dispatches are done. */
@@ -156,6 +162,8 @@ export interface Gateway {
   readonly logger: Logger;
   /** The shared ETag cache's upstream side: calls in flight and backend failures. */
   readonly cache: CacheActivity;
+  /** Requests queued by their client's `concurrency`. */
+  readonly admission: AdmissionActivity;
   /** Webhook deliveries being worked (none without `GITHUB_WEBHOOK_SECRET`). */
   readonly webhooks: WebhookActivity;
   /** Releases what the gateway holds (watchers, telemetry timers, cache connections). */
@@ -414,6 +422,7 @@ export async function createGateway(
     pool,
     logger,
     cache,
+    admission: admitState,
     webhooks: { settled: async () => await webhooks?.receiver.settled() },
     async close() {
       stopCountingMints();

@@ -88,6 +88,13 @@ export class AdmitState {
     this.#setTimer = options.setTimer ?? realTimer;
   }
 
+  /** Requests waiting for a place among their client's requests in flight, all clients. */
+  get waiting(): number {
+    let waiting = 0;
+    for (const state of this.#clients.values()) waiting += state.gate.waiting;
+    return waiting;
+  }
+
   /**
    * A request of `client` arrives: takes one from its requests-per-minute bucket and a place
    * among its requests in flight (waiting briefly for one). Undefined when admitted, and the

@@ -9,6 +9,7 @@ import { createLogger } from "../../src/log.ts";
 import { FakeGitHub } from "../support/fake_github.ts";
 import { authed, startGateway, type TestGateway } from "../support/gateway.ts";
 import { parseExposition } from "../support/prometheus_text.ts";
+import { until } from "../support/until.ts";
 
 const PAT = "pat-fair-share";
 
@@ -213,7 +214,7 @@ clients:
     const leaving = new AbortController();
     const slow = fetch(`${gw.url}/repos/acme/slow`, authed("t-single", { signal: leaving.signal }))
       .catch(() => undefined);
-    while (reached(fake, "/repos/acme/slow") === 0) await new Promise((r) => setTimeout(r, 5));
+    await until(() => reached(fake, "/repos/acme/slow") > 0, "the first request reaching GitHub");
     let left = false;
     const leave = async () => {
       left = true;
@@ -231,7 +232,7 @@ clients:
 Deno.test("concurrency: one more waits its turn, beyond that the client is refused", async () => {
   await withOneInFlight(10_000, async (gw, fake, leave) => {
     const queued = get(gw, "/repos/acme/app", "t-single");
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => gw.gateway.admission.waiting === 1, "the second request queueing");
     const refused = await get(gw, "/zen", "t-single");
     assert.equal(refused.status, 403);
     assert.match(refused.body.detail, /^limits\.concurrency: /);

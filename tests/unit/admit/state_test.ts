@@ -119,8 +119,10 @@ Deno.test("concurrency: a waiter whose client left gives up its place", async ()
   await state.enter(ci);
   const gone = new AbortController();
   const waiting = state.enter(ci, () => gone.signal);
+  assert.equal(state.waiting, 1);
   gone.abort();
   assert.equal((await waiting)?.reason, "concurrency");
+  assert.equal(state.waiting, 0);
   const next = state.enter(ci);
   state.leave(ci);
   assert.equal(await next, undefined, "the place went to the next waiter");
