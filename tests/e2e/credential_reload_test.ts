@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { FakeGitHub, generateAppKey } from "../support/fake_github.ts";
 import { authed, FULL_ACCESS_REGISTRY, startGateway, TEST_TOKEN } from "../support/gateway.ts";
 import { spawnServer } from "../support/process.ts";
+import { until } from "../support/until.ts";
 import { silentLogger } from "../../src/log.ts";
 
 async function withDir(body: (dir: string) => Promise<void>) {
@@ -28,7 +29,7 @@ Deno.test("reload adds and removes PATs while requests are in flight; a slow one
     assert.equal(fake.requests.at(-1)?.credential, "ghp-a", "file read, newline trimmed");
     fake.setLatency(400);
     const slow = fetch(`${gw.url}/repos/o/slow`, noStore);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await until(() => fake.requests.some((r) => r.path === "/repos/o/slow"), "the slow call sent");
     await Deno.remove(`${dir}/GITHUB_PAT_A`);
     await Deno.writeTextFile(`${dir}/GITHUB_PAT_B`, "ghp-b");
     assert.equal(await gw.gateway.credentials.reload(silentLogger), true);

@@ -10,6 +10,7 @@ import type { Transport, UpstreamRequest } from "../../../src/http/upstream.ts";
 import { requestTarget } from "../../../src/identify/target.ts";
 import { silentLogger } from "../../../src/log.ts";
 import { LocalStaleMarks } from "../../../src/webhooks/stale_marks.ts";
+import { until } from "../../support/until.ts";
 
 const API = "https://api.github.test";
 const BODY = '{"name":"widget"}';
@@ -23,6 +24,8 @@ interface Setup {
   readonly forwarded: string[];
   /** Resolves the transport's pending calls (held until then when `hold` is set). */
   release(): void;
+  /** Callers waiting on upstream calls in flight. */
+  waiting(): number;
 }
 
 function setup(answer: (request: UpstreamRequest) => Response, hold = false): Setup {
@@ -96,7 +99,7 @@ function setup(answer: (request: UpstreamRequest) => Response, hold = false): Se
     forwarded.push(`${c.req.method} ${c.req.path}`);
     return c.text("forwarded");
   });
-  return { app, sent, forwarded, release: () => release() };
+  return { app, sent, forwarded, release: () => release(), waiting: () => revalidator.waiting };
 }
 
 const ok = () =>
@@ -157,10 +160,10 @@ Deno.test("HEAD on a cold key goes on to the forwarder; on a stored one it is an
 });
 
 Deno.test("concurrent identical requests share one upstream call", async () => {
-  const { app, sent, release } = setup(ok, true);
+  const { app, sent, release, waiting } = setup(ok, true);
   const first = get(app);
   const second = get(app);
-  await new Promise((resolve) => setTimeout(resolve, 10));
+  await until(() => waiting() === 2, "both requests waiting on the call");
   release();
   const [a, b] = await Promise.all([first, second]);
   assert.equal(await a.text(), BODY);

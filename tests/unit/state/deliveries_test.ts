@@ -21,13 +21,13 @@ for (const [name, available, open] of STATE_STORES) {
     async fn() {
       const { store, close } = await open();
       try {
-        const a = new SharedDeliveryLog(guarded(store), "a", { windowMs: 300 });
-        const b = new SharedDeliveryLog(guarded(store), "b", { windowMs: 300 });
+        const a = new SharedDeliveryLog(guarded(store), "a", { windowMs: 600 });
+        const b = new SharedDeliveryLog(guarded(store), "b", { windowMs: 600 });
         assert.equal(await a.firstSeen("d-1"), true);
         assert.equal(await b.firstSeen("d-1"), false);
         assert.equal(await a.firstSeen("d-1"), false);
         assert.equal(await b.firstSeen("d-2"), true);
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        await new Promise((resolve) => setTimeout(resolve, 900));
         assert.equal(await b.firstSeen("d-1"), true, "forgotten after the window");
       } finally {
         await close();

@@ -16,12 +16,12 @@ for (const [name, available, open] of stores) {
         await store.set("k", "one", 60_000);
         await store.set("k", "one", 60_000);
         assert.equal(await store.get("k"), "one");
-        assert.equal(await store.setIfAbsent("delivery:1", "seen", 150), true);
-        assert.equal(await store.setIfAbsent("delivery:1", "again", 150), false);
+        assert.equal(await store.setIfAbsent("delivery:1", "seen", 500), true);
+        assert.equal(await store.setIfAbsent("delivery:1", "again", 500), false);
         assert.equal(await store.get("delivery:1"), "seen");
-        await sleep(250);
+        await sleep(700);
         assert.equal(await store.get("delivery:1"), undefined);
-        assert.equal(await store.setIfAbsent("delivery:1", "later", 150), true);
+        assert.equal(await store.setIfAbsent("delivery:1", "later", 500), true);
         await store.delete("k");
         assert.equal(await store.get("k"), undefined);
         await store.ping();
@@ -40,12 +40,12 @@ for (const [name, available, open] of stores) {
         assert.deepEqual(await store.mapGetAll("stale:octo/repo"), {});
         await store.mapSet("stale:octo/repo", "/repos/octo/repo/pulls", "1000", 60_000);
         await store.mapSet("stale:octo/repo", "/repos/octo/repo/issues", "2000", 60_000);
-        await store.mapSet("stale:octo/repo", "/repos/octo/repo/pulls", "3000", 200);
+        await store.mapSet("stale:octo/repo", "/repos/octo/repo/pulls", "3000", 500);
         assert.deepEqual(await store.mapGetAll("stale:octo/repo"), {
           "/repos/octo/repo/pulls": "3000",
           "/repos/octo/repo/issues": "2000",
         });
-        await sleep(300);
+        await sleep(700);
         assert.deepEqual(await store.mapGetAll("stale:octo/repo"), {});
         // A reader removes the fields their writers abandoned; the others stay.
         for (const field of ["gone-1", "gone-2", "live"]) {
